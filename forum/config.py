@@ -1,0 +1,67 @@
+"""Settings, read from FORUM_* environment variables.
+
+Every setting has a default that works on a bare machine (SQLite under instance/);
+production overrides them through the environment (see README.md, "Configuration").
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+SECRET_KEY_FILE = "secret_key"
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_or_create_secret_key(instance_path: str) -> str:
+    """Return the key kept in instance/secret_key, creating it (mode 0600) the first time."""
+    path = Path(instance_path) / SECRET_KEY_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # O_EXCL: when two workers start at once, only one writes; the other reads its key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def from_environment(instance_path: str) -> dict:
+    """Build the Flask config mapping from FORUM_* variables."""
+    database_url = os.environ.get("FORUM_DATABASE_URL") or (
+        "sqlite:///" + str(Path(instance_path) / "forum.db")
+    )
+    secure = _flag("FORUM_SECURE_COOKIES")
+    return {
+        # None here means "use (or create) instance/secret_key": see create_app.
+        "SECRET_KEY": os.environ.get("FORUM_SECRET_KEY") or None,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        "PREFERRED_URL_SCHEME": "https" if secure else "http",
+        "RATELIMIT_STORAGE_URI": os.environ.get("FORUM_RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": not _flag("FORUM_RATELIMIT_DISABLED"),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "FORUM_SITE_NAME": os.environ.get("FORUM_SITE_NAME", "LLM Privacy, Safety & Security Forum"),
+        "FORUM_LOCALES": ["en", "ar"],
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    }

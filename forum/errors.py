@@ -1,0 +1,52 @@
+"""Error pages (400, 403, 404, 429, 500) and turning refused permissions into them."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from forum.permissions import PermissionDenied
+
+
+def _page(status: int, title: str, message: str):
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(PermissionDenied)
+    def permission_denied(error: PermissionDenied):
+        if error.decision.needs_login:
+            return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        return _page(403, _("Not allowed"), error.decision.reason)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return _page(
+            400,
+            _("Your form expired"),
+            _("The page was open too long or came from elsewhere. Go back, reload it and try again."),
+        )
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return _page(400, _("Bad request"), _("The request could not be understood."))
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return _page(403, _("Not allowed"), error.description or _("You may not do that."))
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return _page(404, _("Page not found"), _("There is nothing at this address. It may have moved."))
+
+    @app.errorhandler(429)
+    def too_many(error):
+        return _page(429, _("Slow down"), _("Too many attempts. Wait a minute and try again."))
+
+    @app.errorhandler(500)
+    def server_error(error):
+        from forum.extensions import db
+
+        db.session.rollback()
+        return _page(500, _("Something went wrong"), _("The error was logged. Please try again later."))

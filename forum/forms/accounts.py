@@ -1,0 +1,81 @@
+"""Forms for registering, logging in and editing a profile."""
+
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
+
+from forum.services.accounts import PASSWORD_MIN_LENGTH
+
+LANGUAGE_CHOICES = [
+    SelectChoice("", _l("Browser default")),
+    SelectChoice("en", "English"),
+    SelectChoice("ar", "العربية"),
+]
+
+
+class RegisterForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            InputRequired(_l("Enter your email address.")),
+            Email(_l("Enter a valid email address."), check_deliverability=False),
+            Length(max=254),
+        ],
+    )
+    display_name = StringField(
+        _l("Display name"),
+        validators=[InputRequired(_l("Enter the name others will see.")), Length(max=80)],
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[
+            InputRequired(_l("Choose a password.")),
+            Length(
+                min=PASSWORD_MIN_LENGTH,
+                max=200,
+                message=_l("Use at least %(n)d characters.", n=PASSWORD_MIN_LENGTH),
+            ),
+        ],
+    )
+    confirm = PasswordField(
+        _l("Repeat password"),
+        validators=[InputRequired(), EqualTo("password", _l("The passwords do not match."))],
+    )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[InputRequired(_l("Enter your email address."))])
+    password = PasswordField(_l("Password"), validators=[InputRequired(_l("Enter your password."))])
+
+
+def timezone_choices() -> list[SelectChoice]:
+    return [SelectChoice(tz) for tz in sorted(available_timezones()) if "/" in tz or tz == "UTC"]
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField(
+        _l("Display name"),
+        validators=[InputRequired(_l("Enter the name others will see.")), Length(max=80)],
+    )
+    affiliation = StringField(
+        _l("Affiliation (institution)"), validators=[Optional(), Length(max=200)]
+    )
+    department = StringField(_l("Department"), validators=[Optional(), Length(max=200)])
+    disciplines = StringField(
+        _l("Research disciplines"),
+        description=_l("Separate them with commas, e.g. Computer science, Law, Ethics."),
+        validators=[Optional(), Length(max=300)],
+    )
+    bio = TextAreaField(_l("Short bio"), validators=[Optional(), Length(max=2000)])
+    timezone = SelectField(_l("Time zone"), choices=timezone_choices, default="UTC")
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="")

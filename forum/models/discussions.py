@@ -1,0 +1,154 @@
+"""Topic areas, topics, posts (threaded replies) and their revisions."""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from forum.extensions import db
+from forum.models.accounts import User, _enum
+from forum.models.types import UTCDateTime, utcnow
+
+TITLE_MAX_LENGTH = 200
+BODY_MAX_LENGTH = 50_000
+# A reply's place in its thread is a path of fixed-width post numbers ("000002/000007"):
+# ordering by path is depth-first thread order, so a page of a topic is one indexed range scan.
+PATH_SEGMENT_WIDTH = 6
+MAX_NESTING_DEPTH = 4
+
+
+class TopicKind(enum.StrEnum):
+    QUESTION = "question"
+    RESOURCE = "resource"
+    DISCUSSION = "discussion"
+    ANNOUNCEMENT = "announcement"
+
+
+def slugify(text: str, max_length: int = 60) -> str:
+    """A URL-safe slug that keeps letters of any script (Arabic titles keep Arabic slugs)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"[^\w\s-]", "", text)
+    text = re.sub(r"[\s_-]+", "-", text).strip("-")
+    return text[:max_length].strip("-") or "topic"
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(String(300), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    topic_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self) -> str:
+        return f"<Category {self.slug}>"
+
+
+class Topic(db.Model):
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
+    slug: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[TopicKind] = mapped_column(_enum(TopicKind, "topic_kind"))
+    is_pinned: Mapped[bool] = mapped_column(default=False)
+    is_locked: Mapped[bool] = mapped_column(default=False)
+    is_featured: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Denormalised for fast lists; kept right by forum.services.discussions in the same transaction.
+    reply_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_post_number: Mapped[int] = mapped_column(Integer, default=0)
+    last_post_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_poster_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    category: Mapped[Category] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    last_poster: Mapped[User | None] = relationship(foreign_keys=[last_poster_id])
+
+    __table_args__ = (
+        Index("ix_topics_category_activity", "category_id", "is_pinned", "last_post_at"),
+        Index("ix_topics_last_post_at", "last_post_at"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Topic {self.id} {self.title!r}>"
+
+
+class Post(db.Model):
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"))
+    # 1 is the topic's opening post; replies count up from 2 in the order they were written.
+    number: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String(2000))
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revision_count: Mapped[int] = mapped_column(Integer, default=0)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    topic: Mapped[Topic] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    parent: Mapped[Post | None] = relationship(remote_side=[id])
+
+    __table_args__ = (
+        UniqueConstraint("topic_id", "number", name="uq_posts_topic_number"),
+        Index("ix_posts_topic_path", "topic_id", "path"),
+        Index("ix_posts_author_id", "author_id"),
+    )
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def is_opening_post(self) -> bool:
+        return self.number == 1
+
+    @property
+    def display_depth(self) -> int:
+        """Replies nest visually up to MAX_NESTING_DEPTH; deeper ones sit flat at that depth."""
+        return min(self.depth, MAX_NESTING_DEPTH)
+
+    @property
+    def is_flattened(self) -> bool:
+        return self.depth > MAX_NESTING_DEPTH
+
+    def __repr__(self) -> str:
+        return f"<Post {self.id} #{self.number} of topic {self.topic_id}>"
+
+
+class PostRevision(db.Model):
+    """An earlier version of a post, kept whenever the post is edited."""
+
+    __tablename__ = "post_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(String(TITLE_MAX_LENGTH))
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    # The version shown here was written at created_at by author_id, and replaced by editor_id.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    editor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    editor: Mapped[User] = relationship()
+
+    __table_args__ = (UniqueConstraint("post_id", "number", name="uq_post_revisions_post_number"),)

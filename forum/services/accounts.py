@@ -1,0 +1,126 @@
+"""Registering, authenticating and describing members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from forum.extensions import db
+from forum.models import Role, User
+from forum.permissions import require
+
+PASSWORD_MIN_LENGTH = 10
+# Checked against when no account matches, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a real password, only for timing")
+
+
+class EmailTaken(Exception):
+    """Another account already uses this email address."""
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def register_user(
+    *,
+    email: str,
+    display_name: str,
+    password: str,
+    role: Role = Role.MEMBER,
+    affiliation: str = "",
+    department: str = "",
+    disciplines: str = "",
+    bio: str = "",
+    locale: str | None = None,
+) -> User:
+    """Create an account. Raises EmailTaken if the address is in use (any letter case)."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise ValueError("password too short")
+    user = User(
+        email=normalise_email(email),
+        display_name=display_name.strip(),
+        password_hash=generate_password_hash(password),
+        role=role,
+        affiliation=affiliation.strip(),
+        department=department.strip(),
+        disciplines=disciplines.strip(),
+        bio=bio.strip(),
+        locale=locale,
+    )
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise EmailTaken(email) from None
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The account with this email and password, or None."""
+    user = find_user_by_email(email)
+    if user is None or user.password_hash is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    return user
+
+
+@dataclass
+class ProfileChanges:
+    display_name: str
+    affiliation: str
+    department: str
+    disciplines: str
+    bio: str
+    timezone: str
+    locale: str | None
+
+
+def update_profile(actor: User, profile: User, changes: ProfileChanges) -> User:
+    """Save a member's profile; only the member (or an admin) may."""
+    require(actor, "edit_profile", profile)
+    profile.display_name = changes.display_name.strip()
+    profile.affiliation = changes.affiliation.strip()
+    profile.department = changes.department.strip()
+    profile.disciplines = ", ".join(
+        d.strip() for d in changes.disciplines.split(",") if d.strip()
+    )
+    profile.bio = changes.bio.strip()
+    profile.timezone = changes.timezone
+    profile.locale = changes.locale or None
+    db.session.commit()
+    return profile
+
+
+def create_admin(*, email: str, display_name: str, password: str) -> User:
+    """Make an admin, or promote the existing account with that email."""
+    user = find_user_by_email(email)
+    if user is not None:
+        user.role = Role.ADMIN
+        if password:
+            if len(password) < PASSWORD_MIN_LENGTH:
+                raise ValueError("password too short")
+            user.password_hash = generate_password_hash(password)
+        db.session.commit()
+        return user
+    return register_user(email=email, display_name=display_name, password=password, role=Role.ADMIN)
+
+
+def count_users() -> int:
+    return db.session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def set_locale(user: User, locale: str) -> None:
+    """Remember the language a member chose from the language switch."""
+    user.locale = locale
+    db.session.commit()

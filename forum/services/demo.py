@@ -1,0 +1,173 @@
+"""Demo content for a fresh install: the areas, an admin, a moderator, members, and threads."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from forum.extensions import db
+from forum.models import Category, Role, Topic, User
+from forum.models.types import utcnow
+from forum.services import accounts, discussions
+
+DEMO_DOMAIN = "demo.forum.test"
+
+
+@dataclass
+class DemoLogin:
+    email: str
+    password: str
+    role: str
+
+
+PEOPLE = [
+    # (local part, display name, role, affiliation, department, disciplines, locale)
+    ("admin", "Amira Haddad", Role.ADMIN, "University of Edinburgh", "Informatics",
+     "Computer security, Machine learning", "en"),
+    ("moderator", "Jonas Weber", Role.MODERATOR, "ETH Zurich", "Computer Science",
+     "Privacy, Cryptography", "en"),
+    ("layla", "Layla Al-Mansour", Role.MEMBER, "American University of Beirut",
+     "Electrical and Computer Engineering", "Natural language processing, Arabic NLP", "ar"),
+    ("priya", "Priya Raman", Role.MEMBER, "University of Edinburgh", "School of Law",
+     "Law, Data protection", "en"),
+    ("kwame", "Kwame Mensah", Role.MEMBER, "University of Ghana", "Philosophy",
+     "Ethics, Philosophy of technology", "en"),
+    ("mei", "Mei Chen", Role.MEMBER, "Tsinghua University", "Computer Science",
+     "Machine learning, Evaluation", "en"),
+]  # fmt: skip
+
+
+def is_seeded() -> bool:
+    return db.session.scalar(select(User.id).limit(1)) is not None
+
+
+def seed_demo(*, now=None) -> list[DemoLogin]:
+    """Fill an empty forum with demo people and threads; returns the logins (random passwords)."""
+    discussions.ensure_default_categories()
+    now = now or utcnow()
+    logins: list[DemoLogin] = []
+    people: dict[str, User] = {}
+    for local, name, role, affiliation, department, disciplines, locale in PEOPLE:
+        password = secrets.token_urlsafe(12)
+        email = f"{local}@{DEMO_DOMAIN}"
+        people[local] = accounts.register_user(
+            email=email,
+            display_name=name,
+            password=password,
+            role=role,
+            affiliation=affiliation,
+            department=department,
+            disciplines=disciplines,
+            locale=locale,
+        )
+        logins.append(DemoLogin(email, password, role.value))
+
+    areas = {c.slug: c for c in db.session.scalars(select(Category))}
+    start = now - timedelta(days=3)
+
+    def at(hours: float):
+        return start + timedelta(hours=hours)
+
+    q = discussions.create_topic(
+        people["priya"],
+        areas["privacy"],
+        kind=discussions.TopicKind.QUESTION,
+        title="Can membership inference tell us whether a clinical note was in the training set?",
+        body=(
+            "We are assessing a fine-tuned model for a hospital partner. Loss-based membership "
+            "inference looks weak on **long** clinical notes.\n\n"
+            "- Has anyone compared *LiRA* with min-k% probability on domain data?\n"
+            "- What false-positive rate would a data protection authority accept as evidence?"
+        ),
+        now=at(1),
+    )
+    r1 = discussions.post_reply(
+        people["mei"],
+        q,
+        body="Min-k% degrades on paraphrased records. We saw AUC drop from 0.81 to 0.62.",
+        now=at(2),
+    )
+    r2 = discussions.post_reply(
+        people["moderator"],
+        q,
+        parent=r1,
+        body="Did you calibrate per document length? Long notes dominate the loss otherwise.",
+        now=at(3),
+    )
+    discussions.post_reply(
+        people["mei"], q, parent=r2, body="Yes, bucketed by length. Table in the appendix.", now=at(4)
+    )
+    discussions.post_reply(
+        people["kwame"],
+        q,
+        body="On the evidential question: a regulator will ask what an error *costs* the patient.",
+        now=at(5),
+    )
+
+    s = discussions.create_topic(
+        people["layla"],
+        areas["safety"],
+        kind=discussions.TopicKind.DISCUSSION,
+        title="تقييم سلامة النماذج اللغوية باللغة العربية",
+        body=(
+            "معظم معايير تقييم السلامة مكتوبة بالإنجليزية. هل نحتاج إلى مجموعة اختبارات "
+            "عربية مستقلة، أم تكفي الترجمة؟\n\n"
+            "لاحظنا أن النماذج ترفض الطلبات الضارة بالإنجليزية لكنها تجيب عنها باللهجات العربية."
+        ),
+        now=at(6),
+    )
+    a1 = discussions.post_reply(
+        people["admin"],
+        s,
+        body="الترجمة وحدها لا تكفي: اللهجات تغيّر المعنى. هل لديكم أمثلة يمكن مشاركتها؟",
+        now=at(7),
+    )
+    discussions.post_reply(
+        people["layla"],
+        s,
+        parent=a1,
+        body="نعم، سننشر عينة صغيرة بعد مراجعة أخلاقية. Happy to share an English summary too.",
+        now=at(8),
+    )
+
+    sec = discussions.create_topic(
+        people["admin"],
+        areas["security"],
+        kind=discussions.TopicKind.RESOURCE,
+        title="Reading list: indirect prompt injection against tool-using agents",
+        body=(
+            "A starting list; add what is missing in replies.\n\n"
+            "| Paper | Year | Focus |\n|---|---|---|\n"
+            "| Not what you've signed up for | 2023 | Indirect injection |\n"
+            "| Ignore previous prompt | 2022 | Goal hijacking |\n\n"
+            "See also https://arxiv.org/abs/2302.12173"
+        ),
+        now=at(9),
+    )
+    discussions.post_reply(
+        people["kwame"], sec, body="Could we tag which ones release their attack prompts?", now=at(10)
+    )
+    discussions.create_topic(
+        people["moderator"],
+        areas["meta"],
+        kind=discussions.TopicKind.DISCUSSION,
+        title="Welcome: how this forum works",
+        body="Introduce yourself here: your institution, your discipline, and what you hope to work on.",
+        now=at(11),
+    )
+    discussions.create_topic(
+        people["priya"],
+        areas["research-agenda"],
+        kind=discussions.TopicKind.QUESTION,
+        title="Should machine unlearning claims come with an audit protocol?",
+        body="Vendors claim to *unlearn* data on request. What would count as proof?",
+        now=at(12),
+    )
+    return logins
+
+
+def demo_topic_count() -> int:
+    return len(db.session.scalars(select(Topic.id)).all())

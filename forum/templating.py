@@ -1,0 +1,56 @@
+"""What templates may call: permission checks, safe stored HTML, dates in the reader's zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+from flask_babel import format_datetime, format_timedelta, get_locale
+from flask_login import current_user
+from markupsafe import Markup
+
+from forum.i18n import category_description, category_name, text_direction
+from forum.markup import safe_html
+from forum.models.types import utcnow
+from forum.permissions import can
+
+
+def _can(action: str, thing=None):
+    return can(current_user, action, thing)
+
+
+def time_tag(moment: datetime | None, *, relative: bool = False) -> Markup:
+    """A <time> element: relative ("3 hours ago") or absolute, in the reader's time zone."""
+    if moment is None:
+        return Markup("")
+    full = format_datetime(moment, "medium")
+    if relative:
+        shown = format_timedelta(moment - utcnow(), add_direction=True, threshold=1.1)
+    else:
+        shown = full
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        moment.isoformat(), full, shown
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    # Globals (not a context processor) so that imported macros see them too.
+    app.jinja_env.globals.update(
+        can=_can,
+        category_name=category_name,
+        category_description=category_description,
+        safe_html=safe_html,
+        time_tag=time_tag,
+    )
+
+    @app.context_processor
+    def page_language() -> dict:
+        locale = str(get_locale() or "en")
+        return {
+            "locale": locale,
+            "text_dir": text_direction(locale),
+            "site_name": app.config["FORUM_SITE_NAME"],
+        }

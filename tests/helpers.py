@@ -1,0 +1,76 @@
+"""Test helpers: a client that fills in the CSRF token like a browser, and a query log."""
+
+from __future__ import annotations
+
+import contextvars
+import re
+from dataclasses import dataclass, field
+
+from flask.testing import FlaskClient
+
+_CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class FormClient(FlaskClient):
+    """A client whose requests run as they do in production, and that posts forms like a browser.
+
+    Each request runs in a fresh context, so it gets its own app context, ``g`` and database
+    session rather than sharing the test's (Flask would otherwise reuse the test's app context).
+    The test's own session is committed around each request so that it sees what the request
+    wrote. ``post(url, data=..., csrf=False)`` sends no CSRF token, to test that it is refused.
+    """
+
+    def open(self, *args, **kwargs):
+        from forum.extensions import db
+
+        db.session.commit()
+        try:
+            return contextvars.Context().run(super().open, *args, **kwargs)
+        finally:
+            db.session.commit()
+
+    def csrf_token(self) -> str:
+        page = super().get("/login").get_data(as_text=True)
+        match = _CSRF_INPUT.search(page)
+        assert match, "no CSRF token on the login page"
+        return match.group(1)
+
+    def post(self, *args, csrf: bool = True, **kwargs):
+        if csrf:
+            data = dict(kwargs.get("data") or {})
+            data.setdefault("csrf_token", self.csrf_token())
+            kwargs["data"] = data
+        return super().post(*args, **kwargs)
+
+    def login(self, user, password: str = "correct horse battery"):
+        response = self.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    def logout(self):
+        return self.post("/logout")
+
+
+@dataclass
+class QueryLog:
+    statements: list[str] = field(default_factory=list)
+    active: bool = False
+
+    def counting(self) -> QueryLog:
+        self.statements.clear()
+        return self
+
+    def __enter__(self) -> QueryLog:
+        self.statements.clear()
+        self.active = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.active = False
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def report(self) -> str:
+        return "\n".join(f"{i + 1}. {s}" for i, s in enumerate(self.statements))
