@@ -61,7 +61,9 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": not _flag("FORUM_RATELIMIT_DISABLED"),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
-        "FORUM_SITE_NAME": os.environ.get("FORUM_SITE_NAME", "LLM Privacy, Safety & Security Forum"),
+        # Unset: the built-in name, translated into the reader's language.
+        "FORUM_SITE_NAME": os.environ.get("FORUM_SITE_NAME") or None,
         "FORUM_LOCALES": ["en", "ar"],
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "FORUM_PASSWORD_HASH_METHOD": os.environ.get("FORUM_PASSWORD_HASH_METHOD", "scrypt"),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import Forbidden
 
 from forum.permissions import PermissionDenied
 
@@ -25,7 +26,7 @@ def init_app(app: Flask) -> None:
         return _page(
             400,
             _("Your form expired"),
-            _("The page was open too long or came from elsewhere. Go back, reload it and try again."),
+            _("The page was open too long or came from elsewhere. Reload it and try again."),
         )
 
     @app.errorhandler(400)
@@ -34,11 +35,17 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(403)
     def forbidden(error):
-        return _page(403, _("Not allowed"), error.description or _("You may not do that."))
+        # Werkzeug's own English description is replaced by ours, which is translated.
+        custom = error.description != Forbidden.description
+        return _page(
+            403, _("Not allowed"), error.description if custom else _("You may not do that.")
+        )
 
     @app.errorhandler(404)
     def not_found(error):
-        return _page(404, _("Page not found"), _("There is nothing at this address. It may have moved."))
+        return _page(
+            404, _("Page not found"), _("There is nothing at this address. It may have moved.")
+        )
 
     @app.errorhandler(429)
     def too_many(error):
@@ -49,4 +56,6 @@ def init_app(app: Flask) -> None:
         from forum.extensions import db
 
         db.session.rollback()
-        return _page(500, _("Something went wrong"), _("The error was logged. Please try again later."))
+        return _page(
+            500, _("Something went wrong"), _("The error was logged. Please try again later.")
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -15,8 +15,11 @@ def N_(message: str) -> str:
     """Mark a string for extraction without translating it now (built-in data, e.g. area names)."""
     return message
 
+
 def select_locale() -> str:
     supported = current_app.config["FORUM_LOCALES"]
+    if not has_request_context():  # CLI commands and jobs: the default (mail picks its own)
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user.is_authenticated and current_user.locale in supported:
         return current_user.locale
     if session.get("locale") in supported:
@@ -25,6 +28,8 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
+    if not has_request_context():
+        return "UTC"
     if current_user.is_authenticated and current_user.timezone:
         return current_user.timezone
     return "UTC"

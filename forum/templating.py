@@ -5,26 +5,30 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask
-from flask_babel import format_datetime, format_timedelta, get_locale
+from flask_babel import format_date, format_datetime, format_timedelta, get_locale, gettext
 from flask_login import current_user
 from markupsafe import Markup
 
-from forum.i18n import category_description, category_name, text_direction
+from forum.i18n import N_, category_description, category_name, text_direction
 from forum.markup import safe_html
 from forum.models.types import utcnow
 from forum.permissions import can
+
+DEFAULT_SITE_NAME = N_("LLM Privacy, Safety & Security Forum")
 
 
 def _can(action: str, thing=None):
     return can(current_user, action, thing)
 
 
-def time_tag(moment: datetime | None, *, relative: bool = False) -> Markup:
+def time_tag(moment: datetime | None, *, relative: bool = False, date_only: bool = False) -> Markup:
     """A <time> element: relative ("3 hours ago") or absolute, in the reader's time zone."""
     if moment is None:
         return Markup("")
     full = format_datetime(moment, "medium")
-    if relative:
+    if date_only:
+        shown = format_date(moment, "long")
+    elif relative:
         shown = format_timedelta(moment - utcnow(), add_direction=True, threshold=1.1)
     else:
         shown = full
@@ -52,5 +56,5 @@ def init_app(app: Flask) -> None:
         return {
             "locale": locale,
             "text_dir": text_direction(locale),
-            "site_name": app.config["FORUM_SITE_NAME"],
+            "site_name": app.config["FORUM_SITE_NAME"] or gettext(DEFAULT_SITE_NAME),
         }

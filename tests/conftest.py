@@ -62,7 +62,7 @@ def fresh_database_url(backend: str, name: str, directory: Path) -> str:
     return fresh_postgres_database(name)
 
 
-def test_config(database_url: str, **overrides) -> dict:
+def app_config(database_url: str, **overrides) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-not-for-production",
@@ -70,6 +70,8 @@ def test_config(database_url: str, **overrides) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
+        # Strong hashing is werkzeug's job; the tests only need a real hash, quickly.
+        "FORUM_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         **overrides,
     }
 
@@ -85,7 +87,7 @@ def database_url(backend: str, request, tmp_path_factory) -> str:
     url = fresh_database_url(
         backend, f"forum_test_{_worker(request)}", tmp_path_factory.mktemp(backend)
     )
-    app = create_app(test_config(url))
+    app = create_app(app_config(url))
     with app.app_context():
         db.create_all()
         db.engine.dispose()
@@ -105,7 +107,7 @@ def _empty_tables() -> None:
 
 @pytest.fixture
 def app(database_url: str) -> Iterator[Flask]:
-    app = create_app(test_config(database_url))
+    app = create_app(app_config(database_url))
     app.test_client_class = FormClient
     with app.app_context():
         _empty_tables()
@@ -199,8 +201,35 @@ def live_server(app: Flask) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """pytest-playwright launches Debian's Chromium, never a downloaded browser."""
+def browser():
+    """Debian's Chromium, driven by Playwright; never a browser that Playwright downloads."""
+    from playwright.sync_api import sync_playwright
+
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does)")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser context (no cookies) a test; a screenshot is kept when the test fails."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        folder = Path("test-artifacts")
+        folder.mkdir(exist_ok=True)
+        tab.screenshot(path=str(folder / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -1,11 +1,18 @@
 """Forms for topics and posts."""
 
+from flask_babel import format_number
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, StopValidation
 
 from forum.models.discussions import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
+
+
+def _formatted(number: int) -> LazyString:
+    """A number written the reader's way (50,000 in English, ٥٠٬٠٠٠ in Arabic), when shown."""
+    return LazyString(format_number, number)
 
 
 def _strip(value: str | None) -> str | None:
@@ -15,6 +22,7 @@ def _strip(value: str | None) -> str | None:
 def _not_blank(form, field) -> None:
     if not (field.data or "").strip():
         raise StopValidation(_l("Write something before posting."))
+
 
 KIND_CHOICES = [
     SelectChoice("question", _l("Question")),
@@ -31,7 +39,7 @@ def _body_field(label) -> TextAreaField:
             _not_blank,
             Length(
                 max=BODY_MAX_LENGTH,
-                message=_l("Keep it under %(n)s characters.", n=f"{BODY_MAX_LENGTH:,}"),
+                message=_l("Keep it under %(n)s characters.", n=_formatted(BODY_MAX_LENGTH)),
             ),
         ],
     )

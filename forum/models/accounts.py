@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -11,6 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from forum.extensions import db
 from forum.models.types import UTCDateTime, utcnow
+
+
+def split_list(text: str) -> list[str]:
+    """Items of a comma-separated list typed on any keyboard (Latin "," or Arabic "،")."""
+    return [item.strip() for item in re.split(r"[,،]", text) if item.strip()]
 
 
 class Role(enum.StrEnum):
@@ -49,7 +55,9 @@ class User(UserMixin, db.Model):
     disciplines: Mapped[str] = mapped_column(String(300), default="")
     bio: Mapped[str] = mapped_column(Text, default="")
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.MEMBER)
-    state: Mapped[UserState] = mapped_column(_enum(UserState, "user_state"), default=UserState.ACTIVE)
+    state: Mapped[UserState] = mapped_column(
+        _enum(UserState, "user_state"), default=UserState.ACTIVE
+    )
     locale: Mapped[str | None] = mapped_column(String(10))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -75,7 +83,7 @@ class User(UserMixin, db.Model):
 
     @property
     def discipline_list(self) -> list[str]:
-        return [d.strip() for d in self.disciplines.split(",") if d.strip()]
+        return split_list(self.disciplines)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"

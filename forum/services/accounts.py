@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from forum.extensions import db
 from forum.models import Role, User
+from forum.models.accounts import split_list
 from forum.permissions import require
 
 PASSWORD_MIN_LENGTH = 10
 # Checked against when no account matches, so a wrong email costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password, only for timing")
+
+
+def _hash(password: str) -> str:
+    # Werkzeug's default (scrypt) unless FORUM_PASSWORD_HASH_METHOD says otherwise (tests: cheap).
+    return generate_password_hash(password, current_app.config["FORUM_PASSWORD_HASH_METHOD"])
 
 
 class EmailTaken(Exception):
@@ -47,7 +54,7 @@ def register_user(
     user = User(
         email=normalise_email(email),
         display_name=display_name.strip(),
-        password_hash=generate_password_hash(password),
+        password_hash=_hash(password),
         role=role,
         affiliation=affiliation.strip(),
         department=department.strip(),
@@ -92,9 +99,7 @@ def update_profile(actor: User, profile: User, changes: ProfileChanges) -> User:
     profile.display_name = changes.display_name.strip()
     profile.affiliation = changes.affiliation.strip()
     profile.department = changes.department.strip()
-    profile.disciplines = ", ".join(
-        d.strip() for d in changes.disciplines.split(",") if d.strip()
-    )
+    profile.disciplines = ", ".join(split_list(changes.disciplines))
     profile.bio = changes.bio.strip()
     profile.timezone = changes.timezone
     profile.locale = changes.locale or None
@@ -110,7 +115,7 @@ def create_admin(*, email: str, display_name: str, password: str) -> User:
         if password:
             if len(password) < PASSWORD_MIN_LENGTH:
                 raise ValueError("password too short")
-            user.password_hash = generate_password_hash(password)
+            user.password_hash = _hash(password)
         db.session.commit()
         return user
     return register_user(email=email, display_name=display_name, password=password, role=Role.ADMIN)

@@ -98,7 +98,11 @@ def seed_demo(*, now=None) -> list[DemoLogin]:
         now=at(3),
     )
     discussions.post_reply(
-        people["mei"], q, parent=r2, body="Yes, bucketed by length. Table in the appendix.", now=at(4)
+        people["mei"],
+        q,
+        parent=r2,
+        body="Yes, bucketed by length. Table in the appendix.",
+        now=at(4),
     )
     discussions.post_reply(
         people["kwame"],
@@ -148,14 +152,17 @@ def seed_demo(*, now=None) -> list[DemoLogin]:
         now=at(9),
     )
     discussions.post_reply(
-        people["kwame"], sec, body="Could we tag which ones release their attack prompts?", now=at(10)
+        people["kwame"],
+        sec,
+        body="Could we tag which ones release their attack prompts?",
+        now=at(10),
     )
     discussions.create_topic(
         people["moderator"],
         areas["meta"],
         kind=discussions.TopicKind.DISCUSSION,
         title="Welcome: how this forum works",
-        body="Introduce yourself here: your institution, your discipline, and what you hope to work on.",
+        body="Introduce yourself: your institution, your discipline, what you hope to work on.",
         now=at(11),
     )
     discussions.create_topic(

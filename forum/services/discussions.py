@@ -25,15 +25,27 @@ MEMBER_TOPIC_KINDS = (TopicKind.QUESTION, TopicKind.RESOURCE, TopicKind.DISCUSSI
 # The topic areas every forum starts with (also created by the 0002 migration).
 # Names are stored in English and translated when shown (forum.i18n.category_name).
 DEFAULT_CATEGORIES = [
-    ("privacy", N_("Privacy"), N_("Memorisation, membership inference, data extraction, unlearning.")),
+    (
+        "privacy",
+        N_("Privacy"),
+        N_("Memorisation, membership inference, data extraction, unlearning."),
+    ),
     ("safety", N_("Safety"), N_("Harmful outputs, alignment, evaluations, red-teaming for harm.")),
     ("security", N_("Security"), N_("Prompt injection, jailbreaks, model theft, supply chain.")),
-    ("model-improvement", N_("Model improvement"), N_("Training and fine-tuning methods that fix problems.")),
-    ("research-agenda", N_("Research agenda"), N_("Which open questions the community takes on next.")),
+    (
+        "model-improvement",
+        N_("Model improvement"),
+        N_("Training and fine-tuning methods that fix problems."),
+    ),
+    (
+        "research-agenda",
+        N_("Research agenda"),
+        N_("Which open questions the community takes on next."),
+    ),
     ("workshops", N_("Workshops"), N_("Planning and reports of the community's workshops.")),
     ("announcements", N_("Announcements"), N_("News from the organisers.")),
     ("meta", N_("Meta"), N_("About this forum: how it works and how to improve it.")),
-]  # fmt: skip
+]
 
 
 class ContentError(ValueError):
@@ -210,9 +222,7 @@ def delete_post(actor: User, post: Post, *, now: datetime | None = None) -> Post
     post.deleted_by_id = actor.id
     if not post.is_opening_post:
         db.session.execute(
-            update(Topic)
-            .where(Topic.id == post.topic_id)
-            .values(reply_count=Topic.reply_count - 1)
+            update(Topic).where(Topic.id == post.topic_id).values(reply_count=Topic.reply_count - 1)
         )
     db.session.commit()
     return post

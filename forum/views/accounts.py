@@ -31,10 +31,18 @@ def register():
                 locale=session.get("locale"),
             )
         except accounts.EmailTaken:
-            form.email.errors.append(_("An account with this email already exists. Log in instead?"))
+            form.email.errors.append(
+                _("An account with this email already exists. Log in instead?")
+            )
         else:
             login_user(user)
-            flash(_("Welcome, %(name)s! Tell others about your work on your profile.", name=user.display_name), "success")
+            flash(
+                _(
+                    "Welcome, %(name)s! Tell others about your work on your profile.",
+                    name=user.display_name,
+                ),
+                "success",
+            )
             return redirect(url_for("accounts.edit_profile"))
     status = 400 if form.errors else 200
     return render_template("accounts/register.html", form=form), status

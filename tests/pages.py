@@ -1,0 +1,76 @@
+"""Page objects for the browser tests: what a person does, in the site's own words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from playwright.sync_api import Page, expect
+
+
+@dataclass
+class Forum:
+    page: Page
+    base_url: str
+
+    def visit(self, path: str = "/") -> None:
+        self.page.goto(self.base_url + path)
+
+    def register(self, *, email: str, name: str, password: str) -> None:
+        self.visit("/")
+        self.page.get_by_role("link", name="Register").click()
+        self.page.get_by_label("Email").fill(email)
+        self.page.get_by_label("Display name").fill(name)
+        self.page.get_by_label("Password", exact=True).fill(password)
+        self.page.get_by_label("Repeat password").fill(password)
+        self.page.get_by_role("button", name="Create account").click()
+        expect(self.page.get_by_role("heading", name="Edit profile")).to_be_visible()
+
+    def log_in(self, *, email: str, password: str) -> None:
+        self.page.get_by_role("link", name="Log in").first.click()
+        self.page.get_by_label("Email").fill(email)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Log in").click()
+
+    def log_out(self) -> None:
+        self.page.get_by_role("button", name="Log out").click()
+        expect(self.page.get_by_role("link", name="Log in")).to_be_visible()
+
+    def open_area(self, name: str) -> None:
+        self.visit("/")
+        self.page.get_by_role("link", name=name, exact=True).click()
+        expect(self.page.get_by_role("heading", name=name, level=1)).to_be_visible()
+
+    def open_topic(self, *, title: str, body: str, kind: str = "Question") -> TopicPage:
+        self.page.get_by_role("link", name="New topic").click()
+        self.page.get_by_label("Title").fill(title)
+        self.page.get_by_label("Kind").select_option(label=kind)
+        self.page.get_by_label("Body").fill(body)
+        self.page.get_by_role("button", name="Post topic").click()
+        expect(self.page.get_by_role("heading", name=title, level=1)).to_be_visible()
+        return TopicPage(self.page)
+
+
+@dataclass
+class TopicPage:
+    page: Page
+
+    def post(self, text: str):
+        return self.page.locator("article.post", has_text=text)
+
+    def reply_to_topic(self, text: str) -> None:
+        self.page.get_by_label("Your reply").fill(text)
+        self.page.get_by_role("button", name="Post reply").click()
+        expect(self.post(text)).to_be_visible()
+
+    def reply_to_post(self, post_text: str, text: str) -> None:
+        self.post(post_text).get_by_role("link", name="Reply").click()
+        self.page.get_by_label("Your reply").fill(text)
+        self.page.get_by_role("button", name="Post reply").click()
+        expect(self.post(text)).to_be_visible()
+
+    def depth_of(self, text: str) -> int:
+        classes = self.post(text).get_attribute("class") or ""
+        return next(int(c.split("-")[1]) for c in classes.split() if c.startswith("depth-"))
+
+    def permalink_of(self, text: str) -> str:
+        return self.post(text).locator("a.post-permalink").get_attribute("href") or ""

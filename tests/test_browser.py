@@ -1,0 +1,62 @@
+"""User journeys in a real headless Chromium (Debian's), against a live server."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.pages import Forum
+
+pytestmark = pytest.mark.browser
+
+
+def test_newcomer_registers_opens_a_safety_topic_and_discusses_in_a_thread(live_server, page):
+    forum = Forum(page, live_server)
+    forum.register(email="noor@uni.example", name="Noor Aziz", password="a long password")
+    forum.log_out()
+    forum.log_in(email="noor@uni.example", password="a long password")
+    expect(page.get_by_role("link", name="Noor Aziz")).to_be_visible()
+
+    forum.open_area("Safety")
+    topic = forum.open_topic(
+        title="Do jailbreak benchmarks measure real risk?",
+        body="Most suites test *single-turn* prompts.",
+    )
+    expect(page.locator(".post-opening em", has_text="single-turn")).to_be_visible()
+
+    topic.reply_to_topic("Multi-turn attacks are missing from most of them.")
+    topic.reply_to_post(
+        "Multi-turn attacks are missing", "Agreed: see the crescendo attack results."
+    )
+    assert topic.depth_of("Multi-turn attacks are missing") == 0
+    assert topic.depth_of("Agreed: see the crescendo") == 1
+    parent = topic.post("Multi-turn attacks are missing")
+    child = topic.post("Agreed: see the crescendo")
+    assert parent.bounding_box()["y"] < child.bounding_box()["y"]
+    assert parent.bounding_box()["x"] < child.bounding_box()["x"]  # indented under its parent
+
+    page.reload()
+    permalink = topic.permalink_of("Agreed: see the crescendo")
+    page.goto(live_server + "/")
+    page.goto(live_server + permalink)
+    expect(page).to_have_url(f"{live_server}/t/1/do-jailbreak-benchmarks-measure-real-risk#post-3")
+    expect(page.locator("article.post:target")).to_contain_text("crescendo")
+    forum.log_out()
+
+
+def test_invalid_topic_keeps_what_was_typed_in_the_browser(live_server, page, member):
+    forum = Forum(page, live_server)
+    forum.visit("/")
+    forum.log_in(email=member.email, password="correct horse battery")
+    forum.open_area("Privacy")
+    page.get_by_role("link", name="New topic").click()
+    page.get_by_label("Body").fill("My carefully written question body")
+    page.get_by_role("button", name="Post topic").click()
+    expect(page.get_by_text("Give the topic a title.")).to_be_visible()
+    expect(page.get_by_label("Body")).to_have_value("My carefully written question body")
+
+
+def test_arabic_reader_sees_a_right_to_left_page(live_server, page):
+    forum = Forum(page, live_server)
+    forum.visit("/")
+    page.get_by_role("button", name="العربية").click()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("html")).to_have_attribute("lang", "ar")

@@ -1,0 +1,77 @@
+"""The roles x actions matrix of forum/permissions.py, walked in one parametrized test."""
+
+import pytest
+from flask_login import AnonymousUserMixin
+
+from forum.extensions import db
+from forum.models import Role, UserState
+from forum.permissions import RULES, can
+from tests.factories import make_post, make_topic, make_user
+
+ROLES = ["anonymous", "member", "author", "moderator", "admin", "suspended"]
+
+# action, target -> the roles allowed (every other role is refused)
+MATRIX = {
+    ("create_topic", "area"): {"member", "author", "moderator", "admin"},
+    ("reply", "open_topic"): {"member", "author", "moderator", "admin"},
+    ("reply", "locked_topic"): {"moderator", "admin"},
+    ("edit_post", "post"): {"author", "moderator", "admin"},
+    ("edit_post", "deleted_post"): set(),
+    ("delete_post", "post"): {"author", "moderator", "admin"},
+    ("delete_post", "deleted_post"): set(),
+    ("view_revisions", "post"): set(ROLES),
+    ("edit_profile", "authors_profile"): {"author", "admin"},
+}
+
+
+@pytest.fixture
+def world(app, safety):
+    author = make_user(display_name="Author")
+    people = {
+        "anonymous": AnonymousUserMixin(),
+        "member": make_user(),
+        "author": author,
+        "moderator": make_user(role=Role.MODERATOR),
+        "admin": make_user(role=Role.ADMIN),
+        "suspended": make_user(),
+    }
+    people["suspended"].state = UserState.SUSPENDED
+    open_topic = make_topic(safety, author=author)
+    locked_topic = make_topic(safety, author=author)
+    locked_topic.is_locked = True
+    post = make_post(open_topic, author=author)
+    deleted_post = make_post(open_topic, author=author)
+    db.session.commit()
+    from forum.services.discussions import delete_post
+
+    delete_post(author, deleted_post)
+    targets = {
+        "area": safety,
+        "open_topic": open_topic,
+        "locked_topic": locked_topic,
+        "post": post,
+        "deleted_post": deleted_post,
+        "authors_profile": author,
+    }
+    return people, targets
+
+
+def test_every_permission_rule_has_rows_in_the_matrix():
+    assert {action for action, _ in MATRIX} == set(RULES)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("action", "target"), list(MATRIX), ids=lambda v: str(v))
+def test_role_may_do_exactly_what_the_matrix_says(world, role, action, target):
+    people, targets = world
+    decision = can(people[role], action, targets[target])
+    expected = role in MATRIX[(action, target)]
+    assert bool(decision) is expected, f"{role} {action} {target}: {decision}"
+    if not expected:
+        assert decision.reason, "a refusal must say why"
+        assert decision.needs_login is (role == "anonymous" and action != "view_revisions")
+
+
+def test_unknown_action_is_a_programming_error(app):
+    with pytest.raises(ValueError):
+        can(None, "launch_rockets")

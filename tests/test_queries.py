@@ -1,0 +1,77 @@
+"""Pages run a fixed number of SQL queries however much data there is (no N+1)."""
+
+import pytest
+
+from forum.services import discussions
+from tests.factories import make_post, make_topic, make_user
+
+PAGE_QUERY_BUDGET = 10
+
+
+def grow_topic(topic, people, replies: int) -> None:
+    """Replies from several people, a third of them nested, one deep chain, one deleted."""
+    parent = None
+    for i in range(replies):
+        author = people[i % len(people)]
+        nested_under = parent if i % 3 else None
+        parent = make_post(topic, author=author, body=f"Reply {i} with a [link](https://x.org/{i})",
+                           parent=nested_under)  # fmt: skip
+    discussions.delete_post(parent.author, parent)
+
+
+def count_page_queries(client, queries, url: str) -> int:
+    client.get(url)  # warm: first request loads things like the locale catalogue
+    with queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert queries.count >= 2, "the query log saw nothing: is it listening to the app's engine?"
+    return queries.count
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "member"])
+def test_topic_page_query_count_does_not_grow_with_posts(client, queries, safety, logged_in):
+    people = [make_user() for _ in range(6)]
+    small = make_topic(safety, author=people[0], title="Small")
+    large = make_topic(safety, author=people[1], title="Large")
+    grow_topic(small, people, 4)  # 5 posts
+    grow_topic(large, people, 199)  # 200 posts
+    if logged_in:
+        client.login(people[2])
+    small_count = count_page_queries(client, queries, f"/t/{small.id}/{small.slug}")
+    small_sql = queries.report()
+    large_count = count_page_queries(client, queries, f"/t/{large.id}/{large.slug}?page=7")
+    assert small_count == large_count, f"5 posts:\n{small_sql}\n\n200 posts:\n{queries.report()}"
+    assert large_count <= PAGE_QUERY_BUDGET, queries.report()
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "member"])
+def test_area_and_home_pages_query_counts_do_not_grow_with_topics(client, queries, logged_in):
+    people = [make_user() for _ in range(6)]
+    privacy = discussions.get_category("privacy")
+    security = discussions.get_category("security")
+    for i in range(5):
+        make_topic(privacy, author=people[i % 6])
+    for i in range(200):
+        topic = make_topic(security, author=people[i % 6])
+        if i % 10 == 0:
+            make_post(topic, author=people[(i + 1) % 6])
+    if logged_in:
+        client.login(people[0])
+    few = count_page_queries(client, queries, "/c/privacy")
+    few_sql = queries.report()
+    many = count_page_queries(client, queries, "/c/security?page=3")
+    assert few == many, f"5 topics:\n{few_sql}\n\n200 topics:\n{queries.report()}"
+    assert many <= PAGE_QUERY_BUDGET, queries.report()
+    home = count_page_queries(client, queries, "/")
+    assert home <= PAGE_QUERY_BUDGET, queries.report()
+
+
+def test_profile_page_query_count_does_not_grow_with_posts(client, queries, safety):
+    people = [make_user() for _ in range(2)]
+    topic = make_topic(safety, author=people[0])
+    make_post(topic, author=people[0])
+    few = count_page_queries(client, queries, f"/u/{people[0].id}")
+    for _ in range(30):
+        make_post(topic, author=people[0])
+    many = count_page_queries(client, queries, f"/u/{people[0].id}")
+    assert few == many <= PAGE_QUERY_BUDGET, queries.report()
