@@ -66,4 +66,15 @@ def from_environment(instance_path: str) -> dict:
         "FORUM_LOCALES": ["en", "ar"],
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "FORUM_PASSWORD_HASH_METHOD": os.environ.get("FORUM_PASSWORD_HASH_METHOD", "scrypt"),
+        # Outgoing mail (forum/mail.py): plain SMTP by default, STARTTLS or SSL when asked.
+        "FORUM_MAIL_HOST": os.environ.get("FORUM_MAIL_HOST", "127.0.0.1"),
+        "FORUM_MAIL_PORT": int(os.environ.get("FORUM_MAIL_PORT", "25")),
+        "FORUM_MAIL_USE_TLS": _flag("FORUM_MAIL_USE_TLS"),
+        "FORUM_MAIL_USE_SSL": _flag("FORUM_MAIL_USE_SSL"),
+        "FORUM_MAIL_USERNAME": os.environ.get("FORUM_MAIL_USERNAME") or None,
+        "FORUM_MAIL_PASSWORD": os.environ.get("FORUM_MAIL_PASSWORD") or None,
+        "FORUM_MAIL_SENDER": os.environ.get("FORUM_MAIL_SENDER", "forum@localhost"),
+        "FORUM_MAIL_TIMEOUT": float(os.environ.get("FORUM_MAIL_TIMEOUT", "10")),
+        # The address links in emails point to (no request to take it from in cron jobs).
+        "FORUM_BASE_URL": os.environ.get("FORUM_BASE_URL", "http://127.0.0.1:5000"),
     }
