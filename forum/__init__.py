@@ -35,10 +35,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_security(app)
     templating.init_app(app)
 
-    from forum.views import accounts, discussions
+    from forum.views import accounts, discussions, membership
 
     app.register_blueprint(accounts.bp)
     app.register_blueprint(discussions.bp)
+    app.register_blueprint(membership.bp)
 
     errors.init_app(app)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from forum.models import Category, Post, Topic, User
+from forum.models import Application, Category, Post, RegistrationMode, SiteSettings, Topic, User
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,98 @@ def can_edit_profile(user: User | None, profile: User) -> Decision:
     return _deny(_l("You can only edit your own profile."))
 
 
+# --- Areas that only members may read -----------------------------------------------------------
+
+
+def can_view_category(user: User | None, category: Category) -> Decision:
+    if category.is_members_only and not _signed_in(user):
+        return _deny(_l("This area is for members: log in to read it."), needs_login=True)
+    return ALLOW
+
+
+def can_view_topic(user: User | None, topic: Topic) -> Decision:
+    return can_view_category(user, topic.category)
+
+
+# --- Membership ----------------------------------------------------------------------------------
+
+
+def institution_key(name: str) -> str:
+    """Institution names compared loosely: case, punctuation, spacing and a leading "the"."""
+    words = "".join(c if c.isalnum() else " " for c in name.casefold()).split()
+    if words and words[0] == "the":
+        words = words[1:]
+    return " ".join(words)
+
+
+def has_conflict_of_interest(reviewer: User, application: Application) -> bool:
+    """A reviewer from the applicant's own institution: no institution vets its own people."""
+    mine = institution_key(reviewer.affiliation or "")
+    return bool(mine) and mine == institution_key(application.institution)
+
+
+def can_register(user: User | None, settings: SiteSettings) -> Decision:
+    if _signed_in(user):
+        return _deny(_l("You already have an account."))
+    if settings.registration_mode != RegistrationMode.OPEN:
+        return _deny(_l("Membership is by application: apply to join instead."))
+    return ALLOW
+
+
+def can_apply(user: User | None, settings: SiteSettings) -> Decision:
+    if _signed_in(user):
+        return _deny(_l("You are already a member."))
+    return ALLOW
+
+
+def _reviewer(user: User | None) -> Decision:
+    if not _signed_in(user):
+        return _deny(_l("Please log in to review applications."), needs_login=True)
+    if not user.is_moderator:
+        return _deny(_l("Only moderators and admins review applications."))
+    if user.is_suspended:
+        return _deny(_l("Your account is suspended."))
+    return ALLOW
+
+
+def can_review_applications(user: User | None, thing: Any = None) -> Decision:
+    return _reviewer(user)
+
+
+def can_score_application(user: User | None, application: Application) -> Decision:
+    decision = _reviewer(user)
+    if decision and has_conflict_of_interest(user, application):
+        return _deny(
+            _l(
+                "Conflict of interest: you and the applicant are both at %(institution)s, "
+                "so a reviewer from another institution must assess this application.",
+                institution=application.institution,
+            )
+        )
+    return decision
+
+
+def can_decide_application(user: User | None, application: Application) -> Decision:
+    decision = can_score_application(user, application)
+    if decision and not application.is_pending:
+        return _deny(_l("This application has already been decided or withdrawn."))
+    return decision
+
+
+def can_manage_settings(user: User | None, thing: Any = None) -> Decision:
+    if not _signed_in(user):
+        return _deny(_l("Please log in."), needs_login=True)
+    if not user.is_admin:
+        return _deny(_l("Only admins can change the forum's settings."))
+    return ALLOW
+
+
+def can_view_directory(user: User | None, thing: Any = None) -> Decision:
+    if not _signed_in(user):
+        return _deny(_l("The member directory is for members: log in to see it."), needs_login=True)
+    return ALLOW
+
+
 RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_topic": can_create_topic,
     "reply": can_reply,
@@ -104,6 +196,15 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "delete_post": can_delete_post,
     "view_revisions": can_view_revisions,
     "edit_profile": can_edit_profile,
+    "view_category": can_view_category,
+    "view_topic": can_view_topic,
+    "register": can_register,
+    "apply": can_apply,
+    "review_applications": can_review_applications,
+    "score_application": can_score_application,
+    "decide_application": can_decide_application,
+    "manage_settings": can_manage_settings,
+    "view_directory": can_view_directory,
 }
 
 

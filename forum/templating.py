@@ -21,11 +21,23 @@ def _can(action: str, thing=None):
     return can(current_user, action, thing)
 
 
-def time_tag(moment: datetime | None, *, relative: bool = False, date_only: bool = False) -> Markup:
-    """A <time> element: relative ("3 hours ago") or absolute, in the reader's time zone."""
+def time_tag(
+    moment: datetime | None, *, relative: bool = False, date_only: bool = False, local: bool = False
+) -> Markup:
+    """A <time> element: relative ("3 hours ago") or absolute, in the reader's time zone.
+
+    ``local`` is for moments that matter (deadlines): shown with the zone's name, and, for a
+    visitor whose zone the server does not know, rewritten by static/forum.js in the browser's.
+    """
     if moment is None:
         return Markup("")
     full = format_datetime(moment, "medium")
+    if local:
+        shown = format_datetime(moment, "full")
+        anonymous = not current_user.is_authenticated
+        return Markup('<time datetime="{}"{}>{}</time>').format(
+            moment.isoformat(), Markup(" data-local") if anonymous else "", shown
+        )
     if date_only:
         shown = format_date(moment, "long")
     elif relative:
@@ -35,6 +47,14 @@ def time_tag(moment: datetime | None, *, relative: bool = False, date_only: bool
     return Markup('<time datetime="{}" title="{}">{}</time>').format(
         moment.isoformat(), full, shown
     )
+
+
+def _registration_is_open() -> bool:
+    """Only asked (one query) on pages shown to visitors who are not logged in."""
+    from forum.models import RegistrationMode
+    from forum.services.membership import get_settings
+
+    return get_settings().registration_mode == RegistrationMode.OPEN
 
 
 def init_app(app: Flask) -> None:
@@ -54,6 +74,7 @@ def init_app(app: Flask) -> None:
     def page_language() -> dict:
         locale = str(get_locale() or "en")
         return {
+            "registration_is_open": _registration_is_open,
             "locale": locale,
             "text_dir": text_direction(locale),
             "site_name": app.config["FORUM_SITE_NAME"] or gettext(DEFAULT_SITE_NAME),

@@ -23,6 +23,8 @@ from forum.extensions import db
 from forum.services import discussions
 from tests.helpers import FormClient, QueryLog
 
+pytest_plugins = ["tests.smtp"]  # the mail_server fixture: a real SMTP server (aiosmtpd)
+
 POSTGRES_URL = os.environ.get("FORUM_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 CHROMIUM = "/usr/bin/chromium"
@@ -173,6 +175,33 @@ def admin(app):
     from tests.factories import make_user
 
     return make_user(display_name="Ada Admin", role=Role.ADMIN)
+
+
+@pytest.fixture
+def open_registration(app):
+    """The forum in open mode: anyone may register (the default is by application)."""
+    from forum.models import RegistrationMode
+    from forum.services.membership import get_settings
+
+    settings = get_settings()
+    settings.registration_mode = RegistrationMode.OPEN
+    db.session.commit()
+    return settings
+
+
+@pytest.fixture
+def applications_open(app):
+    """Applications open since yesterday, closing in a week."""
+    from datetime import timedelta
+
+    from forum.models.types import utcnow
+    from forum.services.membership import get_settings
+
+    settings = get_settings()
+    settings.applications_open_at = utcnow() - timedelta(days=1)
+    settings.applications_close_at = utcnow() + timedelta(days=7)
+    db.session.commit()
+    return settings
 
 
 @pytest.fixture

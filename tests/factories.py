@@ -5,7 +5,18 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from forum.models import Category, Post, Role, Topic, TopicKind, User
+from forum.extensions import db
+from forum.models import (
+    Application,
+    ApplicationDiscipline,
+    ApplicationState,
+    Category,
+    Post,
+    Role,
+    Topic,
+    TopicKind,
+    User,
+)
 from forum.services import accounts, discussions
 
 PASSWORD = "correct horse battery"
@@ -51,3 +62,31 @@ def make_post(
     now: datetime | None = None,
 ) -> Post:
     return discussions.post_reply(author, topic, body=body, parent=parent, now=now)
+
+
+def make_application(
+    *, state: ApplicationState = ApplicationState.SUBMITTED, disciplines=("law",), **overrides
+) -> Application:
+    """An application as if submitted through the form (no email is sent)."""
+    n = next(_sequence)
+    values = {
+        "full_name": f"Applicant {n}",
+        "email": f"applicant{n}@institute{n}.example",
+        "institution": f"Institute {n}",
+        "position": "Associate Professor",
+        "department": "Law School",
+        "disciplines_other": "",
+        "ai_experience": "Taught a course on AI regulation.",
+        "statement": "I want to help set the agenda.",
+        "locale": "en",
+        **overrides,
+    }
+    application = Application(
+        **values,
+        state=state,
+        token_hash=f"{n:064d}",
+        disciplines=[ApplicationDiscipline(discipline=d) for d in disciplines],
+    )
+    db.session.add(application)
+    db.session.commit()
+    return application

@@ -74,3 +74,35 @@ class TopicPage:
 
     def permalink_of(self, text: str) -> str:
         return self.post(text).locator("a.post-permalink").get_attribute("href") or ""
+
+
+@dataclass
+class ApplicationPage:
+    """The "Apply to join" form."""
+
+    page: Page
+
+    def fill(self, **answers: str) -> None:
+        for label, value in answers.items():
+            self.page.get_by_label(label, exact=True).fill(value)
+
+    def choose_disciplines(self, *names: str) -> None:
+        for name in names:
+            self.page.get_by_label(name, exact=True).check()
+
+    def send(self) -> None:
+        self.page.get_by_role("button", name="Send application").click()
+
+
+@dataclass
+class ReviewQueue:
+    page: Page
+
+    def open_application(self, name: str) -> None:
+        self.page.get_by_role("link", name="Applications").click()
+        self.page.get_by_role("link", name=name).click()
+        expect(self.page.get_by_role("heading", name=name, level=1)).to_be_visible()
+
+    def approve(self) -> None:
+        self.page.get_by_role("button", name="Approve and invite").click()
+        expect(self.page.get_by_text("is approved and invited")).to_be_visible()

@@ -18,7 +18,7 @@ def register(client, **overrides):
     return client.post("/register", data=data)
 
 
-def test_visitor_registers_and_is_logged_in(client):
+def test_visitor_registers_and_is_logged_in(open_registration, client):
     response = register(client)
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/settings/profile")
@@ -29,7 +29,7 @@ def test_visitor_registers_and_is_logged_in(client):
     assert "Nadia Karim" in page and "Log out" in page
 
 
-def test_short_password_is_refused_at_the_field_and_the_rest_is_kept(client):
+def test_short_password_is_refused_at_the_field_and_the_rest_is_kept(open_registration, client):
     response = register(client, password="short", confirm="short")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -38,7 +38,7 @@ def test_short_password_is_refused_at_the_field_and_the_rest_is_kept(client):
     assert db.session.scalar(select(User)) is None
 
 
-def test_same_email_in_other_letter_case_cannot_register_twice(client, member):
+def test_same_email_in_other_letter_case_cannot_register_twice(open_registration, client, member):
     response = register(client, email=member.email.upper())
     assert response.status_code == 400
     assert "An account with this email already exists" in response.get_data(as_text=True)

@@ -74,7 +74,7 @@ def test_a_server_error_shows_the_500_page(app, client):
     assert "Something went wrong" in response.get_data(as_text=True)
 
 
-def test_layout_has_a_skip_link_landmarks_and_labelled_inputs(client):
+def test_layout_has_a_skip_link_landmarks_and_labelled_inputs(open_registration, client):
     page = client.get("/register").get_data(as_text=True)
     assert '<a class="skip-link" href="#main">' in page
     assert '<main id="main"' in page and "<header" in page and "<footer" in page

@@ -3,12 +3,15 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.pages import Forum
+from tests.pages import ApplicationPage, Forum, ReviewQueue
+from tests.test_membership import link_in
 
 pytestmark = pytest.mark.browser
 
 
-def test_newcomer_registers_opens_a_safety_topic_and_discusses_in_a_thread(live_server, page):
+def test_newcomer_registers_opens_a_safety_topic_and_discusses_in_a_thread(
+    open_registration, live_server, page
+):
     forum = Forum(page, live_server)
     forum.register(email="noor@uni.example", name="Noor Aziz", password="a long password")
     forum.log_out()
@@ -60,3 +63,47 @@ def test_arabic_reader_sees_a_right_to_left_page(live_server, page):
     page.get_by_role("button", name="العربية").click()
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.locator("html")).to_have_attribute("lang", "ar")
+
+
+def test_visitor_applies_is_approved_sets_a_password_and_posts(
+    live_server, page, moderator, applications_open, mail_server
+):
+    forum = Forum(page, live_server)
+    forum.visit("/")
+    page.get_by_role("link", name="Apply to join").click()
+    form = ApplicationPage(page)
+    form.fill(**{
+        "Full name": "Tomás Herrera",
+        "Email": "tomas@uchile.example",
+        "Institution": "Universidad de Chile",
+        "Position": "Assistant Professor",
+        "Relevant AI experience": "I audit LLM deployments for public agencies.",
+        "Statement of interest": "I want to work on privacy audits of public-sector chatbots.",
+    })  # fmt: skip
+    form.choose_disciplines("Law", "Computer security")
+    expect(page.get_by_text("10 of 1000 words")).to_be_visible()
+    form.send()
+    expect(page.get_by_role("heading", name="Thank you: your application is in")).to_be_visible()
+    [confirmation] = mail_server.wait_for(1)
+    page.goto(live_server + link_in(confirmation, "/apply/status/"))
+    expect(page.get_by_text("Waiting for review.")).to_be_visible()
+
+    forum.visit("/")
+    forum.log_in(email=moderator.email, password="correct horse battery")
+    queue = ReviewQueue(page)
+    queue.open_application("Tomás Herrera")
+    queue.approve()
+    forum.log_out()
+
+    invitation = mail_server.wait_for(2)[1]
+    page.goto(live_server + link_in(invitation, "/invitation/"))
+    page.get_by_label("Password", exact=True).fill("tomas long password")
+    page.get_by_label("Repeat password").fill("tomas long password")
+    page.get_by_role("button", name="Set password and log in").click()
+    expect(page.get_by_text("Welcome to the forum, Tomás Herrera!")).to_be_visible()
+    forum.log_out()
+
+    forum.log_in(email="tomas@uchile.example", password="tomas long password")
+    forum.open_area("Privacy")
+    forum.open_topic(title="Auditing public-sector chatbots", body="Who has an audit protocol?")
+    expect(page.locator(".post-opening .post-author")).to_have_text("Tomás Herrera")

@@ -15,9 +15,9 @@ def source_messages() -> set[str]:
     """Every message the code and templates mark for translation, extracted afresh."""
     found = set()
     for folder, method in (("forum", "python"), ("templates", "jinja2")):
-        pattern = "**.py" if method == "python" else "**.html"
+        patterns = ["**.py"] if method == "python" else ["**.html", "**.txt"]
         for _file, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT / folder), method_map=[(pattern, method)], keywords=KEYWORDS
+            str(ROOT / folder), method_map=[(p, method) for p in patterns], keywords=KEYWORDS
         ):
             found.add(message[0] if isinstance(message, tuple) else message)
     return found

@@ -2,7 +2,7 @@
 
 import pytest
 
-from forum.services import discussions
+from forum.services import discussions, membership
 from tests.factories import make_post, make_topic, make_user
 
 PAGE_QUERY_BUDGET = 10
@@ -75,3 +75,40 @@ def test_profile_page_query_count_does_not_grow_with_posts(client, queries, safe
         make_post(topic, author=people[0])
     many = count_page_queries(client, queries, f"/u/{people[0].id}")
     assert few == many <= PAGE_QUERY_BUDGET, queries.report()
+
+
+def test_review_queue_query_count_does_not_grow_with_applications(client, queries, moderator):
+    from forum.models import ApplicationState
+    from tests.factories import make_application
+
+    def grow(n: int) -> None:
+        for i in range(n):
+            application = make_application(
+                institution=f"Institute {i % 7}",
+                disciplines=("law", "medicine") if i % 2 else ("statistics",),
+                state=ApplicationState.SUBMITTED if i % 3 else ApplicationState.APPROVED,
+            )
+            if i % 4 == 0:
+                membership.score_application(
+                    moderator, application, membership.Scores(relevance=3, fit=4, breadth=5)
+                )
+
+    client.login(moderator)
+    grow(3)
+    few = count_page_queries(client, queries, "/review?state=all")
+    few_sql = queries.report()
+    grow(120)
+    many = count_page_queries(client, queries, "/review?state=all&page=2")
+    assert few == many, f"few:\n{few_sql}\n\nmany:\n{queries.report()}"
+    assert many <= PAGE_QUERY_BUDGET, queries.report()
+
+
+def test_member_directory_query_count_does_not_grow_with_members(client, queries, member):
+    client.login(member)
+    few = count_page_queries(client, queries, "/members")
+    few_sql = queries.report()
+    for i in range(80):
+        make_user(affiliation=f"University {i % 9}", disciplines="Law, Ethics")
+    many = count_page_queries(client, queries, "/members?page=2")
+    assert few == many, f"few:\n{few_sql}\n\nmany:\n{queries.report()}"
+    assert many <= PAGE_QUERY_BUDGET, queries.report()

@@ -11,10 +11,12 @@ from wtforms import (
     SelectField,
     StringField,
     TextAreaField,
+    URLField,
 )
-from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
 from forum.services.accounts import PASSWORD_MIN_LENGTH
+from forum.services.membership import normalise_orcid
 
 LANGUAGE_CHOICES = [
     SelectChoice("", _l("Browser default")),
@@ -58,6 +60,22 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[InputRequired(_l("Enter your password."))])
 
 
+def orcid_id(form, field) -> None:
+    """Accept an ORCID iD only with a right check digit, and store it in its standard form."""
+    if field.data:
+        normalised = normalise_orcid(field.data)
+        if normalised is None:
+            raise ValidationError(
+                _l("Not a valid ORCID iD: check the digits (the last one is a checksum).")
+            )
+        field.data = normalised
+
+
+def web_address(form, field) -> None:
+    if field.data and not field.data.lower().startswith(("http://", "https://")):
+        raise ValidationError(_l("Enter a web address starting with https://"))
+
+
 def timezone_choices() -> list[SelectChoice]:
     return [SelectChoice(tz) for tz in sorted(available_timezones()) if "/" in tz or tz == "UTC"]
 
@@ -76,6 +94,14 @@ class ProfileForm(FlaskForm):
         description=_l("Separate them with commas, e.g. Computer science, Law, Ethics."),
         validators=[Optional(), Length(max=300)],
     )
+    position = StringField(_l("Position"), validators=[Optional(), Length(max=120)])
     bio = TextAreaField(_l("Short bio"), validators=[Optional(), Length(max=2000)])
+    orcid = StringField(
+        _l("ORCID iD"),
+        description=_l("Like 0000-0002-1825-0097."),
+        validators=[Optional(), orcid_id],
+    )
+    homepage = URLField(_l("Homepage"), validators=[Optional(), Length(max=500), web_address])
+
     timezone = SelectField(_l("Time zone"), choices=timezone_choices, default="UTC")
     locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="")

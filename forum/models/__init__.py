@@ -2,8 +2,28 @@
 
 from forum.models.accounts import Role, User, UserState
 from forum.models.discussions import Category, Post, PostRevision, Topic, TopicKind
+from forum.models.membership import (
+    AccountToken,
+    Application,
+    ApplicationDiscipline,
+    ApplicationMessage,
+    ApplicationReview,
+    ApplicationState,
+    RegistrationMode,
+    SiteSettings,
+    TokenPurpose,
+)
 
 __all__ = [
+    "AccountToken",
+    "Application",
+    "ApplicationDiscipline",
+    "ApplicationMessage",
+    "ApplicationReview",
+    "ApplicationState",
+    "RegistrationMode",
+    "SiteSettings",
+    "TokenPurpose",
     "Category",
     "Post",
     "PostRevision",

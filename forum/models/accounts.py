@@ -54,6 +54,9 @@ class User(UserMixin, db.Model):
     department: Mapped[str] = mapped_column(String(200), default="")
     disciplines: Mapped[str] = mapped_column(String(300), default="")
     bio: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[str] = mapped_column(String(120), default="")
+    orcid: Mapped[str] = mapped_column(String(19), default="")
+    homepage: Mapped[str] = mapped_column(String(500), default="")
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.MEMBER)
     state: Mapped[UserState] = mapped_column(
         _enum(UserState, "user_state"), default=UserState.ACTIVE

@@ -46,6 +46,8 @@ class Category(db.Model):
     description: Mapped[str] = mapped_column(String(300), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
     topic_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Hidden from visitors who are not logged-in members (lists, pages, permalinks).
+    is_members_only: Mapped[bool] = mapped_column(default=False)
 
     def __repr__(self) -> str:
         return f"<Category {self.slug}>"

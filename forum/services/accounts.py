@@ -89,6 +89,9 @@ class ProfileChanges:
     department: str
     disciplines: str
     bio: str
+    position: str
+    orcid: str
+    homepage: str
     timezone: str
     locale: str | None
 
@@ -101,6 +104,9 @@ def update_profile(actor: User, profile: User, changes: ProfileChanges) -> User:
     profile.department = changes.department.strip()
     profile.disciplines = ", ".join(split_list(changes.disciplines))
     profile.bio = changes.bio.strip()
+    profile.position = changes.position.strip()
+    profile.orcid = changes.orcid.strip()
+    profile.homepage = changes.homepage.strip()
     profile.timezone = changes.timezone
     profile.locale = changes.locale or None
     db.session.commit()

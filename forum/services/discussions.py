@@ -251,8 +251,12 @@ class Page:
         return self.page < self.pages
 
 
-def list_categories() -> list[Category]:
-    return list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))
+def list_categories(*, viewer=None) -> list[Category]:
+    """The topic areas in their order; members-only ones only for logged-in members."""
+    stmt = select(Category).order_by(Category.position, Category.id)
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        stmt = stmt.where(Category.is_members_only.is_(False))
+    return list(db.session.scalars(stmt))
 
 
 def get_category(slug: str) -> Category | None:
@@ -275,14 +279,16 @@ def category_topics(category: Category, *, page: int = 1) -> Page:
     return Page(list(topics), page, TOPICS_PER_PAGE, total)
 
 
-def latest_topics_by_category(limit: int = LATEST_TOPICS_PER_AREA) -> dict[int, list[Topic]]:
+def latest_topics_by_category(
+    limit: int = LATEST_TOPICS_PER_AREA, *, viewer=None
+) -> dict[int, list[Topic]]:
     """The few most active topics of every area, in one query (a window function)."""
     rank = (
         func.row_number()
         .over(partition_by=Topic.category_id, order_by=(Topic.last_post_at.desc(), Topic.id.desc()))
         .label("rank")
     )
-    ranked = select(Topic.id, rank).subquery()
+    ranked = select(Topic.id, rank).where(*_readable_topics(viewer)).subquery()
     topics = db.session.scalars(
         select(Topic)
         .join(ranked, ranked.c.id == Topic.id)
@@ -349,13 +355,36 @@ def post_revisions(post: Post) -> list[PostRevision]:
     )
 
 
-def recent_posts_by(user: User, *, limit: int = 10) -> list[Post]:
+def _readable_topics(viewer) -> list:
+    """Conditions that keep members-only areas out of what an anonymous visitor is shown."""
+    if viewer is not None and getattr(viewer, "is_authenticated", False):
+        return []
+    members_only = select(Category.id).where(Category.is_members_only)
+    return [Topic.category_id.not_in(members_only)]
+
+
+def recent_posts_by(user: User, *, viewer=None, limit: int = 10) -> list[Post]:
+    """A member's latest replies (not the opening posts of their topics), newest first."""
     return list(
         db.session.scalars(
             select(Post)
-            .where(Post.author_id == user.id, Post.deleted_at.is_(None))
+            .join(Post.topic)
+            .where(Post.author_id == user.id, Post.deleted_at.is_(None), Post.number > 1)
+            .where(*_readable_topics(viewer))
             .options(joinedload(Post.topic))
             .order_by(Post.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def recent_topics_by(user: User, *, viewer=None, limit: int = 10) -> list[Topic]:
+    return list(
+        db.session.scalars(
+            select(Topic)
+            .where(Topic.author_id == user.id, *_readable_topics(viewer))
+            .options(joinedload(Topic.category))
+            .order_by(Topic.created_at.desc())
             .limit(limit)
         )
     )
@@ -370,4 +399,4 @@ def ensure_default_categories() -> list[Category]:
                 Category(slug=slug, name=name, description=description, position=position)
             )
     db.session.commit()
-    return list_categories()
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))

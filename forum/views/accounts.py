@@ -8,9 +8,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from forum.extensions import db, limiter
 from forum.forms.accounts import LoginForm, ProfileForm, RegisterForm
-from forum.models import User
+from forum.models import RegistrationMode, User
 from forum.permissions import require
-from forum.services import accounts, discussions
+from forum.services import accounts, discussions, membership
 from forum.views import safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -21,6 +21,11 @@ bp = Blueprint("accounts", __name__)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("discussions.home"))
+    settings = membership.get_settings()
+    if settings.registration_mode != RegistrationMode.OPEN:
+        window = membership.application_window(settings)
+        status = 403 if request.method == "POST" else 200
+        return render_template("accounts/register_closed.html", window=window), status
     form = RegisterForm()
     if form.validate_on_submit():
         try:
@@ -75,7 +80,10 @@ def logout():
 def profile(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     return render_template(
-        "accounts/profile.html", profile=user, posts=discussions.recent_posts_by(user)
+        "accounts/profile.html",
+        profile=user,
+        topics=discussions.recent_topics_by(user, viewer=current_user),
+        posts=discussions.recent_posts_by(user, viewer=current_user),
     )
 
 
@@ -94,6 +102,9 @@ def edit_profile():
                 department=form.department.data or "",
                 disciplines=form.disciplines.data or "",
                 bio=form.bio.data or "",
+                position=form.position.data or "",
+                orcid=form.orcid.data or "",
+                homepage=form.homepage.data or "",
                 timezone=form.timezone.data,
                 locale=form.locale.data or None,
             ),

@@ -40,14 +40,15 @@ def _post_or_404(post_id: int) -> Post:
 def home():
     return render_template(
         "home.html",
-        categories=discussions.list_categories(),
-        latest=discussions.latest_topics_by_category(),
+        categories=discussions.list_categories(viewer=current_user),
+        latest=discussions.latest_topics_by_category(viewer=current_user),
     )
 
 
 @bp.route("/c/<slug>")
 def category(slug: str):
     area = discussions.get_category(slug) or abort(404)
+    require(current_user, "view_category", area)
     return render_template(
         "category.html", category=area, topics=discussions.category_topics(area, page=page_arg())
     )
@@ -76,6 +77,7 @@ def new_topic(slug: str):
 @bp.route("/t/<int:topic_id>/<slug>")
 def topic(topic_id: int, slug: str | None = None):
     found = _topic_or_404(topic_id)
+    require(current_user, "view_topic", found)
     if slug != found.slug:
         return redirect(
             url_for("discussions.topic", topic_id=found.id, slug=found.slug, **request.args),
@@ -107,7 +109,9 @@ def reply(topic_id: int):
 @bp.route("/p/<int:post_id>")
 def post(post_id: int):
     """A permalink: finds the page of the topic that shows the post, however long the topic."""
-    return redirect(post_url(_post_or_404(post_id)))
+    found = _post_or_404(post_id)
+    require(current_user, "view_topic", found.topic)
+    return redirect(post_url(found))
 
 
 @bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
@@ -140,6 +144,7 @@ def delete_post(post_id: int):
 @bp.route("/p/<int:post_id>/history")
 def post_history(post_id: int):
     found = _post_or_404(post_id)
+    require(current_user, "view_topic", found.topic)
     require(current_user, "view_revisions", found)
     return render_template(
         "post_history.html", post=found, revisions=discussions.post_revisions(found)

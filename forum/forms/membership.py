@@ -1,0 +1,229 @@
+"""Forms for applying to join, reviewing applications, invitations and the admin settings."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+    widgets,
+)
+from wtforms.validators import (
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+
+from forum.forms.accounts import orcid_id, timezone_choices, web_address
+from forum.services.accounts import PASSWORD_MIN_LENGTH
+from forum.services.membership import DISCIPLINES, STATEMENT_MAX_WORDS, count_words
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _required(message):
+    def check(form, field) -> None:
+        if not (field.data or "").strip():
+            raise StopValidation(message)
+
+    return check
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def discipline_choices() -> list[SelectChoice]:
+    return [SelectChoice(key, _l(label)) for key, label in DISCIPLINES.items()]
+
+
+class ApplicationForm(FlaskForm):
+    full_name = StringField(
+        _l("Full name"),
+        filters=[_strip],
+        validators=[_required(_l("Enter your full name.")), Length(max=120)],
+    )
+    email = EmailField(
+        _l("Email"),
+        filters=[_strip],
+        validators=[
+            InputRequired(_l("Enter your email address.")),
+            Email(_l("Enter a valid email address."), check_deliverability=False),
+            Length(max=254),
+        ],
+    )
+    institution = StringField(
+        _l("Institution"),
+        description=_l(
+            "University or organisation. Several members may come from one institution."
+        ),
+        filters=[_strip],
+        validators=[_required(_l("Enter your institution.")), Length(max=200)],
+    )
+    position = StringField(
+        _l("Position"),
+        description=_l("For example: Associate Professor, Postdoctoral researcher."),
+        filters=[_strip],
+        validators=[_required(_l("Enter your position.")), Length(max=120)],
+    )
+    department = StringField(_l("Department"), filters=[_strip], validators=[Length(max=200)])
+    disciplines = MultiCheckboxField(
+        _l("Research disciplines"),
+        description=_l("Choose all that apply."),
+        choices=discipline_choices,
+    )
+    disciplines_other = StringField(
+        _l("Other discipline"), filters=[_strip], validators=[Length(max=200)]
+    )
+    ai_experience = TextAreaField(
+        _l("Relevant AI experience"),
+        description=_l("Research, teaching, policy or practice involving AI systems."),
+        validators=[_required(_l("Describe your experience with AI.")), Length(max=5000)],
+    )
+    statement = TextAreaField(
+        _l("Statement of interest"),
+        description=_l(
+            "Why you want to join and what you would bring (at most %(n)d words).",
+            n=STATEMENT_MAX_WORDS,
+        ),  # fmt: skip
+        validators=[_required(_l("Write a statement of interest.")), Length(max=20000)],
+    )
+    homepage = URLField(
+        _l("Homepage (optional)"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=500), web_address],
+    )
+    orcid = StringField(
+        _l("ORCID iD (optional)"),
+        description=_l("Like 0000-0002-1825-0097."),
+        filters=[_strip],
+        validators=[Optional(), Length(max=40), orcid_id],
+    )
+
+    def validate_disciplines(self, field) -> None:
+        if not field.data and not (self.disciplines_other.data or "").strip():
+            raise ValidationError(_l("Choose at least one discipline, or name it under Other."))
+
+    def validate_disciplines_other(self, field) -> None:
+        if "other" in (self.disciplines.data or []) and not (field.data or "").strip():
+            raise ValidationError(_l("Name your other discipline."))
+
+    def validate_statement(self, field) -> None:
+        words = count_words(field.data)
+        if words > STATEMENT_MAX_WORDS:
+            raise ValidationError(
+                _l(
+                    "Your statement has %(words)d words; the limit is %(n)d.",
+                    words=words,
+                    n=STATEMENT_MAX_WORDS,
+                )  # fmt: skip
+            )
+
+
+class ScoreForm(FlaskForm):
+    relevance = IntegerField(
+        _l("Relevance of AI experience (1-5)"),
+        validators=[InputRequired(_l("Give a score from 1 to 5.")), NumberRange(1, 5)],
+    )
+    relevance_comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
+    fit = IntegerField(
+        _l("Fit with the privacy, safety and security focus (1-5)"),
+        validators=[InputRequired(_l("Give a score from 1 to 5.")), NumberRange(1, 5)],
+    )
+    fit_comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
+    breadth = IntegerField(
+        _l("Contribution to the range of disciplines (1-5)"),
+        validators=[InputRequired(_l("Give a score from 1 to 5.")), NumberRange(1, 5)],
+    )
+    breadth_comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
+
+
+class ApproveForm(FlaskForm):
+    pass
+
+
+class RejectForm(FlaskForm):
+    note = TextAreaField(
+        _l("Note to the applicant"),
+        description=_l("Emailed to the applicant with the decision."),
+        validators=[_required(_l("Write a note to the applicant.")), Length(max=5000)],
+    )
+
+
+class RequestInfoForm(FlaskForm):
+    question = TextAreaField(
+        _l("What would you like to know?"),
+        validators=[_required(_l("Write your question.")), Length(max=5000)],
+    )
+
+
+class AnswerForm(FlaskForm):
+    answer = TextAreaField(
+        _l("Your answer"), validators=[_required(_l("Write your answer.")), Length(max=10000)]
+    )
+
+
+class WithdrawForm(FlaskForm):
+    pass
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("Password"),
+        validators=[
+            InputRequired(_l("Choose a password.")),
+            Length(
+                min=PASSWORD_MIN_LENGTH,
+                max=200,
+                message=_l("Use at least %(n)d characters.", n=PASSWORD_MIN_LENGTH),
+            ),
+        ],  # fmt: skip
+    )
+    confirm = PasswordField(
+        _l("Repeat password"),
+        validators=[InputRequired(), EqualTo("password", _l("The passwords do not match."))],
+    )
+
+
+REGISTRATION_CHOICES = [
+    SelectChoice("application", _l("By application: moderators review who joins")),
+    SelectChoice("open", _l("Open: anyone may register")),
+]
+
+
+class SettingsForm(FlaskForm):
+    registration_mode = SelectField(_l("Registration"), choices=REGISTRATION_CHOICES)
+    applications_open_at = DateTimeLocalField(
+        _l("Applications open"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    applications_close_at = DateTimeLocalField(
+        _l("Applications close (deadline)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    applications_timezone = SelectField(
+        _l("Time zone of these dates"), choices=timezone_choices, default="UTC"
+    )
+    members_only = MultiCheckboxField(
+        _l("Areas only members can read"), coerce=int, choices=[], validate_choice=False
+    )
+
+    def validate_applications_close_at(self, field) -> None:
+        opens = self.applications_open_at.data
+        if field.data and opens and field.data <= opens:
+            raise ValidationError(_l("The deadline must be after the opening time."))
