@@ -514,3 +514,16 @@ def test_approved_member_can_post(client, moderator, mail_server, safety):
     )
     assert response.status_code == 302
     assert db.session.scalar(select(func.count()).select_from(Post)) == 1
+
+
+def test_when_the_mail_server_is_down_the_application_is_kept_and_the_link_shown(
+    client, applications_open, mail_server
+):
+    mail_server.stop()
+    response = client.post("/apply", data=application_form())
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "We could not send the confirmation email just now." in page
+    link = re.search(r'href="(http://localhost/apply/status/[^"]+)"', page).group(1)
+    assert db.session.scalar(select(Application)).state == ApplicationState.SUBMITTED
+    assert "Waiting for review." in client.get(link).get_data(as_text=True)

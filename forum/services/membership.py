@@ -205,11 +205,16 @@ class ApplicationDraft:
     locale: str = "en"
 
 
-def submit_application(
-    draft: ApplicationDraft, *, now: datetime | None = None
-) -> tuple[Application, str]:
+@dataclass
+class Submitted:
+    application: Application
+    token: str  # for the private link; only ever shown to the applicant
+    email_sent: bool
+
+
+def submit_application(draft: ApplicationDraft, *, now: datetime | None = None) -> Submitted:
     """Record an application while the window is open (checked now, at submission) and email
-    the applicant a private link. Returns the application and the link's token."""
+    the applicant a private link."""
     now = now or utcnow()
     if not application_window(get_settings(), now=now).is_open:
         raise ApplicationsClosed(_("Applications are closed."))
@@ -243,8 +248,8 @@ def submit_application(
         raise DuplicateApplication(
             _("An application from this email address is already waiting for review.")
         ) from None
-    _mail_applicant(application, "application_received", token=token)
-    return application, token
+    sent = _mail_applicant(application, "application_received", token=token)
+    return Submitted(application, token, sent)
 
 
 def _pending_application_for(email: str) -> Application | None:

@@ -62,7 +62,7 @@ def apply():
             locale=str(get_locale() or "en"),
         )
         try:
-            membership.submit_application(draft)
+            submitted = membership.submit_application(draft)
         except membership.DuplicateApplication as error:
             form.email.errors.append(str(error))
         except membership.ApplicationsClosed:
@@ -71,7 +71,14 @@ def apply():
             message = _("Applications closed before you submitted. Your text is kept below.")
             flash(message, "error")
         else:
-            return render_template("membership/applied.html", email=draft.email.strip().lower())
+            return render_template(
+                "membership/applied.html",
+                email=submitted.application.email,
+                # Without the email, the applicant's only way back is this link: show it.
+                status_url=None
+                if submitted.email_sent
+                else url_for("membership.status", token=submitted.token, _external=True),
+            )
     status = 400 if (form.errors or request.method == "POST") else 200
     return render_template(
         "membership/apply.html",
