@@ -8,12 +8,14 @@ swapped in one place (bleach is no longer maintained upstream, see ../shared/DES
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from functools import lru_cache, partial
 
 import bleach
 from bleach.css_sanitizer import CSSSanitizer
 from bleach.linkifier import LinkifyFilter
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markupsafe import Markup, escape
 
 ALLOWED_TAGS = frozenset(
@@ -26,11 +28,18 @@ ALLOWED_TAGS = frozenset(
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener"
 _LANGUAGE_CLASS = re.compile(r"^language-[\w+#-]{1,30}$")
+# @handle, not preceded by a word character (so email addresses are not mentions).
+MENTION = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9_.-]{1,29})(?<![.-])", re.IGNORECASE)
+
+
+def mentioned_handles(text: str) -> set[str]:
+    """Every @handle written in a post (lower-cased), known to the forum or not."""
+    return {m.group(1).lower() for m in MENTION.finditer(text or "")}
 
 
 def _allowed_attribute(tag: str, name: str, value: str) -> bool:
     if tag == "a":
-        return name in {"href", "title", "rel"}
+        return name in {"href", "title", "rel"} or (name == "class" and value == "mention")
     if tag in {"td", "th"}:
         return name == "style"  # text-align only, enforced by the CSS sanitizer
     if tag == "ol":
@@ -59,6 +68,7 @@ def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
     md.enable(["table", "strikethrough", "linkify"])
     md.add_render_rule("image", _render_image_as_link)
+    md.core.ruler.push("mentions", _link_mentions)
     return md
 
 
@@ -75,9 +85,50 @@ def _cleaner() -> bleach.sanitizer.Cleaner:
     )
 
 
-def render_markdown(text: str) -> str:
-    """Render a user's Markdown to HTML that is safe to put in a page as it is."""
-    html = _markdown().render(text or "")
+def _link_mentions(state) -> None:
+    """A core rule: @handle of a known member becomes a link to /@handle (not inside code/links)."""
+    known = state.env.get("mention_handles") or set()
+    if not known:
+        return
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children, in_link = [], 0
+        for token in block.children:
+            in_link += token.type == "link_open"
+            in_link -= token.type == "link_close"
+            if token.type != "text" or in_link or "@" not in token.content:
+                children.append(token)
+                continue
+            position = 0
+            for match in MENTION.finditer(token.content):
+                handle = match.group(1).lower()
+                if handle not in known:
+                    continue
+                if match.start() > position:
+                    children.append(_text(state, token.content[position : match.start()]))
+                opening = Token("link_open", "a", 1)
+                opening.attrs = {"href": f"/@{handle}", "class": "mention"}
+                children += [opening, _text(state, match.group(0)), Token("link_close", "a", -1)]
+                position = match.end()
+            if position < len(token.content):
+                children.append(_text(state, token.content[position:]) if position else token)
+        block.children = children
+
+
+def _text(state, content: str):
+    token = Token("text", "", 0)
+    token.content = content
+    return token
+
+
+def render_markdown(text: str, *, mention_handles: Collection[str] = ()) -> str:
+    """Render a user's Markdown to HTML that is safe to put in a page as it is.
+
+    ``mention_handles``: the @handles in the text that belong to members; they become links.
+    """
+    env = {"mention_handles": {h.lower() for h in mention_handles}}
+    html = _markdown().render(text or "", env)
     return _cleaner().clean(html)
 
 

@@ -84,6 +84,39 @@ def can_delete_post(user: User | None, post: Post) -> Decision:
     return _deny(_l("Only the author or a moderator can delete this post."))
 
 
+def can_vote(user: User | None, post: Post) -> Decision:
+    decision = _may_write(user)
+    if not decision:
+        return decision
+    if post.is_deleted:
+        return _deny(_l("You cannot vote on a deleted post."))
+    if post.author_id == user.id:
+        return _deny(_l("You cannot vote on your own post."))
+    return ALLOW
+
+
+def can_accept_answer(user: User | None, post: Post) -> Decision:
+    decision = _may_write(user)
+    if not decision:
+        return decision
+    topic = post.topic
+    if not topic.is_question:
+        return _deny(_l("Only questions have accepted answers."))
+    if post.is_opening_post or post.is_deleted:
+        return _deny(_l("Only a reply that is still there can be the accepted answer."))
+    if topic.author_id != user.id and not user.is_moderator:
+        return _deny(_l("Only the person who asked, or a moderator, can accept an answer."))
+    return ALLOW
+
+
+def can_manage_tags(user: User | None, thing: Any = None) -> Decision:
+    if not _signed_in(user):
+        return _deny(_l("Please log in."), needs_login=True)
+    if not user.is_moderator:
+        return _deny(_l("Only moderators curate the list of tags."))
+    return ALLOW
+
+
 def can_view_revisions(user: User | None, post: Post) -> Decision:
     # Edit history is public, as on Discourse and Stack Overflow: readers can see what changed.
     return ALLOW
@@ -195,6 +228,9 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "edit_post": can_edit_post,
     "delete_post": can_delete_post,
     "view_revisions": can_view_revisions,
+    "vote": can_vote,
+    "accept_answer": can_accept_answer,
+    "manage_tags": can_manage_tags,
     "edit_profile": can_edit_profile,
     "view_category": can_view_category,
     "view_topic": can_view_topic,

@@ -9,6 +9,7 @@ from flask_babel import format_date, format_datetime, format_timedelta, get_loca
 from flask_login import current_user
 from markupsafe import Markup
 
+from forum import links
 from forum.i18n import N_, category_description, category_name, text_direction
 from forum.markup import safe_html
 from forum.models.types import utcnow
@@ -68,6 +69,8 @@ def init_app(app: Flask) -> None:
         category_description=category_description,
         safe_html=safe_html,
         time_tag=time_tag,
+        resource_domain=links.display_domain,
+        doi_url=links.doi_url,
     )
 
     @app.context_processor

@@ -32,3 +32,144 @@ document.querySelectorAll("[data-word-limit]").forEach((box) => {
   area.addEventListener("input", update);
   update();
 });
+
+// Select boxes marked data-autosubmit submit their form when changed (the button stays for no-JS).
+document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
+  select.addEventListener("change", () => select.form.submit());
+});
+
+// --- Composer: drafts, quoting, @mention suggestions, similar topics ---------------------------
+
+// Drafts survive an accidental reload: kept in this browser, cleared when the form is sent.
+document.querySelectorAll("form[data-draft-key]").forEach((form) => {
+  const area = form.querySelector("textarea");
+  if (!area || !window.localStorage) return;
+  const key = "forum-draft:" + form.dataset.draftKey;
+  if (!area.value.trim() && localStorage.getItem(key)) {
+    area.value = localStorage.getItem(key);
+  }
+  area.addEventListener("input", () => {
+    if (area.value.trim()) localStorage.setItem(key, area.value);
+    else localStorage.removeItem(key);
+  });
+  form.addEventListener("submit", (event) => {
+    const isPreview = event.submitter && event.submitter.name === "preview";
+    if (!isPreview) localStorage.removeItem(key);
+  });
+});
+
+// Quote: the selected part of a post (or the whole post) goes into the reply box as a
+// Markdown blockquote with attribution and a link back. Without script, the link opens the
+// reply page with the whole post quoted.
+function quoteMarkdown(post, text) {
+  const lines = text.trim().split(/\r?\n/).map((line) => (line ? "> " + line : ">"));
+  return "> **" + post.dataset.author + "** [wrote](" + post.dataset.permalink + "):\n>\n" +
+    lines.join("\n") + "\n\n";
+}
+
+let lastSelection = { post: null, text: "" };
+document.addEventListener("selectionchange", () => {
+  const selection = window.getSelection();
+  if (!selection || selection.isCollapsed || !selection.rangeCount) return;
+  const node = selection.getRangeAt(0).commonAncestorContainer;
+  const element = node.nodeType === 1 ? node : node.parentElement;
+  const body = element && element.closest(".post-body");
+  if (body) lastSelection = { post: body.closest("article.post"), text: selection.toString() };
+});
+
+document.querySelectorAll("a.quote-link").forEach((link) => {
+  link.addEventListener("click", (event) => {
+    const area = document.querySelector(".reply-box textarea");
+    const post = link.closest("article.post");
+    if (!area || !post) return; // no reply box on this page: follow the link
+    event.preventDefault();
+    const source = post.querySelector("template.post-source");
+    const whole = source ? source.content.textContent : "";
+    const text = lastSelection.post === post && lastSelection.text.trim() ? lastSelection.text : whole;
+    const before = area.value && !area.value.endsWith("\n\n") ? area.value.replace(/\n*$/, "\n\n") : area.value;
+    area.value = before + quoteMarkdown(post, text);
+    area.dispatchEvent(new Event("input"));
+    area.focus();
+    area.setSelectionRange(area.value.length, area.value.length);
+    area.scrollIntoView({ block: "center" });
+  });
+});
+
+// @mention suggestions while typing (a plain @handle works without them).
+function debounce(fn, ms) {
+  let timer;
+  return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+}
+
+document.querySelectorAll("form.composer textarea").forEach((area) => {
+  const list = document.createElement("ul");
+  list.className = "mention-suggestions";
+  list.setAttribute("role", "listbox");
+  list.hidden = true;
+  area.insertAdjacentElement("afterend", list);
+  const currentWord = () => {
+    const upto = area.value.slice(0, area.selectionStart);
+    const match = upto.match(/(^|[^\w@])@([\w.-]{1,29})$/);
+    return match ? match[2] : null;
+  };
+  const choose = (handle) => {
+    const upto = area.value.slice(0, area.selectionStart);
+    const start = upto.lastIndexOf("@");
+    area.value = area.value.slice(0, start) + "@" + handle + " " + area.value.slice(area.selectionStart);
+    list.hidden = true;
+    area.focus();
+  };
+  const lookup = debounce(async (word) => {
+    try {
+      const response = await fetch("/api/members/suggest?q=" + encodeURIComponent(word));
+      if (!response.ok) return;
+      const people = await response.json();
+      list.replaceChildren(...people.map((person) => {
+        const item = document.createElement("li");
+        item.setAttribute("role", "option");
+        item.tabIndex = 0;
+        item.textContent = "@" + person.handle + " — " + person.name;
+        item.addEventListener("mousedown", (e) => { e.preventDefault(); choose(person.handle); });
+        item.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); choose(person.handle); } });
+        return item;
+      }));
+      list.hidden = people.length === 0;
+    } catch (error) { list.hidden = true; }
+  }, 200);
+  area.addEventListener("input", () => {
+    const word = currentWord();
+    if (word) lookup(word); else list.hidden = true;
+  });
+  area.addEventListener("blur", () => setTimeout(() => { list.hidden = true; }, 150));
+});
+
+// Similar topics, shown while the title is typed, so duplicates are caught before posting.
+document.querySelectorAll("[data-similar-url]").forEach((box) => {
+  const form = box.closest("form");
+  const title = form && form.querySelector("input[name=title]");
+  if (!title) return;
+  const refresh = debounce(async () => {
+    if (title.value.trim().length < 8) return;
+    try {
+      const response = await fetch(box.dataset.similarUrl + "?title=" + encodeURIComponent(title.value));
+      if (!response.ok) return;
+      const topics = await response.json();
+      if (!topics.length) { box.replaceChildren(); return; }
+      const heading = document.createElement("h2");
+      heading.textContent = box.dataset.heading;
+      const list = document.createElement("ul");
+      topics.forEach((topic) => {
+        const item = document.createElement("li");
+        const link = document.createElement("a");
+        link.href = topic.url;
+        link.textContent = topic.title;
+        link.dir = "auto";
+        link.target = "_blank";
+        item.append(link);
+        list.append(item);
+      });
+      box.replaceChildren(heading, list);
+    } catch (error) { /* suggestions are a help, not a requirement */ }
+  }, 400);
+  title.addEventListener("input", refresh);
+});

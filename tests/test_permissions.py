@@ -4,9 +4,17 @@ import pytest
 from flask_login import AnonymousUserMixin
 
 from forum.extensions import db
-from forum.models import ApplicationState, RegistrationMode, Role, SiteSettings, UserState
+from forum.models import (
+    ApplicationState,
+    RegistrationMode,
+    Role,
+    SiteSettings,
+    TopicKind,
+    UserState,
+)
 from forum.permissions import RULES, can
 from forum.services import discussions
+from forum.services.discussions import delete_post
 from tests.factories import make_application, make_post, make_topic, make_user
 
 ROLES = ["anonymous", "member", "author", "moderator", "admin", "suspended"]
@@ -37,6 +45,12 @@ MATRIX = {
     ("decide_application", "application_from_moderators_institution"): {"admin"},
     ("decide_application", "decided_application"): set(),
     ("manage_settings", None): {"admin"},
+    ("vote", "post"): {"member", "moderator", "admin"},
+    ("vote", "deleted_post"): set(),
+    ("accept_answer", "answer"): {"author", "moderator", "admin"},
+    ("accept_answer", "post"): set(),
+    ("accept_answer", "deleted_answer"): set(),
+    ("manage_tags", None): {"moderator", "admin"},
     ("view_directory", None): SIGNED_IN,
 }
 # Refusals that only need the visitor to log in (the rest say why logging in would not help).
@@ -56,12 +70,15 @@ def world(app, safety):
     }
     people["suspended"].state = UserState.SUSPENDED
     open_topic = make_topic(safety, author=author)
+    question = make_topic(safety, author=author, kind=TopicKind.QUESTION)
+    answer = make_post(question, author=people["member"])
+    deleted_answer = make_post(question, author=people["member"])
+    delete_post(people["member"], deleted_answer)
     locked_topic = make_topic(safety, author=author)
     locked_topic.is_locked = True
     post = make_post(open_topic, author=author)
     deleted_post = make_post(open_topic, author=author)
     db.session.commit()
-    from forum.services.discussions import delete_post
 
     delete_post(author, deleted_post)
     members_only = discussions.get_category("meta")
@@ -71,6 +88,8 @@ def world(app, safety):
     application_settings = SiteSettings(id=3, registration_mode=RegistrationMode.APPLICATION)
     targets = {
         None: None,
+        "answer": answer,
+        "deleted_answer": deleted_answer,
         "members_only_area": members_only,
         "members_only_topic": members_only_topic,
         "open_settings": open_settings,

@@ -11,11 +11,9 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
     URLField,
-    widgets,
 )
 from wtforms.validators import (
     Email,
@@ -29,6 +27,7 @@ from wtforms.validators import (
 )
 
 from forum.forms.accounts import orcid_id, timezone_choices, web_address
+from forum.forms.fields import MultiCheckboxField
 from forum.services.accounts import PASSWORD_MIN_LENGTH
 from forum.services.membership import DISCIPLINES, STATEMENT_MAX_WORDS, count_words
 
@@ -43,11 +42,6 @@ def _required(message):
             raise StopValidation(message)
 
     return check
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
 
 
 def discipline_choices() -> list[SelectChoice]:

@@ -1,7 +1,17 @@
 """SQLAlchemy models, one module per area; imported here so Alembic sees them all."""
 
 from forum.models.accounts import Role, User, UserState
-from forum.models.discussions import Category, Post, PostRevision, Topic, TopicKind
+from forum.models.discussions import (
+    Category,
+    Post,
+    PostRevision,
+    PostVote,
+    Tag,
+    Topic,
+    TopicKind,
+    TopicRead,
+    TopicResourceKey,
+)
 from forum.models.membership import (
     AccountToken,
     Application,
@@ -13,6 +23,8 @@ from forum.models.membership import (
     SiteSettings,
     TokenPurpose,
 )
+from forum.models.notifications import Notification, NotificationKind
+from forum.models.search import TopicTerm
 
 __all__ = [
     "AccountToken",
@@ -25,6 +37,13 @@ __all__ = [
     "SiteSettings",
     "TokenPurpose",
     "Category",
+    "Notification",
+    "NotificationKind",
+    "PostVote",
+    "Tag",
+    "TopicRead",
+    "TopicTerm",
+    "TopicResourceKey",
     "Post",
     "PostRevision",
     "Role",

@@ -49,6 +49,8 @@ class User(UserMixin, db.Model):
     # Stored lower-cased; uniqueness is therefore case-insensitive on every database.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(80))
+    # The @handle others mention; unique, lower-case letters, digits, "_", "-" and ".".
+    handle: Mapped[str] = mapped_column(String(30), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     affiliation: Mapped[str] = mapped_column(String(200), default="")
     department: Mapped[str] = mapped_column(String(200), default="")

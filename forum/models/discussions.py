@@ -7,7 +7,7 @@ import re
 import unicodedata
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.extensions import db
@@ -53,6 +53,29 @@ class Category(db.Model):
         return f"<Category {self.slug}>"
 
 
+class Tag(db.Model):
+    """A free label curated by moderators (red-teaming, membership-inference, ...)."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(String(300), default="")
+    topic_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self) -> str:
+        return f"<Tag {self.slug}>"
+
+
+topic_tags = Table(
+    "topic_tags",
+    db.metadata,
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
 class Topic(db.Model):
     __tablename__ = "topics"
 
@@ -71,15 +94,36 @@ class Topic(db.Model):
     last_post_number: Mapped[int] = mapped_column(Integer, default=0)
     last_post_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_poster_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Votes on the topic's live posts, kept with each vote and deletion (for "most votes" / "top").
+    vote_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Questions: the reply the asker (or a moderator) accepted as the answer.
+    accepted_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", use_alter=True, name="fk_topics_accepted_post_id_posts")
+    )
+    # Resources: what is shared (a URL and/or a DOI), shown as a card.
+    resource_url: Mapped[str] = mapped_column(String(2000), default="")
+    doi: Mapped[str] = mapped_column(String(300), default="")
 
     category: Mapped[Category] = relationship()
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     last_poster: Mapped[User | None] = relationship(foreign_keys=[last_poster_id])
+    accepted_post: Mapped[Post | None] = relationship(foreign_keys=[accepted_post_id])
+    tags: Mapped[list[Tag]] = relationship(secondary=topic_tags, order_by="Tag.name")
 
     __table_args__ = (
         Index("ix_topics_category_activity", "category_id", "is_pinned", "last_post_at"),
         Index("ix_topics_last_post_at", "last_post_at"),
+        Index("ix_topics_created_at", "created_at"),
+        Index("ix_topics_vote_count", "vote_count"),
     )
+
+    @property
+    def is_question(self) -> bool:
+        return self.kind == TopicKind.QUESTION
+
+    @property
+    def is_answered(self) -> bool:
+        return self.accepted_post_id is not None
 
     def __repr__(self) -> str:
         return f"<Topic {self.id} {self.title!r}>"
@@ -104,7 +148,9 @@ class Post(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    topic: Mapped[Topic] = relationship()
+    vote_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    topic: Mapped[Topic] = relationship(foreign_keys=[topic_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     parent: Mapped[Post | None] = relationship(remote_side=[id])
 
@@ -154,3 +200,47 @@ class PostRevision(db.Model):
     editor: Mapped[User] = relationship()
 
     __table_args__ = (UniqueConstraint("post_id", "number", name="uq_post_revisions_post_number"),)
+
+
+class PostVote(db.Model):
+    """One member's upvote of one post: the primary key makes a second vote impossible."""
+
+    __tablename__ = "post_votes"
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_post_votes_user_id", "user_id"),)
+
+
+class TopicRead(db.Model):
+    """How far a member has read a topic: the highest post number they were shown."""
+
+    __tablename__ = "topic_reads"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_read_number: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TopicResourceKey(db.Model):
+    """A shared resource's canonical URL or DOI ("url:..." / "doi:..."), to spot re-shares."""
+
+    __tablename__ = "topic_resource_keys"
+
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(2100), primary_key=True)
+
+    __table_args__ = (Index("ix_topic_resource_keys_key", "key"),)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from flask import current_app
@@ -26,6 +28,55 @@ def _hash(password: str) -> str:
 
 class EmailTaken(Exception):
     """Another account already uses this email address."""
+
+
+HANDLE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,29}$")
+
+
+def handle_base(email: str, display_name: str) -> str:
+    """A readable @handle from the email's local part (or the name), in ASCII."""
+    for source in (email.split("@")[0], display_name):
+        ascii_text = unicodedata.normalize("NFKD", source).encode("ascii", "ignore").decode()
+        base = re.sub(r"[^a-z0-9_.-]+", "", ascii_text.lower().replace(" ", "_")).strip("._-")
+        if len(base) >= 2:
+            return base[:24]
+    return "member"
+
+
+def unique_handle(email: str, display_name: str) -> str:
+    """The first free handle among base, base2, base3, ... (one query)."""
+    base = handle_base(email, display_name)
+    taken = set(db.session.scalars(select(User.handle).where(User.handle.like(f"{base}%"))))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}{n}" in taken:
+        n += 1
+    return f"{base}{n}"
+
+
+def find_user_by_handle(handle: str) -> User | None:
+    return db.session.scalar(select(User).where(User.handle == handle.lower()))
+
+
+def suggest_handles(prefix: str, *, limit: int = 8) -> list[User]:
+    """Members whose handle or display name starts with the typed text (for @mentions)."""
+    prefix = prefix.strip().lstrip("@").lower()
+    if not prefix:
+        return []
+    pattern = prefix.replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.password_hash.is_not(None),
+                (User.handle.like(pattern, escape="\\"))
+                | (func.lower(User.display_name).like(pattern, escape="\\")),
+            )
+            .order_by(User.handle)
+            .limit(limit)
+        )
+    )
 
 
 def normalise_email(email: str) -> str:
@@ -53,6 +104,7 @@ def register_user(
         raise ValueError("password too short")
     user = User(
         email=normalise_email(email),
+        handle=unique_handle(email, display_name),
         display_name=display_name.strip(),
         password_hash=_hash(password),
         role=role,
@@ -62,13 +114,19 @@ def register_user(
         bio=bio.strip(),
         locale=locale,
     )
-    db.session.add(user)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise EmailTaken(email) from None
-    return user
+    for _attempt in range(3):
+        db.session.add(user)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            if find_user_by_email(email) is not None:
+                raise EmailTaken(email) from None
+            # Someone took the same @handle at the same moment: pick the next free one.
+            user.handle = unique_handle(email, display_name)
+        else:
+            return user
+    raise EmailTaken(email)
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -148,6 +148,7 @@ def seed_demo(*, now=None) -> list[DemoLogin]:
         people["admin"],
         areas["security"],
         kind=discussions.TopicKind.RESOURCE,
+        resource=discussions.Resource(url="https://arxiv.org/abs/2302.12173"),
         title="Reading list: indirect prompt injection against tool-using agents",
         body=(
             "A starting list; add what is missing in replies.\n\n"

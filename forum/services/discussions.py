@@ -3,23 +3,41 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 
+from forum import links
 from forum.extensions import db
 from forum.i18n import N_
 from forum.markup import render_markdown
-from forum.models import Category, Post, PostRevision, Topic, TopicKind, User
+from forum.models import (
+    Category,
+    Post,
+    PostRevision,
+    PostVote,
+    Tag,
+    Topic,
+    TopicKind,
+    TopicRead,
+    TopicResourceKey,
+    User,
+)
 from forum.models.discussions import BODY_MAX_LENGTH, PATH_SEGMENT_WIDTH, TITLE_MAX_LENGTH, slugify
 from forum.models.types import utcnow
 from forum.permissions import require
+from forum.services import notifications, search
 
 TOPICS_PER_PAGE = 30
 POSTS_PER_PAGE = 20
 LATEST_TOPICS_PER_AREA = 4
+MAX_TAGS_PER_TOPIC = 5
 MEMBER_TOPIC_KINDS = (TopicKind.QUESTION, TopicKind.RESOURCE, TopicKind.DISCUSSION)
 
 # The topic areas every forum starts with (also created by the 0002 migration).
@@ -86,6 +104,73 @@ def _claim_post_number(topic: Topic, now: datetime, author: User) -> int:
 # --- Writing ------------------------------------------------------------------------------------
 
 
+def _render(body: str) -> str:
+    """The post's HTML, with @handles of real members linked (the notifications read those)."""
+    return render_markdown(body, mention_handles=notifications.mention_candidates(body))
+
+
+@dataclass
+class Resource:
+    """What a resource topic shares: a URL and/or a DOI (at least one)."""
+
+    url: str = ""
+    doi: str = ""
+
+
+def _check_resource(kind: TopicKind, resource: Resource | None) -> Resource:
+    resource = resource or Resource()
+    url = resource.url.strip()
+    doi = links.normalise_doi(resource.doi) if resource.doi.strip() else ""
+    if resource.doi.strip() and doi is None:
+        raise ContentError("doi")
+    if url and links.canonical_url(url) is None:
+        raise ContentError("url")
+    if kind == TopicKind.RESOURCE and not (url or doi):
+        raise ContentError("resource")
+    return Resource(url=url, doi=doi or "")
+
+
+def _store_resource_keys(topic: Topic, resource: Resource) -> None:
+    db.session.execute(delete(TopicResourceKey).where(TopicResourceKey.topic_id == topic.id))
+    for key in links.resource_key(resource.url or None, resource.doi or None):
+        db.session.add(TopicResourceKey(topic_id=topic.id, key=key))
+
+
+def find_shared_resource(resource: Resource, *, exclude_topic_id: int | None = None) -> list[Topic]:
+    """Topics that already share this URL or DOI (in any of its trivially different forms)."""
+    keys = links.resource_key(resource.url.strip() or None, resource.doi.strip() or None)
+    if not keys:
+        return []
+    stmt = (
+        select(Topic)
+        .join(TopicResourceKey, TopicResourceKey.topic_id == Topic.id)
+        .where(TopicResourceKey.key.in_(keys))
+        .options(joinedload(Topic.category))
+        .distinct()
+        .order_by(Topic.id)
+        .limit(5)
+    )
+    if exclude_topic_id is not None:
+        stmt = stmt.where(Topic.id != exclude_topic_id)
+    return list(db.session.scalars(stmt))
+
+
+def _set_tags(topic: Topic, tag_ids: Collection[int]) -> None:
+    ids = list(dict.fromkeys(tag_ids))
+    if len(ids) > MAX_TAGS_PER_TOPIC:
+        raise ContentError("tags")
+    old = {t.id for t in topic.tags}
+    topic.tags = list(db.session.scalars(select(Tag).where(Tag.id.in_(ids)))) if ids else []
+    new = {t.id for t in topic.tags}
+    for tag_ids_changed, delta in ((new - old, 1), (old - new, -1)):
+        if tag_ids_changed:
+            db.session.execute(
+                update(Tag)
+                .where(Tag.id.in_(tag_ids_changed))
+                .values(topic_count=Tag.topic_count + delta)
+            )
+
+
 def create_topic(
     author: User,
     category: Category,
@@ -93,6 +178,8 @@ def create_topic(
     title: str,
     body: str,
     kind: TopicKind = TopicKind.DISCUSSION,
+    resource: Resource | None = None,
+    tag_ids: Collection[int] = (),
     now: datetime | None = None,
 ) -> Topic:
     """Open a topic with its first post. The author must be allowed to post in the area."""
@@ -100,6 +187,7 @@ def create_topic(
     now = now or utcnow()
     title = _check_title(title)
     body = _check_body(body)
+    resource = _check_resource(kind, resource)
     topic = Topic(
         category=category,
         author=author,
@@ -111,21 +199,28 @@ def create_topic(
         last_poster_id=author.id,
         last_post_number=1,
         reply_count=0,
+        resource_url=resource.url,
+        doi=resource.doi,
     )
     db.session.add(topic)
     db.session.flush()
-    db.session.add(
-        Post(
-            topic=topic,
-            author=author,
-            number=1,
-            path=_segment(1),
-            depth=0,
-            body=body,
-            body_html=render_markdown(body),
-            created_at=now,
-        )
+    _set_tags(topic, tag_ids)
+    _store_resource_keys(topic, resource)
+    post = Post(
+        topic=topic,
+        author=author,
+        number=1,
+        path=_segment(1),
+        depth=0,
+        body=body,
+        body_html=_render(body),
+        created_at=now,
     )
+    db.session.add(post)
+    db.session.flush()
+    notifications.notify_mentions(post, author)
+    search.index_topic(topic.id, title=title, body=body)
+    _mark_read(author, topic.id, 1, now)
     db.session.execute(
         update(Category)
         .where(Category.id == category.id)
@@ -165,13 +260,16 @@ def post_reply(
         path=path,
         depth=depth,
         body=body,
-        body_html=render_markdown(body),
+        body_html=_render(body),
         created_at=now,
     )
     db.session.add(post)
+    db.session.flush()
+    notifications.notify_mentions(post, author)
     db.session.execute(
         update(Topic).where(Topic.id == topic.id).values(reply_count=Topic.reply_count + 1)
     )
+    _mark_read(author, topic.id, number, now)
     db.session.commit()
     return post
 
@@ -206,11 +304,15 @@ def edit_post(
         )
     )
     post.body = body
-    post.body_html = render_markdown(body)
+    post.body_html = _render(body)
     post.edited_at = now
     if new_title is not None:
         topic.title = new_title
         topic.slug = slugify(new_title)
+    db.session.flush()
+    notifications.notify_mentions(post, post.author)  # only newly mentioned members
+    if post.is_opening_post:
+        search.index_topic(topic.id, title=topic.title, body=body)
     db.session.commit()
     return post
 
@@ -220,12 +322,138 @@ def delete_post(actor: User, post: Post, *, now: datetime | None = None) -> Post
     require(actor, "delete_post", post)
     post.deleted_at = now or utcnow()
     post.deleted_by_id = actor.id
+    changes = {"vote_count": Topic.vote_count - post.vote_count}
     if not post.is_opening_post:
-        db.session.execute(
-            update(Topic).where(Topic.id == post.topic_id).values(reply_count=Topic.reply_count - 1)
-        )
+        changes["reply_count"] = Topic.reply_count - 1
+    db.session.execute(update(Topic).where(Topic.id == post.topic_id).values(**changes))
+    if post.topic.accepted_post_id == post.id:
+        post.topic.accepted_post_id = None
+    if post.is_opening_post:  # its words no longer make the topic look like a new question
+        search.index_topic(post.topic_id, title=post.topic.title, body="")
     db.session.commit()
     return post
+
+
+def quote(post: Post, text: str | None = None) -> str:
+    """A Markdown blockquote of a post (or part of it), with attribution and a link back."""
+    quoted = (text if text is not None else post.body).strip()
+    lines = "\n".join(f"> {line}" if line else ">" for line in quoted.splitlines())
+    return f"> **{post.author.display_name}** [wrote](/p/{post.id}):\n>\n{lines}"
+
+
+# --- Votes and accepted answers ---------------------------------------------------------------
+
+
+def set_vote(voter: User, post: Post, *, up: bool, now: datetime | None = None) -> bool:
+    """Upvote a post (``up``) or take the vote back. Returns whether the member now votes for it.
+
+    The form says which state the member wants, so repeating a request changes nothing, and the
+    (post, member) primary key makes a second vote impossible even from two requests at the
+    same moment: the later insert fails and nothing is counted twice.
+    """
+    require(voter, "vote", post)
+    if up:
+        db.session.add(PostVote(post_id=post.id, user_id=voter.id, created_at=now or utcnow()))
+        try:
+            db.session.flush()
+        except IntegrityError:  # already voted (perhaps a moment ago, in another request)
+            db.session.rollback()
+            return True
+        delta = 1
+    else:
+        removed = db.session.execute(
+            delete(PostVote).where(PostVote.post_id == post.id, PostVote.user_id == voter.id)
+        )
+        if removed.rowcount == 0:
+            db.session.rollback()
+            return False
+        delta = -1
+    db.session.execute(
+        update(Post).where(Post.id == post.id).values(vote_count=Post.vote_count + delta)
+    )
+    db.session.execute(
+        update(Topic).where(Topic.id == post.topic_id).values(vote_count=Topic.vote_count + delta)
+    )
+    db.session.commit()
+    return delta == 1
+
+
+def voted_post_ids(user, posts: Collection[Post]) -> set[int]:
+    """Which of these posts the member has upvoted (one query)."""
+    if not getattr(user, "is_authenticated", False) or not posts:
+        return set()
+    return set(
+        db.session.scalars(
+            select(PostVote.post_id).where(
+                PostVote.user_id == user.id, PostVote.post_id.in_([p.id for p in posts])
+            )
+        )
+    )
+
+
+def accept_answer(actor: User, post: Post) -> None:
+    """Mark a reply as the question's accepted answer (replacing any earlier one)."""
+    require(actor, "accept_answer", post)
+    post.topic.accepted_post_id = post.id
+    db.session.commit()
+
+
+def unaccept_answer(actor: User, post: Post) -> None:
+    require(actor, "accept_answer", post)
+    if post.topic.accepted_post_id == post.id:
+        post.topic.accepted_post_id = None
+    db.session.commit()
+
+
+# --- Where a member stopped reading ----------------------------------------------------------
+
+
+def _mark_read(user: User, topic_id: int, number: int, now: datetime) -> None:
+    """Raise the member's read mark to ``number`` (never lower it); one upsert."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(TopicRead).values(
+        user_id=user.id, topic_id=topic_id, last_read_number=number, updated_at=now
+    )
+    db.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["user_id", "topic_id"],
+            set_={
+                "last_read_number": func.max(TopicRead.last_read_number, number)
+                if db.engine.dialect.name == "sqlite"
+                else func.greatest(TopicRead.last_read_number, number),
+                "updated_at": now,
+            },
+        )
+    )
+
+
+def mark_read(user, topic: Topic, posts: Collection[Post], *, now: datetime | None = None) -> None:
+    """Record that a member was shown these posts of a topic (called when a page is viewed)."""
+    if not getattr(user, "is_authenticated", False) or not posts:
+        return
+    _mark_read(user, topic.id, max(p.number for p in posts), now or utcnow())
+    db.session.commit()
+
+
+def last_read_number(user, topic: Topic) -> int | None:
+    """The highest post number the member has seen in the topic, or None if never opened."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.scalar(
+        select(TopicRead.last_read_number).where(
+            TopicRead.user_id == user.id, TopicRead.topic_id == topic.id
+        )
+    )
+
+
+def first_unread_post(topic: Topic, last_read: int) -> Post | None:
+    """The earliest-written post the member has not seen yet."""
+    return db.session.scalar(
+        select(Post)
+        .where(Post.topic_id == topic.id, Post.number > last_read)
+        .order_by(Post.number)
+        .limit(1)
+    )
 
 
 # --- Reading -------------------------------------------------------------------------------------
@@ -263,22 +491,6 @@ def get_category(slug: str) -> Category | None:
     return db.session.scalar(select(Category).where(Category.slug == slug))
 
 
-def category_topics(category: Category, *, page: int = 1) -> Page:
-    """One page of an area's topics: pinned first, then by last activity. One query."""
-    total = category.topic_count
-    pages = max(1, math.ceil(total / TOPICS_PER_PAGE))
-    page = min(max(page, 1), pages)
-    topics = db.session.scalars(
-        select(Topic)
-        .where(Topic.category_id == category.id)
-        .options(joinedload(Topic.author), joinedload(Topic.last_poster))
-        .order_by(Topic.is_pinned.desc(), Topic.last_post_at.desc(), Topic.id.desc())
-        .limit(TOPICS_PER_PAGE)
-        .offset((page - 1) * TOPICS_PER_PAGE)
-    ).all()
-    return Page(list(topics), page, TOPICS_PER_PAGE, total)
-
-
 def latest_topics_by_category(
     limit: int = LATEST_TOPICS_PER_AREA, *, viewer=None
 ) -> dict[int, list[Topic]]:
@@ -306,7 +518,12 @@ def get_topic(topic_id: int) -> Topic | None:
     return db.session.scalar(
         select(Topic)
         .where(Topic.id == topic_id)
-        .options(joinedload(Topic.category), joinedload(Topic.author))
+        .options(
+            joinedload(Topic.category),
+            joinedload(Topic.author),
+            joinedload(Topic.accepted_post).joinedload(Post.author),
+            selectinload(Topic.tags),
+        )
     )
 
 
@@ -353,6 +570,13 @@ def post_revisions(post: Post) -> list[PostRevision]:
             .order_by(PostRevision.number.desc())
         )
     )
+
+
+def hidden_category_ids(viewer) -> set[int]:
+    """Areas the viewer may not read (members-only areas, for visitors who are not logged in)."""
+    if viewer is not None and getattr(viewer, "is_authenticated", False):
+        return set()
+    return set(db.session.scalars(select(Category.id).where(Category.is_members_only)))
 
 
 def _readable_topics(viewer) -> list:

@@ -35,7 +35,7 @@ from forum.models import (
 from forum.models.membership import PENDING_STATES
 from forum.models.types import utcnow
 from forum.permissions import require
-from forum.services.accounts import _hash, normalise_email
+from forum.services.accounts import _hash, normalise_email, unique_handle
 from forum.services.discussions import Page
 
 log = logging.getLogger(__name__)
@@ -362,6 +362,7 @@ def approve_application(reviewer: User, application: Application, *, now=None) -
         labels.append(application.disciplines_other)
     member = User(
         email=application.email,
+        handle=unique_handle(application.email, application.full_name),
         display_name=application.full_name[:80],
         password_hash=None,
         affiliation=application.institution,

@@ -1,28 +1,50 @@
-"""The home page, topic areas, topics, replies and posts."""
+"""The home page, topic lists, topics, replies, posts, votes, accepted answers and tags."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from forum.forms.discussions import EditOpeningPostForm, EditPostForm, ReplyForm, TopicForm
+from forum.forms.discussions import (
+    EditOpeningPostForm,
+    EditPostForm,
+    ReplyForm,
+    TagForm,
+    TopicForm,
+)
+from forum.markup import render_markdown
 from forum.models import Post, Topic, TopicKind
 from forum.permissions import require
-from forum.services import discussions
+from forum.services import accounts, discussions, search, tags, topic_lists
 from forum.views import page_arg
 
 bp = Blueprint("discussions", __name__)
 
+SIMILAR_TOPICS_SHOWN = 5
 
-def post_url(post: Post, **values) -> str:
-    """The address of a post on the page of its topic that shows it."""
+
+def post_url(post: Post, *, explicit_page: bool = False, **values) -> str:
+    """The address of a post on the page of its topic that shows it.
+
+    ``explicit_page`` always names the page, even page 1: the topic view sends readers without
+    a page to their first unread post, and that must not send them round in a circle.
+    """
     page = discussions.page_of_post(post)
     return url_for(
         "discussions.topic",
         topic_id=post.topic_id,
         slug=post.topic.slug,
-        page=page if page > 1 else None,
+        page=page if page > 1 or explicit_page else None,
         _anchor=f"post-{post.id}",
         **values,
     )
@@ -36,6 +58,19 @@ def _post_or_404(post_id: int) -> Post:
     return discussions.get_post(post_id) or abort(404)
 
 
+def _list_query() -> topic_lists.ListQuery:
+    return topic_lists.ListQuery(
+        sort=request.args.get("sort", "latest"),
+        status=request.args.get("status", ""),
+        period=request.args.get("period", "week"),
+        tag=request.args.get("tag", ""),
+        page=page_arg(),
+    )
+
+
+# --- Lists ---------------------------------------------------------------------------------------
+
+
 @bp.route("/")
 def home():
     return render_template(
@@ -45,32 +80,176 @@ def home():
     )
 
 
+@bp.route("/latest")
+def latest():
+    query = _list_query()
+    return render_template(
+        "topic_list.html",
+        topics=topic_lists.topic_list(current_user, query),
+        query=query,
+        endpoint="discussions.latest",
+        endpoint_args={},
+        all_tags=tags.all_tags(),
+    )
+
+
 @bp.route("/c/<slug>")
 def category(slug: str):
     area = discussions.get_category(slug) or abort(404)
     require(current_user, "view_category", area)
+    query = _list_query()
     return render_template(
-        "category.html", category=area, topics=discussions.category_topics(area, page=page_arg())
+        "category.html",
+        category=area,
+        topics=topic_lists.topic_list(current_user, query, category=area),
+        query=query,
+        endpoint="discussions.category",
+        endpoint_args={"slug": area.slug},
+        all_tags=tags.all_tags(),
     )
+
+
+@bp.route("/tags")
+def tag_index():
+    return render_template("tags.html", tags=tags.all_tags(), form=TagForm())
+
+
+@bp.route("/tags/<slug>")
+def tag(slug: str):
+    found = tags.get_tag(slug) or abort(404)
+    query = _list_query()
+    query.tag = found.slug
+    return render_template(
+        "tag.html",
+        tag=found,
+        topics=topic_lists.topic_list(current_user, query),
+        query=query,
+        endpoint="discussions.tag",
+        endpoint_args={"slug": found.slug},
+        all_tags=[],
+    )
+
+
+@bp.route("/tags", methods=["POST"])
+def create_tag():
+    require(current_user, "manage_tags")
+    form = TagForm()
+    if form.validate_on_submit():
+        try:
+            created = tags.create_tag(
+                current_user, name=form.name.data, description=form.description.data or ""
+            )
+        except tags.TagError as error:
+            form.name.errors.append(
+                _("That tag exists already.")
+                if str(error) == "exists"
+                else _("Use lower-case letters, digits and hyphens, 2 to 40 characters.")
+            )
+        else:
+            flash(_("The tag %(name)s is added.", name=created.name), "success")
+            return redirect(url_for("discussions.tag_index"))
+    return render_template("tags.html", tags=tags.all_tags(), form=form), 400
+
+
+@bp.route("/tags/<slug>/delete", methods=["POST"])
+def delete_tag(slug: str):
+    found = tags.get_tag(slug) or abort(404)
+    tags.delete_tag(current_user, found)
+    flash(
+        _("The tag %(name)s is removed from the list and from its topics.", name=found.name), "info"
+    )
+    return redirect(url_for("discussions.tag_index"))
+
+
+# --- Writing a topic -------------------------------------------------------------------
+
+
+def _topic_form(area) -> TopicForm:
+    form = TopicForm()
+    form.tags.choices = [(t.id, t.name) for t in tags.all_tags()]
+    return form
+
+
+def _resource(form: TopicForm) -> discussions.Resource:
+    return discussions.Resource(url=form.resource_url.data or "", doi=form.doi.data or "")
 
 
 @bp.route("/c/<slug>/new", methods=["GET", "POST"])
 def new_topic(slug: str):
     area = discussions.get_category(slug) or abort(404)
     require(current_user, "create_topic", area)
-    form = TopicForm()
-    if form.validate_on_submit():
-        topic = discussions.create_topic(
-            current_user,
-            area,
-            title=form.title.data,
-            body=form.body.data,
-            kind=TopicKind(form.kind.data),
+    form = _topic_form(area)
+    preview = duplicates = None
+    if request.method == "POST" and "preview" in request.form:
+        form.validate()
+        preview = render_markdown(form.body.data or "")
+    elif form.validate_on_submit():
+        duplicates = discussions.find_shared_resource(_resource(form))
+        if not duplicates or form.confirm_duplicate.data:
+            topic = discussions.create_topic(
+                current_user,
+                area,
+                title=form.title.data,
+                body=form.body.data,
+                kind=TopicKind(form.kind.data),
+                resource=_resource(form),
+                tag_ids=form.tags.data or [],
+            )
+            flash(_("Your topic is posted."), "success")
+            return redirect(url_for("discussions.topic", topic_id=topic.id, slug=topic.slug))
+    similar = (
+        search.similar_topics(
+            form.title.data or "",
+            form.body.data or "",
+            limit=SIMILAR_TOPICS_SHOWN,
+            exclude_category_ids=discussions.hidden_category_ids(current_user),
         )
-        flash(_("Your topic is posted."), "success")
-        return redirect(url_for("discussions.topic", topic_id=topic.id, slug=topic.slug))
-    status = 400 if form.errors else 200
-    return render_template("new_topic.html", category=area, form=form), status
+        if request.method == "POST" and form.title.data
+        else []
+    )
+    status = 400 if form.errors or duplicates else 200
+    return render_template(
+        "new_topic.html",
+        category=area,
+        form=form,
+        preview=preview,
+        duplicates=duplicates,
+        similar=[topic for topic, _score in similar],
+    ), status
+
+
+@bp.route("/api/topics/similar")
+def similar():
+    """Topics like the one being written, for the composer's live suggestions (JSON)."""
+    require(current_user, "create_topic", None)
+    title = request.args.get("title", "")[:300]
+    found = search.similar_topics(
+        title,
+        request.args.get("body", "")[:2000],
+        limit=SIMILAR_TOPICS_SHOWN,
+        exclude_category_ids=discussions.hidden_category_ids(current_user),
+    )
+    return jsonify(
+        [
+            {"title": t.title, "url": url_for("discussions.topic", topic_id=t.id, slug=t.slug)}
+            for t, _score in found
+        ]
+    )
+
+
+@bp.route("/api/members/suggest")
+def suggest_members():
+    """Members whose handle or name starts with the typed text, for @mention suggestions."""
+    require(current_user, "create_topic", None)
+    return jsonify(
+        [
+            {"handle": u.handle, "name": u.display_name}
+            for u in accounts.suggest_handles(request.args.get("q", ""))
+        ]
+    )
+
+
+# --- Reading a topic -------------------------------------------------------------------
 
 
 @bp.route("/t/<int:topic_id>")
@@ -83,8 +262,23 @@ def topic(topic_id: int, slug: str | None = None):
             url_for("discussions.topic", topic_id=found.id, slug=found.slug, **request.args),
             301,
         )
+    last_read = discussions.last_read_number(current_user, found)
+    if "page" not in request.args and last_read is not None and last_read < found.last_post_number:
+        unread = discussions.first_unread_post(found, last_read)
+        if unread is not None and last_read > 0:
+            return redirect(post_url(unread, explicit_page=True))  # open where they stopped
     posts = discussions.topic_posts(found, page=page_arg())
-    return render_template("topic.html", topic=found, posts=posts, form=ReplyForm())
+    page = render_template(
+        "topic.html",
+        topic=found,
+        posts=posts,
+        form=ReplyForm(),
+        voted=discussions.voted_post_ids(current_user, posts.items),
+        accepted=found.accepted_post if posts.page == 1 else None,
+    )
+    # After rendering: recording the read position commits, which would expire what is shown.
+    discussions.mark_read(current_user, found, posts.items)
+    return page
 
 
 @bp.route("/t/<int:topic_id>/reply", methods=["GET", "POST"])
@@ -98,12 +292,23 @@ def reply(topic_id: int):
         abort(404)
     if parent is not None:
         form.parent_id.data = str(parent.id)
-    if form.validate_on_submit():
+    quoted = request.args.get("quote", "")
+    if request.method == "GET" and quoted.isdigit():
+        source = discussions.get_post(int(quoted))
+        if source is not None and source.topic_id == found.id and not source.is_deleted:
+            form.body.data = discussions.quote(source) + "\n\n"
+    preview = None
+    if request.method == "POST" and "preview" in request.form:
+        form.validate()
+        preview = render_markdown(form.body.data or "")
+    elif form.validate_on_submit():
         post = discussions.post_reply(current_user, found, body=form.body.data, parent=parent)
         flash(_("Your reply is posted."), "success")
         return redirect(post_url(post))
     status = 400 if form.errors else 200
-    return render_template("reply.html", topic=found, parent=parent, form=form), status
+    return render_template(
+        "reply.html", topic=found, parent=parent, form=form, preview=preview
+    ), status
 
 
 @bp.route("/p/<int:post_id>")
@@ -114,13 +319,51 @@ def post(post_id: int):
     return redirect(post_url(found))
 
 
+@bp.route("/@<handle>")
+def mention(handle: str):
+    member = accounts.find_user_by_handle(handle) or abort(404)
+    return redirect(url_for("accounts.profile", user_id=member.id))
+
+
+@bp.route("/p/<int:post_id>/vote", methods=["POST"])
+def vote(post_id: int):
+    found = _post_or_404(post_id)
+    voted = discussions.set_vote(current_user, found, up=request.form.get("up") != "0")
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify({"voted": voted, "count": discussions.get_post(post_id).vote_count})
+    return redirect(post_url(found))
+
+
+@bp.route("/p/<int:post_id>/accept", methods=["POST"])
+def accept(post_id: int):
+    found = _post_or_404(post_id)
+    discussions.accept_answer(current_user, found)
+    flash(_("Marked as the accepted answer."), "success")
+    return redirect(post_url(found))
+
+
+@bp.route("/p/<int:post_id>/unaccept", methods=["POST"])
+def unaccept(post_id: int):
+    found = _post_or_404(post_id)
+    discussions.unaccept_answer(current_user, found)
+    flash(_("The answer is no longer marked as accepted."), "info")
+    return redirect(post_url(found))
+
+
+# --- Editing ----------------------------------------------------------------------------
+
+
 @bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
 def edit_post(post_id: int):
     found = _post_or_404(post_id)
     require(current_user, "edit_post", found)
     form_class = EditOpeningPostForm if found.is_opening_post else EditPostForm
     form = form_class(data={"body": found.body, "title": found.topic.title})
-    if form.validate_on_submit():
+    preview = None
+    if request.method == "POST" and "preview" in request.form:
+        form.validate()
+        preview = render_markdown(form.body.data or "")
+    elif form.validate_on_submit():
         discussions.edit_post(
             current_user,
             found,
@@ -130,7 +373,7 @@ def edit_post(post_id: int):
         flash(_("Your changes are saved."), "success")
         return redirect(post_url(found))
     status = 400 if form.errors else 200
-    return render_template("edit_post.html", post=found, form=form), status
+    return render_template("edit_post.html", post=found, form=form, preview=preview), status
 
 
 @bp.route("/p/<int:post_id>/delete", methods=["POST"])

@@ -1,0 +1,159 @@
+"""Similar topics: the terms of every topic, kept in step with its text, and ranked in SQL.
+
+A member writing a new topic is shown existing topics that look like the same question. Ranking
+is tf-idf over an ordinary table (forum.models.search.TopicTerm) rather than PostgreSQL's
+tsvector or SQLite's FTS5, so that Arabic and English are handled alike (forum.textsearch) and
+both databases return the same topics in the same order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+
+from sqlalchemy import Numeric, case, cast, delete, exists, func, insert, select
+from sqlalchemy.orm import joinedload
+
+from forum.extensions import db
+from forum.models import Post, Topic
+from forum.models.search import TopicTerm
+from forum.textsearch import term_weights
+
+MAX_SIMILAR_TOPICS = 5
+# A topic is suggested only when it earns this share of the score that a topic identical to the
+# question would earn (a relative bar, so long and short questions are judged alike). On a trial
+# corpus of LLM-privacy topics the same question in other words scored 0.7 to 1.3, neighbouring
+# subjects sharing a few words 0.34 to 0.71, and one word alone up to 0.6: 0.4 keeps out the
+# loosest neighbours, and the next rule keeps out single words.
+MIN_SCORE_SHARE = 0.4
+# ...and shares at least this many of the question's terms (or its only one): a single word in
+# common ("privacy", "jailbreak") is a neighbouring subject, not the same question.
+MIN_MATCHED_TERMS = 2
+# The question's most telling terms (query weight × idf) that are looked up; a long draft body
+# would otherwise turn the lookup into a scan of the index for every common word.
+MAX_QUERY_TERMS = 32
+# Scores are compared after rounding, so that float sums added up in a different order on
+# PostgreSQL and SQLite still tie, and ties fall back to the older topic on both.
+SCORE_DECIMALS = 6
+REINDEX_BATCH_SIZE = 500
+
+
+def _term_rows(topic_id: int, title: str, body: str) -> list[dict]:
+    return [
+        {"topic_id": topic_id, "term": term, "weight": weight}
+        for term, weight in term_weights(title, body).items()
+    ]
+
+
+def index_topic(topic_id: int, *, title: str, body: str) -> None:
+    """Replace a topic's terms with those of its title and opening post. Does not commit."""
+    db.session.execute(delete(TopicTerm).where(TopicTerm.topic_id == topic_id))
+    rows = _term_rows(topic_id, title, body)
+    if rows:
+        db.session.execute(insert(TopicTerm), rows)
+
+
+def _idf(indexed_topics: int, topics_with_term: int) -> float:
+    # log(1 + N/df): never negative, and a word in every topic still counts a little.
+    return math.log(1 + indexed_topics / topics_with_term)
+
+
+def similar_topics(
+    title: str,
+    body: str = "",
+    *,
+    limit: int = MAX_SIMILAR_TOPICS,
+    exclude_topic_id: int | None = None,
+    exclude_category_ids: Collection[int] = frozenset(),
+) -> list[tuple[Topic, float]]:
+    """Existing topics that look like the question asked, best first, with their scores.
+
+    A topic scores the sum, over the terms it shares with the question, of query weight × stored
+    weight × idf. Two queries: document frequencies, then the ranked topics with their author and
+    area. Callers pass the members-only areas in exclude_category_ids when the reader may not
+    see them, and the topic being edited in exclude_topic_id.
+    """
+    query = term_weights(title, body)
+    if not query or limit <= 0:
+        return []
+
+    indexed_topics = (
+        select(func.count())
+        .select_from(Topic)
+        .where(exists().where(TopicTerm.topic_id == Topic.id))
+        .scalar_subquery()
+    )
+    frequencies = db.session.execute(
+        select(TopicTerm.term, func.count(), indexed_topics)
+        .where(TopicTerm.term.in_(query))
+        .group_by(TopicTerm.term)
+    ).all()
+    if not frequencies:
+        return []
+    n = frequencies[0][2]
+    df = {term: count for term, count, _ in frequencies}
+    # A word no topic has yet weighs as if one topic had it: the identical topic we compare with.
+    idf = {term: _idf(n, df.get(term, 1)) for term in query}
+    perfect_score = sum(w * w * idf[term] for term, w in query.items())
+    min_score = round(MIN_SCORE_SHARE * perfect_score, SCORE_DECIMALS)
+    min_matches = min(MIN_MATCHED_TERMS, len(query))
+
+    telling = sorted(df, key=lambda term: (-query[term] * idf[term], term))[:MAX_QUERY_TERMS]
+    factor = case({term: query[term] * idf[term] for term in telling}, value=TopicTerm.term)
+    score = func.sum(TopicTerm.weight * factor)
+    rounded = func.round(cast(score, Numeric), SCORE_DECIMALS)
+    ranking = rounded.label("ranking")
+    ranked = (
+        select(TopicTerm.topic_id, score.label("score"), ranking)
+        .where(TopicTerm.term.in_(telling))
+        .group_by(TopicTerm.topic_id)
+        .having(rounded >= min_score, func.count() >= min_matches)
+        .order_by(ranking.desc(), TopicTerm.topic_id)
+        .limit(limit)
+    )
+    if exclude_topic_id is not None:
+        ranked = ranked.where(TopicTerm.topic_id != exclude_topic_id)
+    if exclude_category_ids:
+        hidden = select(Topic.id).where(Topic.category_id.in_(exclude_category_ids))
+        ranked = ranked.where(TopicTerm.topic_id.not_in(hidden))
+    ranked = ranked.subquery()
+
+    rows = db.session.execute(
+        select(Topic, ranked.c.score)
+        .join(ranked, ranked.c.topic_id == Topic.id)
+        .options(joinedload(Topic.author), joinedload(Topic.category))
+        .order_by(ranked.c.ranking.desc(), Topic.id)
+    ).all()
+    return [(topic, round(score, SCORE_DECIMALS)) for topic, score in rows]
+
+
+def reindex_all(*, batch_size: int = REINDEX_BATCH_SIZE) -> int:
+    """Rebuild every topic's terms from its title and opening post; returns how many topics.
+
+    Commits after each batch, so the index stays usable while a large forum is reindexed. The
+    text of a deleted opening post is not searchable, so such a topic is indexed by its title.
+    """
+    count = 0
+    last_id = 0
+    while True:
+        rows = db.session.execute(
+            select(Topic.id, Topic.title, Post.body, Post.deleted_at)
+            .outerjoin(Post, (Post.topic_id == Topic.id) & (Post.number == 1))
+            .where(Topic.id > last_id)
+            .order_by(Topic.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            return count
+        topic_ids = [row.id for row in rows]
+        terms = [
+            term
+            for topic_id, title, body, deleted_at in rows
+            for term in _term_rows(topic_id, title, "" if deleted_at else body or "")
+        ]
+        db.session.execute(delete(TopicTerm).where(TopicTerm.topic_id.in_(topic_ids)))
+        if terms:
+            db.session.execute(insert(TopicTerm), terms)
+        db.session.commit()
+        count += len(rows)
+        last_id = rows[-1].id

@@ -1,0 +1,106 @@
+"""Lists of topics: by area, by tag, or all; sorted and filtered the ways a reader asks for."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from forum.extensions import db
+from forum.models import Category, Tag, Topic, TopicKind, TopicRead
+from forum.models.discussions import topic_tags
+from forum.models.types import utcnow
+from forum.services.discussions import TOPICS_PER_PAGE, Page, _readable_topics
+
+SORTS = ("latest", "newest", "votes", "top")
+STATUSES = ("answered", "unanswered")
+TOP_PERIODS = {"week": timedelta(days=7), "month": timedelta(days=30), "all": None}
+
+
+@dataclass
+class ListQuery:
+    """What the reader asked for (from the query string; anything unknown falls back)."""
+
+    sort: str = "latest"
+    status: str = ""
+    period: str = "week"
+    tag: str = ""
+    page: int = 1
+
+    def __post_init__(self) -> None:
+        self.sort = self.sort if self.sort in SORTS else "latest"
+        self.status = self.status if self.status in STATUSES else ""
+        self.period = self.period if self.period in TOP_PERIODS else "week"
+
+
+@dataclass
+class TopicList:
+    page: Page
+    # topic id -> replies the reader has not seen (None: the reader never opened the topic).
+    unread: dict[int, int | None] = field(default_factory=dict)
+
+
+def topic_list(viewer, query: ListQuery, *, category: Category | None = None) -> TopicList:
+    """A page of topics, with the reader's unread counts: three queries whatever the size."""
+    conditions = list(_readable_topics(viewer))
+    if category is not None:
+        conditions.append(Topic.category_id == category.id)
+    if query.tag:
+        conditions.append(
+            Topic.id.in_(
+                select(topic_tags.c.topic_id)
+                .join(Tag, Tag.id == topic_tags.c.tag_id)
+                .where(Tag.slug == query.tag)
+            )
+        )
+    if query.status == "answered":
+        conditions.append(Topic.accepted_post_id.is_not(None))
+    elif query.status == "unanswered":
+        conditions += [Topic.kind == TopicKind.QUESTION, Topic.accepted_post_id.is_(None)]
+    if query.sort == "top" and TOP_PERIODS[query.period] is not None:
+        conditions.append(Topic.created_at >= utcnow() - TOP_PERIODS[query.period])
+
+    order = {
+        "latest": [Topic.last_post_at.desc()],
+        "newest": [Topic.created_at.desc()],
+        "votes": [Topic.vote_count.desc(), Topic.last_post_at.desc()],
+        "top": [Topic.vote_count.desc(), Topic.reply_count.desc(), Topic.created_at.desc()],
+    }[query.sort]
+    if category is not None and query.sort == "latest" and not query.tag and not query.status:
+        order.insert(0, Topic.is_pinned.desc())  # pinned topics lead their area's default list
+
+    total = db.session.scalar(select(func.count()).select_from(Topic).where(*conditions)) or 0
+    pages = max(1, math.ceil(total / TOPICS_PER_PAGE))
+    page = min(max(query.page, 1), pages)
+    signed_in = getattr(viewer, "is_authenticated", False)
+    read = TopicRead.last_read_number if signed_in else None
+    stmt = (select(Topic, read) if signed_in else select(Topic)).where(*conditions)
+    if signed_in:
+        stmt = stmt.outerjoin(
+            TopicRead, and_(TopicRead.topic_id == Topic.id, TopicRead.user_id == viewer.id)
+        )
+    stmt = (
+        stmt.options(
+            joinedload(Topic.author),
+            joinedload(Topic.last_poster),
+            joinedload(Topic.category),
+            selectinload(Topic.tags),
+        )
+        .order_by(*order, Topic.id.desc())
+        .limit(TOPICS_PER_PAGE)
+        .offset((page - 1) * TOPICS_PER_PAGE)
+    )
+    unread: dict[int, int | None] = {}
+    if signed_in:
+        rows = db.session.execute(stmt).unique().all()
+        topics = [row[0] for row in rows]
+        for topic, last_read in rows:
+            unread[topic.id] = (
+                None if last_read is None else max(0, topic.last_post_number - last_read)
+            )
+    else:
+        topics = list(db.session.scalars(stmt).unique())
+    return TopicList(Page(topics, page, TOPICS_PER_PAGE, total), unread)
