@@ -173,3 +173,15 @@ document.querySelectorAll("[data-similar-url]").forEach((box) => {
   }, 400);
   title.addEventListener("input", refresh);
 });
+
+// The link and DOI fields matter only for resources: hide them for other kinds (unless filled).
+document.querySelectorAll("select[name=kind]").forEach((kind) => {
+  const fields = kind.form && kind.form.querySelector(".resource-fields");
+  if (!fields) return;
+  const update = () => {
+    const filled = [...fields.querySelectorAll("input")].some((input) => input.value.trim());
+    fields.hidden = kind.value !== "resource" && !filled && !fields.querySelector(".field-error");
+  };
+  kind.addEventListener("change", update);
+  update();
+});

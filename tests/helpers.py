@@ -21,8 +21,12 @@ class FormClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        from flask import has_app_context
+
         from forum.extensions import db
 
+        if not has_app_context():  # following a redirect, already inside the fresh context
+            return super().open(*args, **kwargs)
         db.session.commit()
         try:
             return contextvars.Context().run(super().open, *args, **kwargs)

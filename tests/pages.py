@@ -106,3 +106,28 @@ class ReviewQueue:
     def approve(self) -> None:
         self.page.get_by_role("button", name="Approve and invite").click()
         expect(self.page.get_by_text("is approved and invited")).to_be_visible()
+
+
+def select_text_in(page: Page, post_locator, text: str) -> None:
+    """Select a phrase inside a post the way a reader drags over it."""
+    post_locator.locator(".post-body").evaluate(
+        """(body, phrase) => {
+            const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+            while (walker.nextNode()) {
+                const node = walker.currentNode;
+                const at = node.textContent.indexOf(phrase);
+                if (at >= 0) {
+                    const range = document.createRange();
+                    range.setStart(node, at);
+                    range.setEnd(node, at + phrase.length);
+                    const selection = window.getSelection();
+                    selection.removeAllRanges();
+                    selection.addRange(range);
+                    document.dispatchEvent(new Event("selectionchange"));
+                    return;
+                }
+            }
+            throw new Error("phrase not found: " + phrase);
+        }""",
+        text,
+    )

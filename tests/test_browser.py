@@ -1,9 +1,11 @@
 """User journeys in a real headless Chromium (Debian's), against a live server."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.pages import ApplicationPage, Forum, ReviewQueue
+from tests.pages import ApplicationPage, Forum, ReviewQueue, TopicPage, select_text_in
 from tests.test_membership import link_in
 
 pytestmark = pytest.mark.browser
@@ -107,3 +109,52 @@ def test_visitor_applies_is_approved_sets_a_password_and_posts(
     forum.open_area("Privacy")
     forum.open_topic(title="Auditing public-sector chatbots", body="Who has an audit protocol?")
     expect(page.locator(".post-opening .post-author")).to_have_text("Tomás Herrera")
+
+
+def test_member_quotes_part_of_a_post_previews_and_posts_and_the_quote_links_back(
+    live_server, page, member, other_member, topic
+):
+    from tests.factories import make_post
+
+    source = make_post(
+        topic,
+        author=other_member,
+        body="Refusal rates drop in low-resource languages. Translation attacks exploit this.",
+    )
+    forum = Forum(page, live_server)
+    forum.visit("/")
+    forum.log_in(email=member.email, password="correct horse battery")
+    page.goto(f"{live_server}/t/{topic.id}/{topic.slug}?page=1")
+    thread = TopicPage(page)
+    post = thread.post("Refusal rates drop")
+    select_text_in(page, post, "Translation attacks exploit this.")
+    post.get_by_role("link", name="Quote").click()
+    box = page.get_by_label("Your reply")
+    expect(box).to_have_value(
+        f"> **Omar Other** [wrote](/p/{source.id}):\n>\n> Translation attacks exploit this.\n\n"
+    )
+    box.press("End")
+    box.type("Do we have numbers for Arabic dialects?")
+    page.get_by_role("button", name="Preview").click()
+    preview = page.locator("section.preview")
+    expect(preview.locator("blockquote")).to_contain_text("Translation attacks exploit this.")
+    expect(preview.locator("blockquote")).not_to_contain_text("Refusal rates drop")
+    expect(page.get_by_label("Your reply")).to_have_value(re.compile("Arabic dialects"))
+    page.get_by_role("button", name="Post reply").click()
+    reply = thread.post("Do we have numbers for Arabic dialects?")
+    expect(reply.locator("blockquote")).to_contain_text("Translation attacks exploit this.")
+    reply.locator("blockquote").get_by_role("link", name="wrote").click()
+    expect(page.locator("article.post:target")).to_contain_text("Refusal rates drop")
+
+
+def test_reply_draft_survives_an_accidental_reload(live_server, page, member, topic):
+    forum = Forum(page, live_server)
+    forum.visit("/")
+    forum.log_in(email=member.email, password="correct horse battery")
+    page.goto(f"{live_server}/t/{topic.id}/{topic.slug}?page=1")
+    page.get_by_label("Your reply").fill("A long careful answer in progress")
+    page.reload()
+    expect(page.get_by_label("Your reply")).to_have_value("A long careful answer in progress")
+    page.get_by_role("button", name="Post reply").click()
+    page.goto(f"{live_server}/t/{topic.id}/{topic.slug}?page=1")
+    expect(page.get_by_label("Your reply")).to_have_value("")

@@ -269,7 +269,8 @@ HOSTS = [
     "example.org:443",
 ]
 PATH_CHARS = "abcXYZ019-._~!$&'()*+,;=:@%é"
-QUERY_CHARS = "abcXYZ019-._~!$'()*,;:@/?%é+ "
+# No raw space: it is not a URL character (a typed one at the end is trimmed as padding).
+QUERY_CHARS = "abcXYZ019-._~!$'()*,;:@/?%é+"
 
 segments = st.text(alphabet=PATH_CHARS, max_size=8)
 paths = st.lists(segments, max_size=5).map(lambda parts: "/" + "/".join(parts))

@@ -18,7 +18,7 @@ from forum.models import (
     User,
 )
 from forum.models.types import utcnow
-from forum.services import accounts, discussions, membership
+from forum.services import accounts, discussions, membership, tags
 
 DEMO_DOMAIN = "demo.forum.test"
 
@@ -181,8 +181,42 @@ def seed_demo(*, now=None) -> list[DemoLogin]:
         body="Vendors claim to *unlearn* data on request. What would count as proof?",
         now=at(12),
     )
+    _seed_curation(people, question=q, answer=r1, reading_list=sec, arabic=s)
     _seed_applications(people, now=now)
     return logins
+
+
+DEMO_TAGS = [
+    ("red-teaming", "Probing models for harmful behaviour"),
+    ("membership-inference", "Was this record in the training data?"),
+    ("jailbreaks", "Getting around a model's safeguards"),
+    ("watermarking", "Marking and detecting generated text"),
+    ("evaluation", "Benchmarks and how to trust them"),
+    ("data-governance", "Consent, provenance and deletion of training data"),
+]
+
+
+def _seed_curation(people: dict[str, User], *, question, answer, reading_list, arabic) -> None:
+    """Tags, votes, an accepted answer and a mention, so every feature has something to show."""
+    made = {
+        slug: tags.create_tag(people["moderator"], name=slug, description=text)
+        for slug, text in DEMO_TAGS
+    }
+    for topic, slugs in (
+        (question, ["membership-inference", "evaluation"]),
+        (reading_list, ["jailbreaks", "red-teaming"]),
+        (arabic, ["evaluation", "red-teaming"]),
+    ):
+        discussions._set_tags(topic, [made[s].id for s in slugs])
+    db.session.commit()
+    discussions.accept_answer(people["priya"], answer)
+    for voter in ("priya", "kwame", "layla"):
+        discussions.set_vote(people[voter], answer, up=True)
+    discussions.post_reply(
+        people["priya"],
+        question,
+        body=f"@{people['mei'].handle} could you share the length buckets you used?",
+    )
 
 
 APPLICANTS = [
