@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
-from forum.services import accounts, demo, discussions
+from forum.services import accounts, demo, discussions, search
 
 DEMO_LOGINS_FILE = "demo-logins.txt"
 
@@ -50,6 +51,15 @@ def seed_demo() -> None:
         click.echo(logins_file.read_text().rstrip())
 
 
+search_group = AppGroup("search", help="The similar-topics index.")
+
+
+@search_group.command("reindex")
+def reindex() -> None:
+    """Rebuild the index from every topic's title and opening post."""
+    click.echo(f"{search.reindex_all()} topics indexed.")
+
+
 def init_app(app: Flask) -> None:
-    for command in (create_admin, create_areas, seed_demo):
+    for command in (create_admin, create_areas, seed_demo, search_group):
         app.cli.add_command(command)

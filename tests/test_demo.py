@@ -30,3 +30,15 @@ def test_seed_demo_loads_people_threads_and_applications_and_prints_logins(runne
         assert accounts.authenticate(email, password) is not None
     again = runner.invoke(args=["seed-demo"])
     assert "already has accounts" in again.output and "admin@" in again.output
+
+
+def test_search_reindex_rebuilds_the_similar_topics_index(runner, member, safety):
+    from forum.models import TopicTerm
+    from tests.factories import make_topic
+
+    make_topic(safety, author=member, title="Watermarking generated text")
+    db.session.execute(TopicTerm.__table__.delete())
+    db.session.commit()
+    result = runner.invoke(args=["search", "reindex"])
+    assert result.exit_code == 0 and "1 topics indexed." in result.output
+    assert db.session.scalar(select(TopicTerm.term).where(TopicTerm.term == "watermark")) is not None
