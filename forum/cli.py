@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from forum.services import accounts, demo, discussions, search
+from forum import tally as tally_core
+from forum.services import accounts, agenda, audit, demo, discussions, search
 
 DEMO_LOGINS_FILE = "demo-logins.txt"
 
@@ -51,6 +53,66 @@ def seed_demo() -> None:
         click.echo(logins_file.read_text().rstrip())
 
 
+@click.command("close-rounds")
+def close_rounds() -> None:
+    """Publish the results of every voting round whose deadline has passed (safe from cron)."""
+    closed = agenda.close_due_rounds()
+    for round_ in closed:
+        click.echo(f"Round {round_.id} closed: {round_.title}")
+    if not closed:
+        click.echo("No round was due.")
+
+
+@click.command("verify-round")
+@click.argument("round_id", type=int)
+@click.argument("ballots", type=click.File("r", encoding="utf-8"))
+def verify_round(round_id: int, ballots) -> None:
+    """Recompute a closed round's result from a ballot file and say whether it matches."""
+    round_ = agenda.get_round(round_id)
+    if round_ is None or round_.results is None:
+        raise click.ClickException(f"Round {round_id} has no published result.")
+    try:
+        check = agenda.verify_round(round_, ballots.read())
+    except tally_core.BallotFileError as error:
+        raise click.ClickException(str(error)) from None
+    if check.matches:
+        click.echo(f"The ballots reproduce the published result: {check.published}")
+        return
+    click.echo(f"MISMATCH: published {check.published}, recomputed {check.recomputed}")
+    raise SystemExit(1)
+
+
+@click.command("tally")
+@click.option(
+    "--method", type=click.Choice(["approval", "budget", "ranked", "quadratic"]), required=True
+)
+@click.option("--budget", type=int, default=10, show_default=True)
+@click.option("--cap", type=int, default=5, show_default=True)
+@click.option("--credits", "credits_", type=int, default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.argument("ballots", type=click.File("r", encoding="utf-8"))
+def tally_command(method, budget, cap, credits_, as_json, ballots) -> None:
+    """Tally a ballot file (ballot_id,item_id,value) alone: no database is used."""
+    try:
+        rows = tally_core.read_ballots(ballots.read())
+        result = tally_core.tally(method, rows, budget=budget, cap=cap, credits=credits_)
+    except ValueError as error:  # BallotFileError and rule violations name the line or ballot
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    for rank, item in enumerate(result.order, start=1):
+        click.echo(f"{rank:>3}. item {item}: {result.scores.get(item, 0)}")
+
+
+@click.command("verify-audit")
+def verify_audit() -> None:
+    """Check the audit log's hash chain; exit status 1 names the first entry tampered with."""
+    output, status = audit.verify_command_output(audit.verify_audit())
+    click.echo(output)
+    raise SystemExit(status)
+
+
 search_group = AppGroup("search", help="The similar-topics index.")
 
 
@@ -61,5 +123,14 @@ def reindex() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_admin, create_areas, seed_demo, search_group):
+    for command in (
+        create_admin,
+        create_areas,
+        seed_demo,
+        search_group,
+        close_rounds,
+        verify_round,
+        tally_command,
+        verify_audit,
+    ):
         app.cli.add_command(command)

@@ -13,7 +13,17 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from forum.models import Application, Category, Post, RegistrationMode, SiteSettings, Topic, User
+from forum.models import (
+    Application,
+    Category,
+    Post,
+    RegistrationMode,
+    SiteSettings,
+    Topic,
+    User,
+    VotingRound,
+)
+from forum.models.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -222,6 +232,51 @@ def can_view_directory(user: User | None, thing: Any = None) -> Decision:
     return ALLOW
 
 
+# --- The research agenda -------------------------------------------------------------------------
+
+
+def can_propose_agenda_item(user: User | None, thing: Any = None) -> Decision:
+    return _may_write(user)
+
+
+def can_change_agenda_status(user: User | None, item: Any = None) -> Decision:
+    if not _signed_in(user):
+        return _deny(_l("Please log in."), needs_login=True)
+    if not user.is_moderator:
+        return _deny(_l("Only moderators move agenda items between statuses."))
+    return ALLOW
+
+
+def can_create_round(user: User | None, thing: Any = None) -> Decision:
+    if not _signed_in(user):
+        return _deny(_l("Please log in."), needs_login=True)
+    if not user.is_moderator:
+        return _deny(_l("Only moderators and admins set up voting rounds."))
+    return ALLOW
+
+
+def can_vote_in_round(user: User | None, round_: VotingRound) -> Decision:
+    if not _signed_in(user):
+        return _deny(_l("Please log in to vote."), needs_login=True)
+    if user.is_suspended:
+        return _deny(_l("Your account is suspended: you cannot vote."))
+    if not round_.late_joiners_may_vote and user.created_at > round_.opens_at:
+        return _deny(_l("Only members who joined before this round opened may vote in it."))
+    now = utcnow()
+    if now < round_.opens_at:
+        return _deny(_l("This round has not opened yet."))
+    if now >= round_.closes_at:
+        return _deny(_l("This round is closed."))
+    return ALLOW
+
+
+def can_see_tally(user: User | None, round_: VotingRound) -> Decision:
+    """Results after closing; running tallies only when the round shows them (no bandwagons)."""
+    if utcnow() >= round_.closes_at or round_.show_running_tally:
+        return ALLOW
+    return _deny(_l("The tally is hidden until the round closes."))
+
+
 RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_topic": can_create_topic,
     "reply": can_reply,
@@ -241,6 +296,11 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "decide_application": can_decide_application,
     "manage_settings": can_manage_settings,
     "view_directory": can_view_directory,
+    "propose_agenda_item": can_propose_agenda_item,
+    "change_agenda_status": can_change_agenda_status,
+    "create_round": can_create_round,
+    "vote_in_round": can_vote_in_round,
+    "see_tally": can_see_tally,
 }
 
 

@@ -185,3 +185,38 @@ document.querySelectorAll("select[name=kind]").forEach((kind) => {
   kind.addEventListener("change", update);
   update();
 });
+
+// Voting rounds: a countdown to the deadline, and what is left of the budget as it is spent.
+document.querySelectorAll(".countdown[data-deadline]").forEach((node) => {
+  const deadline = new Date(node.dataset.deadline).getTime();
+  const tick = () => {
+    const left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
+    const d = Math.floor(left / 86400), h = Math.floor((left % 86400) / 3600);
+    const m = Math.floor((left % 3600) / 60), s = left % 60;
+    const text = (d ? d + "d " : "") + String(h).padStart(2, "0") + ":" +
+      String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0");
+    node.textContent = node.dataset.template.replace("{time}", text);
+    if (left === 0) window.clearInterval(timer);
+  };
+  const timer = window.setInterval(tick, 1000);
+  tick();
+});
+
+document.querySelectorAll("form.ballot-form").forEach((form) => {
+  const out = form.querySelector(".remaining");
+  if (!out) return;
+  const method = form.dataset.method;
+  const total = Number(method === "quadratic" ? form.dataset.credits : form.dataset.budget);
+  const update = () => {
+    let spent = 0;
+    form.querySelectorAll("input[type=number]").forEach((input) => {
+      const n = Number(input.value) || 0;
+      spent += method === "quadratic" ? n * n : n;
+    });
+    const left = total - spent;
+    out.textContent = out.dataset.template.replace("{left}", left).replace("{total}", total);
+    out.classList.toggle("over-limit", left < 0);
+  };
+  form.addEventListener("input", update);
+  update();
+});

@@ -90,3 +90,44 @@ def make_application(
     db.session.add(application)
     db.session.commit()
     return application
+
+
+def make_agenda_item(author: User, *, title: str | None = None, area: str = "privacy"):
+    from forum.models import AgendaArea
+    from forum.services import agenda
+
+    n = next(_sequence)
+    return agenda.propose_item(
+        author,
+        agenda.ItemDraft(
+            title=title or f"Open question {n}",
+            statement=f"What we do not know yet ({n}).",
+            rationale="It matters for deployed models.",
+            area=AgendaArea(area),
+        ),
+    )
+
+
+def make_round(moderator: User, items, *, method: str = "budget", opens_in=None, closes_in=None,
+               **overrides):  # fmt: skip
+    """A round open now (by default) for a day, with these agenda items on the ballot."""
+    from datetime import timedelta
+
+    from forum.models import VotingMethod
+    from forum.models.types import utcnow
+    from forum.services import agenda
+
+    now = utcnow()
+    return agenda.create_round(
+        moderator,
+        agenda.RoundDraft(
+            title=overrides.pop("title", f"Round {next(_sequence)}"),
+            description="",
+            opens_at=now + (opens_in if opens_in is not None else timedelta(minutes=-1)),
+            closes_at=now + (closes_in if closes_in is not None else timedelta(days=1)),
+            timezone="UTC",
+            method=VotingMethod(method),
+            item_ids=[i.id for i in items],
+            **overrides,
+        ),
+    )

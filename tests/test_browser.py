@@ -158,3 +158,46 @@ def test_reply_draft_survives_an_accidental_reload(live_server, page, member, to
     page.get_by_role("button", name="Post reply").click()
     page.goto(f"{live_server}/t/{topic.id}/{topic.slug}?page=1")
     expect(page.get_by_label("Your reply")).to_have_value("")
+
+
+def test_member_spreads_points_changes_their_mind_and_sees_the_results_chart(
+    live_server, page, member, moderator
+):
+    from datetime import timedelta
+
+    from forum.extensions import db
+    from forum.models.types import utcnow
+    from forum.services import agenda
+    from tests.factories import make_agenda_item, make_round
+
+    items = [make_agenda_item(moderator, title=t) for t in ("Audit unlearning", "Detect jailbreaks")]
+    round_ = make_round(moderator, items, method="budget", budget=10, per_item_cap=5)
+    forum = Forum(page, live_server)
+    forum.visit("/")
+    forum.log_in(email=member.email, password="correct horse battery")
+    page.goto(f"{live_server}/rounds/{round_.id}")
+    remaining = page.locator(".remaining")
+    expect(remaining).to_have_text("10 of 10 left")
+    page.get_by_label("Audit unlearning").fill("5")
+    expect(remaining).to_have_text("5 of 10 left")
+    page.get_by_label("Detect jailbreaks").fill("4")
+    expect(remaining).to_have_text("1 of 10 left")
+    page.get_by_role("button", name="Save my ballot").click()
+    expect(page.get_by_text("Your ballot is saved.")).to_be_visible()
+
+    page.get_by_label("Audit unlearning").fill("1")
+    page.get_by_label("Detect jailbreaks").fill("5")
+    expect(remaining).to_have_text("4 of 10 left")
+    page.get_by_role("button", name="Change my ballot").click()
+    expect(page.get_by_label("Detect jailbreaks")).to_have_value("5")
+
+    round_.closes_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    agenda.close_due_rounds()
+    page.reload()
+    expect(page.get_by_role("heading", name="Results")).to_be_visible()
+    chart = page.locator(".chart svg[role=img]")
+    expect(chart).to_be_visible()
+    expect(chart.locator("rect")).to_have_count(2)
+    first_row = page.locator(".results tbody tr").first
+    expect(first_row).to_contain_text("Detect jailbreaks")

@@ -41,4 +41,6 @@ def test_search_reindex_rebuilds_the_similar_topics_index(runner, member, safety
     db.session.commit()
     result = runner.invoke(args=["search", "reindex"])
     assert result.exit_code == 0 and "1 topics indexed." in result.output
-    assert db.session.scalar(select(TopicTerm.term).where(TopicTerm.term == "watermark")) is not None
+    assert (
+        db.session.scalar(select(TopicTerm.term).where(TopicTerm.term == "watermark")) is not None
+    )

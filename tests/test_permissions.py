@@ -1,5 +1,7 @@
 """The roles x actions matrix of forum/permissions.py, walked in one parametrized test."""
 
+from datetime import timedelta
+
 import pytest
 from flask_login import AnonymousUserMixin
 
@@ -11,7 +13,10 @@ from forum.models import (
     SiteSettings,
     TopicKind,
     UserState,
+    VotingMethod,
+    VotingRound,
 )
+from forum.models.types import utcnow
 from forum.permissions import RULES, can
 from forum.services import discussions
 from forum.services.discussions import delete_post
@@ -51,10 +56,24 @@ MATRIX = {
     ("accept_answer", "post"): set(),
     ("accept_answer", "deleted_answer"): set(),
     ("manage_tags", None): {"moderator", "admin"},
+    ("propose_agenda_item", None): {"member", "author", "moderator", "admin"},
+    ("change_agenda_status", None): {"moderator", "admin"},
+    ("create_round", None): {"moderator", "admin"},
+    ("vote_in_round", "open_round"): {"member", "author", "moderator", "admin"},
+    ("vote_in_round", "closed_round"): set(),
+    ("vote_in_round", "upcoming_round"): set(),
+    ("see_tally", "open_round"): set(),
+    ("see_tally", "open_round_with_running_tally"): set(ROLES),
+    ("see_tally", "closed_round"): set(ROLES),
     ("view_directory", None): SIGNED_IN,
 }
 # Refusals that only need the visitor to log in (the rest say why logging in would not help).
-LOGIN_WOULD_HELP = {action for action, _ in MATRIX} - {"register", "apply", "view_revisions"}
+LOGIN_WOULD_HELP = {action for action, _ in MATRIX} - {
+    "register",
+    "apply",
+    "view_revisions",
+    "see_tally",
+}
 
 
 @pytest.fixture
@@ -86,8 +105,19 @@ def world(app, safety):
     members_only_topic = make_topic(members_only, author=author)
     open_settings = SiteSettings(id=2, registration_mode=RegistrationMode.OPEN)
     application_settings = SiteSettings(id=3, registration_mode=RegistrationMode.APPLICATION)
+    now = utcnow()
+
+    def round_(opens, closes, **extra):
+        return VotingRound(title="R", opens_at=now + opens, closes_at=now + closes,
+                           method=VotingMethod.APPROVAL, late_joiners_may_vote=True, **extra)  # fmt: skip
+
+    hour = timedelta(hours=1)
     targets = {
         None: None,
+        "open_round": round_(-hour, hour, show_running_tally=False),
+        "open_round_with_running_tally": round_(-hour, hour, show_running_tally=True),
+        "closed_round": round_(-2 * hour, -hour, show_running_tally=False),
+        "upcoming_round": round_(hour, 2 * hour, show_running_tally=False),
         "answer": answer,
         "deleted_answer": deleted_answer,
         "members_only_area": members_only,

@@ -2,6 +2,8 @@
 
 import pytest
 
+from forum.extensions import db
+from forum.models import AgendaStatus
 from forum.services import discussions, membership
 from tests.factories import make_post, make_topic, make_user
 
@@ -112,3 +114,45 @@ def test_member_directory_query_count_does_not_grow_with_members(client, queries
     many = count_page_queries(client, queries, "/members?page=2")
     assert few == many, f"few:\n{few_sql}\n\nmany:\n{queries.report()}"
     assert many <= PAGE_QUERY_BUDGET, queries.report()
+
+
+def test_agenda_and_round_pages_query_counts_do_not_grow(client, queries, member, moderator):
+    from datetime import timedelta
+
+    from forum.models.types import utcnow
+    from forum.services import agenda
+    from tests.factories import make_agenda_item, make_round
+
+    def grow(n_items: int, n_voters: int):
+        items = [make_agenda_item(member) for _ in range(n_items)]
+        round_ = make_round(moderator, items, method="ranked")
+        for v in range(n_voters):
+            voter = make_user(affiliation=f"University {v % 5}")
+            agenda.cast_ballot(voter, round_, entries={items[v % n_items].id: 1})
+        closed = make_round(moderator, items, method="budget")
+        for v in range(n_voters):
+            agenda.cast_ballot(make_user(), closed, entries={items[(v + 1) % n_items].id: 3})
+        closed.closes_at = utcnow() - timedelta(seconds=1)
+        closed.opens_at = closed.closes_at - timedelta(hours=1)
+        db.session.commit()
+        agenda.close_due_rounds()
+        for i in range(2):
+            agenda.change_status(moderator, items[0], [AgendaStatus.PRIORITISED,
+                                 AgendaStatus.IN_PROGRESS][i], note="step")  # fmt: skip
+        return items[0], round_, closed
+
+    client.login(member)
+    item, open_round, closed_round = grow(2, 2)
+    counts = [
+        count_page_queries(client, queries, url)
+        for url in ("/agenda", f"/agenda/{item.id}", f"/rounds/{open_round.id}",
+                    f"/rounds/{closed_round.id}")  # fmt: skip
+    ]
+    item, open_round, closed_round = grow(12, 40)
+    grown = [
+        count_page_queries(client, queries, url)
+        for url in ("/agenda", f"/agenda/{item.id}", f"/rounds/{open_round.id}",
+                    f"/rounds/{closed_round.id}")  # fmt: skip
+    ]
+    assert counts == grown, queries.report()
+    assert max(grown) <= PAGE_QUERY_BUDGET, queries.report()

@@ -1,6 +1,20 @@
 """SQLAlchemy models, one module per area; imported here so Alembic sees them all."""
 
 from forum.models.accounts import Role, User, UserState
+from forum.models.agenda import (
+    AgendaArea,
+    AgendaEvidence,
+    AgendaItem,
+    AgendaStatus,
+    AgendaStatusChange,
+    Ballot,
+    BallotEntry,
+    RoundItem,
+    RoundResult,
+    VotingMethod,
+    VotingRound,
+)
+from forum.models.audit import AuditEntry
 from forum.models.discussions import (
     Category,
     Post,
@@ -27,6 +41,18 @@ from forum.models.notifications import Notification, NotificationKind
 from forum.models.search import TopicTerm
 
 __all__ = [
+    "AuditEntry",
+    "AgendaArea",
+    "AgendaEvidence",
+    "AgendaItem",
+    "AgendaStatus",
+    "AgendaStatusChange",
+    "Ballot",
+    "BallotEntry",
+    "RoundItem",
+    "RoundResult",
+    "VotingMethod",
+    "VotingRound",
     "AccountToken",
     "Application",
     "ApplicationDiscipline",

@@ -10,15 +10,17 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import (
+    AgendaArea,
     Application,
     ApplicationDiscipline,
     ApplicationState,
     Category,
     Role,
     User,
+    VotingMethod,
 )
 from forum.models.types import utcnow
-from forum.services import accounts, discussions, membership, tags
+from forum.services import accounts, agenda, discussions, membership, tags
 
 DEMO_DOMAIN = "demo.forum.test"
 
@@ -183,6 +185,7 @@ def seed_demo(*, now=None) -> list[DemoLogin]:
     )
     _seed_curation(people, question=q, answer=r1, reading_list=sec, arabic=s)
     _seed_applications(people, now=now)
+    _seed_agenda(people, now=now)
     return logins
 
 
@@ -217,6 +220,69 @@ def _seed_curation(people: dict[str, User], *, question, answer, reading_list, a
         question,
         body=f"@{people['mei'].handle} could you share the length buckets you used?",
     )
+
+
+AGENDA = [
+    ("Can machine unlearning be audited by a third party?", "privacy", "priya"),
+    ("Do safety refusals transfer to low-resource languages and dialects?", "safety", "layla"),
+    ("How robust are text watermarks to paraphrasing by another model?", "security", "mei"),
+    ("What should a model release disclose about memorised personal data?", "privacy", "kwame"),
+    ("Can tool-using agents be protected from indirect prompt injection?", "security", "admin"),
+]  # fmt: skip
+
+
+def _seed_agenda(people: dict[str, User], *, now) -> None:
+    """Agenda items, a closed budget round with results, and an open ranked round."""
+    items = [
+        agenda.propose_item(
+            people[who],
+            agenda.ItemDraft(
+                title=title,
+                statement="Members disagree on what is known; the evidence is thin.",
+                rationale="Deployed models and regulators depend on the answer.",
+                area=AgendaArea(area),
+                evidence=["https://arxiv.org/abs/2302.12173"] if area == "security" else [],
+            ),
+        )
+        for title, area, who in AGENDA
+    ]
+    spring = agenda.create_round(
+        people["moderator"],
+        agenda.RoundDraft(
+            title="Spring priorities",
+            description="Spread 10 points over the questions you think matter most.",
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=1),
+            timezone="Europe/London",
+            method=VotingMethod.BUDGET,
+            item_ids=[i.id for i in items[:4]],
+        ),
+    )
+    for who, points in (
+        ("priya", {0: 5, 3: 5}),
+        ("layla", {1: 5, 3: 3, 0: 2}),
+        ("kwame", {3: 4, 1: 4, 2: 2}),
+        ("mei", {2: 5, 0: 3, 1: 2}),
+        ("admin", {0: 4, 1: 4, 3: 2}),
+    ):
+        agenda.cast_ballot(people[who], spring, entries={items[k].id: v for k, v in points.items()})
+    spring.opens_at = now - timedelta(days=8)
+    spring.closes_at = now - timedelta(days=1)
+    db.session.commit()
+    agenda.close_due_rounds(now=now)
+    autumn = agenda.create_round(
+        people["moderator"],
+        agenda.RoundDraft(
+            title="Autumn ranking",
+            description="Rank the questions: 1 for the one to start first.",
+            opens_at=now - timedelta(hours=2),
+            closes_at=now + timedelta(days=6),
+            timezone="Europe/London",
+            method=VotingMethod.RANKED,
+            item_ids=[i.id for i in items],
+        ),
+    )
+    agenda.cast_ballot(people["priya"], autumn, entries={items[0].id: 1, items[4].id: 2})
 
 
 APPLICANTS = [

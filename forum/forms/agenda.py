@@ -1,0 +1,131 @@
+"""Forms for agenda items, their statuses, and voting rounds (ballots are parsed in the view)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from forum.forms.accounts import timezone_choices
+from forum.forms.fields import MultiCheckboxField
+from forum.links import canonical_url
+
+AREA_CHOICES = [
+    SelectChoice("privacy", _l("Privacy")),
+    SelectChoice("safety", _l("Safety")),
+    SelectChoice("security", _l("Security")),
+    SelectChoice("model-improvement", _l("Model improvement")),
+    SelectChoice("other", _l("Other")),
+]
+STATUS_CHOICES = [
+    SelectChoice("proposed", _l("Proposed")),
+    SelectChoice("on_ballot", _l("On ballot")),
+    SelectChoice("prioritised", _l("Prioritised")),
+    SelectChoice("in_progress", _l("In progress")),
+    SelectChoice("addressed", _l("Addressed")),
+    SelectChoice("declined", _l("Declined")),
+]
+METHOD_CHOICES = [
+    SelectChoice("budget", _l("Budget (dot voting): spread points")),
+    SelectChoice("approval", _l("Approval: approve any number")),
+    SelectChoice("ranked", _l("Ranked (Schulze): order the items")),
+    SelectChoice("quadratic", _l("Quadratic: n votes cost n² credits")),
+]
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class AgendaItemForm(FlaskForm):
+    title = StringField(
+        _l("Research question"),
+        filters=[_strip],
+        validators=[DataRequired(_l("State the question in one line.")), Length(max=200)],
+    )
+    area = SelectField(_l("Area"), choices=AREA_CHOICES, default="privacy")
+    statement = TextAreaField(
+        _l("Problem statement"),
+        validators=[DataRequired(_l("Describe the problem.")), Length(max=10_000)],
+    )
+    rationale = TextAreaField(
+        _l("Why it matters"),
+        validators=[DataRequired(_l("Say why it matters.")), Length(max=10_000)],
+    )
+    evidence = TextAreaField(
+        _l("Evidence links (optional)"),
+        description=_l("Papers, datasets or forum topics: one web address per line."),
+        validators=[Optional(), Length(max=5_000)],
+    )
+
+    def validate_evidence(self, field) -> None:
+        for line in self.evidence_links():
+            if canonical_url(line) is None:
+                raise ValidationError(_l("This is not a web address: %(line)s", line=line))
+
+    def evidence_links(self) -> list[str]:
+        return [line.strip() for line in (self.evidence.data or "").splitlines() if line.strip()]
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("New status"), choices=STATUS_CHOICES)
+    note = TextAreaField(
+        _l("Note"),
+        description=_l("Shown in the item's history."),
+        validators=[DataRequired(_l("Say why the status changes.")), Length(max=2000)],
+    )
+
+
+class RoundForm(FlaskForm):
+    title = StringField(
+        _l("Title"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Name the round.")), Length(max=200)],
+    )
+    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+    opens_at = DateTimeLocalField(
+        _l("Opens"), format="%Y-%m-%dT%H:%M", validators=[DataRequired(_l("When does it open?"))]
+    )
+    closes_at = DateTimeLocalField(
+        _l("Closes"), format="%Y-%m-%dT%H:%M", validators=[DataRequired(_l("When does it close?"))]
+    )
+    timezone = SelectField(_l("Time zone of these times"), choices=timezone_choices, default="UTC")
+    method = SelectField(_l("Method"), choices=METHOD_CHOICES, default="budget")
+    items = MultiCheckboxField(
+        _l("Agenda items on the ballot"), coerce=int, choices=[], validate_choice=False
+    )
+    budget = IntegerField(
+        _l("Points per member (budget)"), default=10, validators=[NumberRange(1, 1000)]
+    )
+    per_item_cap = IntegerField(
+        _l("Most points on one item (budget)"), default=5, validators=[NumberRange(1, 1000)]
+    )
+    credits = IntegerField(
+        _l("Credits per member (quadratic)"), default=100, validators=[NumberRange(1, 10_000)]
+    )
+    show_running_tally = BooleanField(_l("Show the running tally while the round is open"))
+    late_joiners_may_vote = BooleanField(
+        _l("Members who join after the round opens may vote"), default=True
+    )
+    institution_share = IntegerField(
+        _l("Most of an item's total one institution may give (%)"),
+        description=_l("Leave empty for no cap."),
+        validators=[Optional(), NumberRange(10, 100)],
+    )
+
+    def validate_closes_at(self, field) -> None:
+        if field.data and self.opens_at.data and field.data <= self.opens_at.data:
+            raise ValidationError(_l("The round must close after it opens."))
+
+    def validate_items(self, field) -> None:
+        if len(set(field.data or [])) < 2:
+            raise ValidationError(_l("Put at least two agenda items on the ballot."))
