@@ -170,7 +170,8 @@ def test_member_spreads_points_changes_their_mind_and_sees_the_results_chart(
     from forum.services import agenda
     from tests.factories import make_agenda_item, make_round
 
-    items = [make_agenda_item(moderator, title=t) for t in ("Audit unlearning", "Detect jailbreaks")]
+    titles = ("Audit unlearning", "Detect jailbreaks")
+    items = [make_agenda_item(moderator, title=t) for t in titles]
     round_ = make_round(moderator, items, method="budget", budget=10, per_item_cap=5)
     forum = Forum(page, live_server)
     forum.visit("/")

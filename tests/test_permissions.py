@@ -108,8 +108,14 @@ def world(app, safety):
     now = utcnow()
 
     def round_(opens, closes, **extra):
-        return VotingRound(title="R", opens_at=now + opens, closes_at=now + closes,
-                           method=VotingMethod.APPROVAL, late_joiners_may_vote=True, **extra)  # fmt: skip
+        return VotingRound(
+            title="R",
+            opens_at=now + opens,
+            closes_at=now + closes,
+            method=VotingMethod.APPROVAL,
+            late_joiners_may_vote=True,
+            **extra,
+        )
 
     hour = timedelta(hours=1)
     targets = {

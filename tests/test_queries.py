@@ -145,14 +145,22 @@ def test_agenda_and_round_pages_query_counts_do_not_grow(client, queries, member
     item, open_round, closed_round = grow(2, 2)
     counts = [
         count_page_queries(client, queries, url)
-        for url in ("/agenda", f"/agenda/{item.id}", f"/rounds/{open_round.id}",
-                    f"/rounds/{closed_round.id}")  # fmt: skip
+        for url in (
+            "/agenda",
+            f"/agenda/{item.id}",
+            f"/rounds/{open_round.id}",
+            f"/rounds/{closed_round.id}",
+        )  # fmt: skip
     ]
     item, open_round, closed_round = grow(12, 40)
     grown = [
         count_page_queries(client, queries, url)
-        for url in ("/agenda", f"/agenda/{item.id}", f"/rounds/{open_round.id}",
-                    f"/rounds/{closed_round.id}")  # fmt: skip
+        for url in (
+            "/agenda",
+            f"/agenda/{item.id}",
+            f"/rounds/{open_round.id}",
+            f"/rounds/{closed_round.id}",
+        )  # fmt: skip
     ]
     assert counts == grown, queries.report()
     assert max(grown) <= PAGE_QUERY_BUDGET, queries.report()
