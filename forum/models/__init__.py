@@ -22,6 +22,7 @@ from forum.models.discussions import (
     PostVote,
     Tag,
     Topic,
+    TopicAccess,
     TopicKind,
     TopicRead,
     TopicResourceKey,
@@ -37,10 +38,14 @@ from forum.models.membership import (
     SiteSettings,
     TokenPurpose,
 )
+from forum.models.moderation import Flag, FlagReason
 from forum.models.notifications import Notification, NotificationKind
 from forum.models.search import TopicTerm
 
 __all__ = [
+    "Flag",
+    "FlagReason",
+    "TopicAccess",
     "AuditEntry",
     "AgendaArea",
     "AgendaEvidence",

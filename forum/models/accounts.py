@@ -67,6 +67,9 @@ class User(UserMixin, db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A suspension ends by itself at suspended_until (state stays "active"; see is_suspended).
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    suspension_reason: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
 
@@ -84,7 +87,9 @@ class User(UserMixin, db.Model):
 
     @property
     def is_suspended(self) -> bool:
-        return self.state == UserState.SUSPENDED
+        if self.state == UserState.SUSPENDED:
+            return True
+        return self.suspended_until is not None and self.suspended_until > utcnow()
 
     @property
     def discipline_list(self) -> list[str]:

@@ -103,6 +103,20 @@ class Topic(db.Model):
     # Resources: what is shared (a URL and/or a DOI), shown as a card.
     resource_url: Mapped[str] = mapped_column(String(2000), default="")
     doi: Mapped[str] = mapped_column(String(300), default="")
+    # Curation (forum/services/moderation.py).
+    is_pinned_globally: Mapped[bool] = mapped_column(default=False)
+    lock_note: Mapped[str] = mapped_column(Text, default="")
+    featured_summary: Mapped[str] = mapped_column(Text, default="")
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("topics.id", use_alter=True, name="fk_topics_duplicate_of_id_topics")
+    )
+    # A topic merged into another keeps its row so its old address can redirect there.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("topics.id", use_alter=True, name="fk_topics_merged_into_id_topics")
+    )
+    # Hazardous findings: only the author, moderators and invited members see it until then.
+    is_restricted: Mapped[bool] = mapped_column(default=False)
+    embargo_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     category: Mapped[Category] = relationship()
     author: Mapped[User] = relationship(foreign_keys=[author_id])
@@ -147,6 +161,11 @@ class Post(db.Model):
     revision_count: Mapped[int] = mapped_column(Integer, default=0)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Hidden by moderators or by enough flags: the reason replaces the post for readers.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hidden_reason: Mapped[str] = mapped_column(String(300), default="")
+    # A new member's first posts wait for a moderator when first-post review is on.
+    awaiting_review: Mapped[bool] = mapped_column(default=False)
 
     vote_count: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -163,6 +182,10 @@ class Post(db.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
 
     @property
     def is_opening_post(self) -> bool:
@@ -244,3 +267,16 @@ class TopicResourceKey(db.Model):
     key: Mapped[str] = mapped_column(String(2100), primary_key=True)
 
     __table_args__ = (Index("ix_topic_resource_keys_key", "key"),)
+
+
+class TopicAccess(db.Model):
+    """A member the author or a moderator let into a restricted topic before its embargo ends."""
+
+    __tablename__ = "topic_access"
+
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )

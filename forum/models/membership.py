@@ -51,6 +51,11 @@ class SiteSettings(db.Model):
     applications_close_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The zone the admin thinks in; the deadline is shown in it when the reader's zone is unknown.
     applications_timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Moderation: posts are hidden when this many members flag them; new members' first posts
+    # wait for review when first_post_review is on.
+    flag_threshold: Mapped[int] = mapped_column(default=3)
+    first_post_review: Mapped[bool] = mapped_column(default=False)
+    first_posts_reviewed: Mapped[int] = mapped_column(default=2)
 
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 

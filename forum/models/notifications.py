@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.extensions import db
@@ -15,6 +15,8 @@ from forum.models.types import UTCDateTime, utcnow
 
 class NotificationKind(enum.StrEnum):
     MENTION = "mention"
+    WARNING = "warning"  # a moderator's private warning about the member's content
+    MODERATION = "moderation"  # the member's post was hidden, restored, approved, ...
 
 
 class Notification(db.Model):
@@ -31,6 +33,8 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The same event never notifies one member twice (e.g. a mention kept when a post is edited).
     dedupe_key: Mapped[str] = mapped_column(String(100))
+    # Text a moderator wrote to this member (a warning): private, shown only to them.
+    message: Mapped[str] = mapped_column(Text, default="")
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
 
