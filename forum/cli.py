@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from forum import tally as tally_core
-from forum.services import accounts, agenda, audit, demo, discussions, search
+from forum.services import accounts, agenda, audit, demo, discussions, moderation, search
 
 DEMO_LOGINS_FILE = "demo-logins.txt"
 
@@ -113,6 +113,13 @@ def verify_audit() -> None:
     raise SystemExit(status)
 
 
+@click.command("lift-embargoes")
+def lift_embargoes() -> None:
+    """Record in the audit log the restricted topics whose embargo has ended (cron)."""
+    for topic in moderation.lift_due_embargoes():
+        click.echo(f"Embargo ended: topic {topic.id}")
+
+
 search_group = AppGroup("search", help="The similar-topics index.")
 
 
@@ -132,5 +139,6 @@ def init_app(app: Flask) -> None:
         verify_round,
         tally_command,
         verify_audit,
+        lift_embargoes,
     ):
         app.cli.add_command(command)

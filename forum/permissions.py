@@ -128,8 +128,9 @@ def can_manage_tags(user: User | None, thing: Any = None) -> Decision:
 
 
 def can_view_revisions(user: User | None, post: Post) -> Decision:
-    # Edit history is public, as on Discourse and Stack Overflow: readers can see what changed.
-    return ALLOW
+    # Edit history is public, as on Discourse and Stack Overflow, except for posts whose body the
+    # reader may not see (hidden, or waiting for review): their history would leak it.
+    return can_see_post_body(user, post)
 
 
 def can_edit_profile(user: User | None, profile: User) -> Decision:
@@ -150,7 +151,37 @@ def can_view_category(user: User | None, category: Category) -> Decision:
 
 
 def can_view_topic(user: User | None, topic: Topic) -> Decision:
-    return can_view_category(user, topic.category)
+    decision = can_view_category(user, topic.category)
+    if not decision or not is_under_embargo(topic):
+        return decision
+    if _signed_in(user) and (user.is_moderator or topic.author_id == user.id):
+        return ALLOW
+    if _signed_in(user) and user.id in {a.user_id for a in topic_access(topic)}:
+        return ALLOW
+    return _deny(_l("There is nothing at this address."), needs_login=not _signed_in(user))
+
+
+def is_under_embargo(topic: Topic) -> bool:
+    """A restricted topic stays hidden until its embargo date, then opens by itself."""
+    return topic.is_restricted and (topic.embargo_until is None or topic.embargo_until > utcnow())
+
+
+def topic_access(topic: Topic):
+    from forum.extensions import db
+    from forum.models import TopicAccess
+
+    return db.session.query(TopicAccess).filter_by(topic_id=topic.id).all()
+
+
+def can_see_post_body(user: User | None, post: Post) -> Decision:
+    """Hidden posts show their reason instead; posts awaiting review show only to their author."""
+    if _signed_in(user) and user.is_moderator:
+        return ALLOW
+    if post.awaiting_review and not (_signed_in(user) and post.author_id == user.id):
+        return _deny(_l("This post is waiting for a moderator."))
+    if post.is_hidden:
+        return _deny(post.hidden_reason or _l("A moderator hid this post."))
+    return ALLOW
 
 
 # --- Membership ----------------------------------------------------------------------------------
@@ -277,6 +308,58 @@ def can_see_tally(user: User | None, round_: VotingRound) -> Decision:
     return _deny(_l("The tally is hidden until the round closes."))
 
 
+# --- Moderation ----------------------------------------------------------------------------------
+
+
+def _moderator(user: User | None) -> Decision:
+    if not _signed_in(user):
+        return _deny(_l("Please log in."), needs_login=True)
+    if not user.is_moderator:
+        return _deny(_l("Only moderators can do this."))
+    return ALLOW
+
+
+def can_moderate(user: User | None, thing: Any = None) -> Decision:
+    return _moderator(user)
+
+
+def can_flag_post(user: User | None, post: Post) -> Decision:
+    decision = _may_write(user)
+    if not decision:
+        return decision
+    if post.author_id == user.id:
+        return _deny(_l("You cannot flag your own post."))
+    if post.is_deleted:
+        return _deny(_l("This post is already deleted."))
+    return ALLOW
+
+
+def can_suspend(user: User | None, member: User) -> Decision:
+    decision = _moderator(user)
+    if decision and member.is_moderator and not user.is_admin:
+        return _deny(_l("Only admins can suspend moderators."))
+    if decision and member.id == user.id:
+        return _deny(_l("You cannot suspend yourself."))
+    return decision
+
+
+def can_restrict_topic(user: User | None, topic: Topic) -> Decision:
+    decision = _may_write(user)
+    if not decision:
+        return decision
+    if topic.category.slug not in {"security", "safety"}:
+        return _deny(_l("Only topics in Security or Safety can be restricted."))
+    if user.is_moderator or topic.author_id == user.id:
+        return ALLOW
+    return _deny(_l("Only the author or a moderator can restrict this topic."))
+
+
+def can_view_moderation_log(user: User | None, thing: Any = None) -> Decision:
+    if not _signed_in(user):
+        return _deny(_l("The moderation log is for members: log in to read it."), needs_login=True)
+    return ALLOW
+
+
 RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_topic": can_create_topic,
     "reply": can_reply,
@@ -301,6 +384,14 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_round": can_create_round,
     "vote_in_round": can_vote_in_round,
     "see_tally": can_see_tally,
+    "see_post_body": can_see_post_body,
+    "moderate": can_moderate,
+    "moderate_topic": can_moderate,
+    "moderate_post": can_moderate,
+    "flag_post": can_flag_post,
+    "suspend": can_suspend,
+    "restrict_topic": can_restrict_topic,
+    "view_moderation_log": can_view_moderation_log,
 }
 
 

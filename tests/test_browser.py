@@ -202,3 +202,67 @@ def test_member_spreads_points_changes_their_mind_and_sees_the_results_chart(
     expect(chart.locator("rect")).to_have_count(2)
     first_row = page.locator(".results tbody tr").first
     expect(first_row).to_contain_text("Detect jailbreaks")
+
+
+def test_three_members_flag_a_post_it_disappears_and_a_moderator_restores_it(
+    live_server, browser, moderator, safety
+):
+    from tests.factories import make_post, make_topic, make_user
+
+    author = make_user(display_name="Poster")
+    topic = make_topic(safety, author=author, title="Benchmark thread")
+    make_post(topic, author=author, body="An off-topic advert for shoes")
+    flaggers = [make_user() for _ in range(3)]
+    url = f"{live_server}/t/{topic.id}/{topic.slug}?page=1"
+    for flagger in flaggers:
+        context = browser.new_context()
+        page = context.new_page()
+        forum = Forum(page, live_server)
+        forum.visit("/")
+        forum.log_in(email=flagger.email, password="correct horse battery")
+        page.goto(url)
+        post = TopicPage(page).post("An off-topic advert for shoes")
+        post.locator("summary", has_text="Flag").click()
+        post.get_by_label("Off-topic").check()
+        post.get_by_role("button", name="Send flag").click()
+        expect(page.get_by_text("Thank you")).to_be_visible()
+        context.close()
+
+    reader = browser.new_context().new_page()
+    reader.goto(url)
+    expect(reader.get_by_text("Hidden after flags from members")).to_be_visible()
+    expect(reader.get_by_text("An off-topic advert for shoes")).to_have_count(0)
+
+    mod_page = browser.new_context().new_page()
+    forum = Forum(mod_page, live_server)
+    forum.visit("/")
+    forum.log_in(email=moderator.email, password="correct horse battery")
+    mod_page.get_by_role("link", name="Moderation", exact=True).click()
+    entry = mod_page.locator(".queue-entry", has_text="An off-topic advert for shoes")
+    expect(entry).to_contain_text("3 flags")
+    entry.get_by_role("button", name="Restore").click()
+    expect(mod_page.get_by_text("No open flags.")).to_be_visible()
+    reader.reload()
+    expect(reader.get_by_text("An off-topic advert for shoes")).to_be_visible()
+
+
+def test_moderator_merges_two_topics_and_the_old_address_lands_on_the_merged_topic(
+    live_server, page, moderator, member, safety
+):
+    from tests.factories import make_post, make_topic
+
+    target = make_topic(safety, author=member, title="Refusal drift: main thread")
+    source = make_topic(safety, author=member, title="Refusal drift again")
+    make_post(source, author=member, body="A reply that should move")
+    forum = Forum(page, live_server)
+    forum.visit("/")
+    forum.log_in(email=moderator.email, password="correct horse battery")
+    page.goto(f"{live_server}/t/{source.id}/{source.slug}?page=1")
+    page.get_by_role("link", name="Moderate").click()
+    page.get_by_label("Number of the topic to merge into").fill(str(target.id))
+    page.get_by_role("button", name="Merge").click()
+    expect(page.get_by_role("heading", name="Refusal drift: main thread", level=1)).to_be_visible()
+    expect(page.get_by_text("A reply that should move")).to_be_visible()
+    page.goto(f"{live_server}/t/{source.id}/{source.slug}")
+    expect(page).to_have_url(re.compile(rf"/t/{target.id}/"))
+    expect(page.get_by_role("heading", name="Refusal drift: main thread", level=1)).to_be_visible()

@@ -56,6 +56,16 @@ MATRIX = {
     ("accept_answer", "post"): set(),
     ("accept_answer", "deleted_answer"): set(),
     ("manage_tags", None): {"moderator", "admin"},
+    ("see_post_body", "post"): set(ROLES),
+    ("see_post_body", "hidden_post"): {"moderator", "admin"},
+    ("moderate", None): {"moderator", "admin"},
+    ("moderate_topic", "open_topic"): {"moderator", "admin"},
+    ("moderate_post", "post"): {"moderator", "admin"},
+    ("flag_post", "post"): {"member", "moderator", "admin"},
+    ("suspend", "authors_profile"): {"moderator", "admin"},
+    ("restrict_topic", "open_topic"): {"author", "moderator", "admin"},
+    ("restrict_topic", "members_only_topic"): set(),
+    ("view_moderation_log", None): SIGNED_IN,
     ("propose_agenda_item", None): {"member", "author", "moderator", "admin"},
     ("change_agenda_status", None): {"moderator", "admin"},
     ("create_round", None): {"moderator", "admin"},
@@ -72,6 +82,7 @@ LOGIN_WOULD_HELP = {action for action, _ in MATRIX} - {
     "register",
     "apply",
     "view_revisions",
+    "see_post_body",
     "see_tally",
 }
 
@@ -97,6 +108,9 @@ def world(app, safety):
     locked_topic.is_locked = True
     post = make_post(open_topic, author=author)
     deleted_post = make_post(open_topic, author=author)
+    hidden_post = make_post(open_topic, author=author)
+    hidden_post.hidden_at = utcnow()
+    hidden_post.hidden_reason = "Off-topic"
     db.session.commit()
 
     delete_post(author, deleted_post)
@@ -125,6 +139,7 @@ def world(app, safety):
         "closed_round": round_(-2 * hour, -hour, show_running_tally=False),
         "upcoming_round": round_(hour, 2 * hour, show_running_tally=False),
         "answer": answer,
+        "hidden_post": hidden_post,
         "deleted_answer": deleted_answer,
         "members_only_area": members_only,
         "members_only_topic": members_only_topic,

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,7 @@ from forum.models import (
     PostVote,
     Tag,
     Topic,
+    TopicAccess,
     TopicKind,
     TopicRead,
     TopicResourceKey,
@@ -31,8 +32,9 @@ from forum.models import (
 )
 from forum.models.discussions import BODY_MAX_LENGTH, PATH_SEGMENT_WIDTH, TITLE_MAX_LENGTH, slugify
 from forum.models.types import utcnow
+from forum.pagination import Page
 from forum.permissions import require
-from forum.services import notifications, search
+from forum.services import moderation, notifications, search
 
 TOPICS_PER_PAGE = 30
 POSTS_PER_PAGE = 20
@@ -215,6 +217,7 @@ def create_topic(
         body=body,
         body_html=_render(body),
         created_at=now,
+        awaiting_review=moderation.needs_first_post_review(author),
     )
     db.session.add(post)
     db.session.flush()
@@ -262,6 +265,7 @@ def post_reply(
         body=body,
         body_html=_render(body),
         created_at=now,
+        awaiting_review=moderation.needs_first_post_review(author),
     )
     db.session.add(post)
     db.session.flush()
@@ -459,26 +463,6 @@ def first_unread_post(topic: Topic, last_read: int) -> Post | None:
 # --- Reading -------------------------------------------------------------------------------------
 
 
-@dataclass
-class Page:
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
 def list_categories(*, viewer=None) -> list[Category]:
     """The topic areas in their order; members-only ones only for logged-in members."""
     stmt = select(Category).order_by(Category.position, Category.id)
@@ -543,6 +527,19 @@ def topic_posts(topic: Topic, *, page: int = 1) -> Page:
     return Page(list(posts), page, POSTS_PER_PAGE, total)
 
 
+def thread_outline(topic: Topic, *, limit: int = 500) -> list[Post]:
+    """A topic's posts in thread order, for moderators choosing replies to split off."""
+    return list(
+        db.session.scalars(
+            select(Post)
+            .where(Post.topic_id == topic.id)
+            .options(joinedload(Post.author))
+            .order_by(Post.path)
+            .limit(limit)
+        )
+    )
+
+
 def get_post(post_id: int) -> Post | None:
     return db.session.scalar(
         select(Post)
@@ -580,11 +577,22 @@ def hidden_category_ids(viewer) -> set[int]:
 
 
 def _readable_topics(viewer) -> list:
-    """Conditions that keep members-only areas out of what an anonymous visitor is shown."""
-    if viewer is not None and getattr(viewer, "is_authenticated", False):
-        return []
-    members_only = select(Category.id).where(Category.is_members_only)
-    return [Topic.category_id.not_in(members_only)]
+    """Conditions that keep out of lists what the viewer may not read: members-only areas for
+    visitors, and restricted topics under embargo for everyone but their author, moderators
+    and the members let in."""
+    signed_in = viewer is not None and getattr(viewer, "is_authenticated", False)
+    live = Topic.merged_into_id.is_(None)  # a merged-away topic only redirects
+    if signed_in and viewer.is_moderator:
+        return [live]
+    open_to_all = or_(
+        Topic.is_restricted.is_(False),
+        Topic.embargo_until.is_not(None) & (Topic.embargo_until <= utcnow()),
+    )
+    if not signed_in:
+        members_only = select(Category.id).where(Category.is_members_only)
+        return [live, Topic.category_id.not_in(members_only), open_to_all]
+    let_in = select(TopicAccess.topic_id).where(TopicAccess.user_id == viewer.id)
+    return [live, or_(open_to_all, Topic.author_id == viewer.id, Topic.id.in_(let_in))]
 
 
 def recent_posts_by(user: User, *, viewer=None, limit: int = 10) -> list[Post]:

@@ -34,9 +34,9 @@ from forum.models import (
 )
 from forum.models.membership import PENDING_STATES
 from forum.models.types import utcnow
+from forum.pagination import Page
 from forum.permissions import require
 from forum.services.accounts import _hash, normalise_email, unique_handle
-from forum.services.discussions import Page
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from forum.forms.discussions import (
 )
 from forum.markup import render_markdown
 from forum.models import Post, Topic, TopicKind
-from forum.permissions import require
-from forum.services import accounts, discussions, search, tags, topic_lists
+from forum.permissions import can, require
+from forum.services import accounts, discussions, moderation, search, tags, topic_lists
 from forum.views import page_arg
 
 bp = Blueprint("discussions", __name__)
@@ -77,6 +77,7 @@ def home():
         "home.html",
         categories=discussions.list_categories(viewer=current_user),
         latest=discussions.latest_topics_by_category(viewer=current_user),
+        featured=moderation.featured_topics(),
     )
 
 
@@ -214,7 +215,7 @@ def new_topic(slug: str):
         form=form,
         preview=preview,
         duplicates=duplicates,
-        similar=[topic for topic, _score in similar],
+        similar=[topic for topic, _score in similar if can(current_user, "view_topic", topic)],
     ), status
 
 
@@ -233,6 +234,7 @@ def similar():
         [
             {"title": t.title, "url": url_for("discussions.topic", topic_id=t.id, slug=t.slug)}
             for t, _score in found
+            if can(current_user, "view_topic", t)  # restricted topics stay out of suggestions
         ]
     )
 
@@ -256,6 +258,11 @@ def suggest_members():
 @bp.route("/t/<int:topic_id>/<slug>")
 def topic(topic_id: int, slug: str | None = None):
     found = _topic_or_404(topic_id)
+    if found.merged_into_id is not None:  # merged away: its old address leads to the merged topic
+        from forum.services import topic_surgery
+
+        merged = topic_surgery.resolve_merged(found)
+        return redirect(url_for("discussions.topic", topic_id=merged.id, slug=merged.slug), 301)
     require(current_user, "view_topic", found)
     if slug != found.slug:
         return redirect(
@@ -295,7 +302,12 @@ def reply(topic_id: int):
     quoted = request.args.get("quote", "")
     if request.method == "GET" and quoted.isdigit():
         source = discussions.get_post(int(quoted))
-        if source is not None and source.topic_id == found.id and not source.is_deleted:
+        if (
+            source is not None
+            and source.topic_id == found.id
+            and not source.is_deleted
+            and can(current_user, "see_post_body", source)
+        ):
             form.body.data = discussions.quote(source) + "\n\n"
     preview = None
     if request.method == "POST" and "preview" in request.form:

@@ -1,0 +1,422 @@
+"""Moderators' work: flags and the queue, hiding and restoring posts, warnings, suspensions,
+first-post review, and curating topics (pin, lock, move, feature, duplicates, restriction).
+
+Every action writes an audit entry in the same transaction (forum/services/audit.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from forum.extensions import db
+from forum.models import (
+    Category,
+    Flag,
+    FlagReason,
+    Notification,
+    NotificationKind,
+    Post,
+    Topic,
+    TopicAccess,
+    User,
+)
+from forum.models.types import utcnow
+from forum.permissions import require
+from forum.services import audit, membership, search
+
+QUEUE_SIZE = 50
+
+
+class ModerationError(ValueError):
+    """An action that cannot be done; the message says why."""
+
+
+def _resolve_flags(post: Post, resolution: str, now: datetime) -> None:
+    db.session.execute(
+        update(Flag)
+        .where(Flag.post_id == post.id, Flag.resolved_at.is_(None))
+        .values(resolved_at=now, resolution=resolution)
+    )
+
+
+def _notify(
+    user_id: int,
+    kind: NotificationKind,
+    *,
+    actor: User | None,
+    post: Post | None,
+    message: str,
+    key: str,
+    now: datetime,
+) -> None:
+    db.session.add(
+        Notification(
+            user_id=user_id,
+            kind=kind,
+            actor_id=actor.id if actor else None,
+            topic_id=post.topic_id if post else None,
+            post_id=post.id if post else None,
+            message=message,
+            dedupe_key=key,
+            created_at=now,
+        )
+    )
+
+
+# --- Flags ---------------------------------------------------------------------------------------
+
+
+def flag_post(member: User, post: Post, *, reason: FlagReason, note: str = "", now=None) -> bool:
+    """Report a post. Once enough different members flag it, it is hidden until reviewed.
+    Returns whether the post is now hidden."""
+    require(member, "flag_post", post)
+    now = now or utcnow()
+    db.session.add(
+        Flag(post_id=post.id, user_id=member.id, reason=reason, note=note.strip(), created_at=now)
+    )
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise ModerationError(_("You have already flagged this post.")) from None
+    open_flags = db.session.scalar(
+        select(func.count())
+        .select_from(Flag)
+        .where(Flag.post_id == post.id, Flag.resolved_at.is_(None))
+    )
+    threshold = membership.get_settings().flag_threshold
+    hidden_now = False
+    if open_flags >= threshold and not post.is_hidden:
+        post.hidden_at = now
+        post.hidden_reason = _("Hidden after flags from members, until a moderator reviews it.")
+        audit.record(
+            None,
+            "post.autohide",
+            target_type="post",
+            target_id=post.id,
+            public={"flags": open_flags},
+            now=now,
+        )
+        hidden_now = True
+    db.session.commit()
+    return hidden_now
+
+
+@dataclass
+class QueueEntry:
+    post: Post
+    flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for flag in self.flags:
+            counts[flag.reason.value] = counts.get(flag.reason.value, 0) + 1
+        return counts
+
+
+def queue(moderator: User) -> tuple[list[QueueEntry], list[Post]]:
+    """Open flags grouped by post (most flagged first), and posts waiting for first-post review."""
+    require(moderator, "moderate")
+    flags = db.session.scalars(
+        select(Flag)
+        .where(Flag.resolved_at.is_(None))
+        .options(joinedload(Flag.user))
+        .order_by(Flag.created_at)
+        .limit(QUEUE_SIZE * 10)
+    ).all()
+    by_post: dict[int, QueueEntry] = {}
+    post_ids = list(dict.fromkeys(f.post_id for f in flags))
+    posts = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Post)
+            .where(Post.id.in_(post_ids or [-1]))
+            .options(joinedload(Post.author), joinedload(Post.topic))
+        )
+    }
+    for flag in flags:
+        by_post.setdefault(flag.post_id, QueueEntry(posts[flag.post_id])).flags.append(flag)
+    entries = sorted(by_post.values(), key=lambda e: (-len(e.flags), e.flags[0].created_at))
+    waiting = list(
+        db.session.scalars(
+            select(Post)
+            .where(Post.awaiting_review.is_(True), Post.deleted_at.is_(None))
+            .options(joinedload(Post.author), joinedload(Post.topic))
+            .order_by(Post.created_at)
+            .limit(QUEUE_SIZE)
+        )
+    )
+    return entries[:QUEUE_SIZE], waiting
+
+
+def dismiss_flags(moderator: User, post: Post, *, now=None) -> None:
+    """The flags were not warranted: close them (and show the post again if flags hid it)."""
+    require(moderator, "moderate_post", post)
+    now = now or utcnow()
+    _resolve_flags(post, "dismissed", now)
+    if post.is_hidden:
+        post.hidden_at, post.hidden_reason = None, ""
+    audit.record(moderator, "flags.dismiss", target_type="post", target_id=post.id, now=now)
+    db.session.commit()
+
+
+def hide_post(moderator: User, post: Post, *, reason: str, now=None) -> None:
+    """Hide a post; readers see the reason in its place."""
+    require(moderator, "moderate_post", post)
+    now = now or utcnow()
+    post.hidden_at = now
+    post.hidden_reason = reason.strip()
+    _resolve_flags(post, "hidden", now)
+    _notify(
+        post.author_id,
+        NotificationKind.MODERATION,
+        actor=moderator,
+        post=post,
+        message=reason.strip(),
+        key=f"hidden:{post.id}:{now.timestamp()}",
+        now=now,
+    )
+    audit.record(
+        moderator, "post.hide", target_type="post", target_id=post.id, reason=reason, now=now
+    )
+    if post.is_opening_post:  # its words leave the similar-topics index while hidden
+        search.index_topic(post.topic_id, title=post.topic.title, body="")
+    db.session.commit()
+
+
+def restore_post(moderator: User, post: Post, *, now=None) -> None:
+    require(moderator, "moderate_post", post)
+    now = now or utcnow()
+    post.hidden_at, post.hidden_reason = None, ""
+    _resolve_flags(post, "restored", now)
+    audit.record(moderator, "post.restore", target_type="post", target_id=post.id, now=now)
+    if post.is_opening_post:
+        search.index_topic(post.topic_id, title=post.topic.title, body=post.body)
+    db.session.commit()
+
+
+def warn_author(moderator: User, post: Post, *, message: str, now=None) -> None:
+    """A private warning to the author; the log says a warning was sent, not what it said."""
+    require(moderator, "moderate_post", post)
+    now = now or utcnow()
+    _notify(
+        post.author_id,
+        NotificationKind.WARNING,
+        actor=moderator,
+        post=post,
+        message=message.strip(),
+        key=f"warning:{post.id}:{now.timestamp()}",
+        now=now,
+    )
+    audit.record(
+        moderator,
+        "member.warn",
+        target_type="user",
+        target_id=post.author_id,
+        public={"post": post.id},
+        private={"message": message.strip()},
+        now=now,
+    )
+    db.session.commit()
+
+
+def suspend_member(
+    moderator: User, member: User, *, until: datetime, reason: str, now=None
+) -> None:
+    """Suspend until a date: the member can read but not post, vote or flag; it ends by itself."""
+    require(moderator, "suspend", member)
+    now = now or utcnow()
+    if until <= now:
+        raise ModerationError(_("A suspension must end in the future."))
+    member.suspended_until = until
+    member.suspension_reason = reason.strip()
+    audit.record(
+        moderator,
+        "member.suspend",
+        target_type="user",
+        target_id=member.id,
+        reason=reason,
+        public={"until": until.isoformat()},
+        now=now,
+    )
+    db.session.commit()
+
+
+def approve_post(moderator: User, post: Post, *, now=None) -> None:
+    """First-post review: publish a new member's post."""
+    require(moderator, "moderate_post", post)
+    now = now or utcnow()
+    post.awaiting_review = False
+    audit.record(moderator, "post.approve", target_type="post", target_id=post.id, now=now)
+    db.session.commit()
+
+
+def needs_first_post_review(author: User) -> bool:
+    """When the setting is on, a member's first few posts wait for a moderator."""
+    settings = membership.get_settings()
+    if not settings.first_post_review or author.is_moderator:
+        return False
+    published = db.session.scalar(
+        select(func.count())
+        .select_from(Post)
+        .where(Post.author_id == author.id, Post.awaiting_review.is_(False))
+    )
+    return (published or 0) < settings.first_posts_reviewed
+
+
+# --- Topics --------------------------------------------------------------------------------------
+
+
+def _topic_action(
+    moderator: User, topic: Topic, action: str, *, reason: str = "", now=None, **public
+) -> None:
+    require(moderator, "moderate_topic", topic)
+    audit.record(
+        moderator,
+        action,
+        target_type="topic",
+        target_id=topic.id,
+        reason=reason,
+        public=public or None,
+        now=now or utcnow(),
+    )
+    db.session.commit()
+
+
+def pin_topic(moderator: User, topic: Topic, *, globally: bool = False) -> None:
+    topic.is_pinned = True
+    topic.is_pinned_globally = globally
+    _topic_action(moderator, topic, "topic.pin", scope="forum" if globally else "area")
+
+
+def unpin_topic(moderator: User, topic: Topic) -> None:
+    topic.is_pinned = topic.is_pinned_globally = False
+    _topic_action(moderator, topic, "topic.unpin")
+
+
+def lock_topic(moderator: User, topic: Topic, *, note: str) -> None:
+    topic.is_locked = True
+    topic.lock_note = note.strip()
+    _topic_action(moderator, topic, "topic.lock", reason=note)
+
+
+def unlock_topic(moderator: User, topic: Topic) -> None:
+    topic.is_locked = False
+    topic.lock_note = ""
+    _topic_action(moderator, topic, "topic.unlock")
+
+
+def move_topic(moderator: User, topic: Topic, category: Category) -> None:
+    if category.id == topic.category_id:
+        raise ModerationError(_("The topic is already in that area."))
+    old = topic.category_id
+    db.session.execute(
+        update(Category).where(Category.id == old).values(topic_count=Category.topic_count - 1)
+    )
+    db.session.execute(
+        update(Category)
+        .where(Category.id == category.id)
+        .values(topic_count=Category.topic_count + 1)
+    )
+    topic.category_id = category.id
+    _topic_action(moderator, topic, "topic.move", **{"from": old, "to": category.id})
+
+
+def feature_topic(moderator: User, topic: Topic, *, summary: str) -> None:
+    topic.is_featured = True
+    topic.featured_summary = summary.strip()
+    _topic_action(moderator, topic, "topic.feature")
+
+
+def unfeature_topic(moderator: User, topic: Topic) -> None:
+    topic.is_featured = False
+    topic.featured_summary = ""
+    _topic_action(moderator, topic, "topic.unfeature")
+
+
+def close_as_duplicate(moderator: User, topic: Topic, original: Topic, *, note: str = "") -> None:
+    if original.id == topic.id:
+        raise ModerationError(_("A topic cannot duplicate itself."))
+    topic.duplicate_of_id = original.id
+    topic.is_locked = True
+    topic.lock_note = note.strip() or _("Closed as a duplicate.")
+    _topic_action(moderator, topic, "topic.duplicate", reason=note, of=original.id)
+
+
+def featured_topics(limit: int = 5) -> list[Topic]:
+    return list(
+        db.session.scalars(
+            select(Topic)
+            .where(Topic.is_featured.is_(True), Topic.is_restricted.is_(False))
+            .options(joinedload(Topic.category))
+            .order_by(Topic.last_post_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+# --- Restricted topics (hazardous findings) ---------------------------------------------------
+
+
+def restrict_topic(actor: User, topic: Topic, *, embargo_until: datetime, now=None) -> None:
+    """Keep a topic to its author, moderators and invited members until the embargo date."""
+    require(actor, "restrict_topic", topic)
+    now = now or utcnow()
+    if embargo_until <= now:
+        raise ModerationError(_("The embargo must end in the future."))
+    topic.is_restricted = True
+    topic.embargo_until = embargo_until
+    audit.record(
+        actor,
+        "topic.restrict",
+        target_type="topic",
+        target_id=topic.id,
+        public={"embargo_until": embargo_until.isoformat()},
+        now=now,
+    )
+    db.session.commit()
+
+
+def grant_access(actor: User, topic: Topic, member: User) -> None:
+    require(actor, "restrict_topic", topic)
+    if db.session.get(TopicAccess, (topic.id, member.id)) is None:
+        db.session.add(TopicAccess(topic_id=topic.id, user_id=member.id))
+    audit.record(
+        actor,
+        "topic.grant_access",
+        target_type="topic",
+        target_id=topic.id,
+        private={"member": member.id},
+    )
+    db.session.commit()
+
+
+def lift_due_embargoes(*, now=None) -> list[Topic]:
+    """Record in the audit log each embargo that has ended (the topics are already visible by
+    the clock); safe to run twice at once: each topic is claimed with one conditional UPDATE."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(Topic.id).where(Topic.is_restricted.is_(True), Topic.embargo_until <= now)
+    ).all()
+    lifted = []
+    for topic_id in due:
+        claimed = db.session.execute(
+            update(Topic)
+            .where(Topic.id == topic_id, Topic.is_restricted.is_(True))
+            .values(is_restricted=False)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            db.session.rollback()
+            continue
+        audit.record(None, "topic.embargo_end", target_type="topic", target_id=topic_id, now=now)
+        db.session.commit()
+        lifted.append(db.session.get(Topic, topic_id))
+    return lifted
