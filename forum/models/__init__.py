@@ -39,10 +39,23 @@ from forum.models.membership import (
     TokenPurpose,
 )
 from forum.models.moderation import Flag, FlagReason
-from forum.models.notifications import Notification, NotificationKind
+from forum.models.notifications import (
+    DeliveryStatus,
+    DigestDelivery,
+    Notification,
+    NotificationBatch,
+    NotificationKind,
+    Subscription,
+    WatchLevel,
+)
 from forum.models.search import TopicTerm
 
 __all__ = [
+    "DeliveryStatus",
+    "DigestDelivery",
+    "NotificationBatch",
+    "Subscription",
+    "WatchLevel",
     "Flag",
     "FlagReason",
     "TopicAccess",

@@ -15,8 +15,20 @@ from forum.models.types import UTCDateTime, utcnow
 
 class NotificationKind(enum.StrEnum):
     MENTION = "mention"
+    REPLY = "reply"  # a reply to one of your posts
+    WATCHED_REPLY = "watched_reply"  # a reply in a topic you watch
+    WATCHED_TOPIC = "watched_topic"  # a new topic in an area you watch
+    ACCEPTED = "accepted"  # your answer was accepted
+    ROUND_OPEN = "round_open"
+    ROUND_REMINDER = "round_reminder"  # a round closes soon and you have not voted
+    ROUND_RESULT = "round_result"
+    APPLICATION = "application"  # a decision on your application (welcome)
     WARNING = "warning"  # a moderator's private warning about the member's content
     MODERATION = "moderation"  # the member's post was hidden, restored, approved, ...
+
+
+# Kinds that may be emailed at once (when the member keeps immediate emails on).
+IMMEDIATE_KINDS = frozenset({NotificationKind.MENTION, NotificationKind.REPLY})
 
 
 class Notification(db.Model):
@@ -36,9 +48,97 @@ class Notification(db.Model):
     # Text a moderator wrote to this member (a warning): private, shown only to them.
     message: Mapped[str] = mapped_column(Text, default="")
 
+    # Set when an immediate email included it (the NotificationBatch that did).
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notification_batches.id", ondelete="SET NULL")
+    )
+
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
 
     __table_args__ = (
         UniqueConstraint("user_id", "dedupe_key", name="uq_notifications_user_dedupe"),
         Index("ix_notifications_user_unread", "user_id", "read_at", "created_at"),
+    )
+
+
+class WatchLevel(enum.StrEnum):
+    WATCHING = "watching"  # told about every reply (topic) or new topic (area)
+    NORMAL = "normal"  # told only about replies to you and mentions
+    MUTED = "muted"  # never told, and left out of digests
+
+
+class Subscription(db.Model):
+    """How closely a member follows a topic or an area."""
+
+    __tablename__ = "subscriptions"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    target_type: Mapped[str] = mapped_column(String(10), primary_key=True)  # "topic" / "category"
+    target_id: Mapped[int] = mapped_column(primary_key=True)
+    level: Mapped[WatchLevel] = mapped_column(_enum(WatchLevel, "watch_level"))
+
+    __table_args__ = (Index("ix_subscriptions_target", "target_type", "target_id", "level"),)
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the maximum number of attempts
+
+
+class DigestDelivery(db.Model):
+    """The ledger that makes digests idempotent: one row per member per digest period."""
+
+    __tablename__ = "digest_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(20))  # "2026-11-26" (daily) or "2026-W48" (weekly)
+    covers_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    covers_to: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Derived from the member and the period, so a resend is the same message, not another one.
+    message_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "period", name="uq_digest_deliveries_user_period"),
+        Index("ix_digest_deliveries_due", "status", "next_attempt_at"),
+    )
+
+
+class NotificationBatch(db.Model):
+    """One immediate email: the notifications it carries are marked with its id (the ledger)."""
+
+    __tablename__ = "notification_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # The newest notification id it covers: unique per member, so two senders cannot both
+    # create a batch for the same notifications.
+    upto_notification_id: Mapped[int] = mapped_column()
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "batch_status"), default=DeliveryStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    message_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint(
+            "user_id", "upto_notification_id", name="uq_notification_batches_user_upto"
+        ),
+        Index("ix_notification_batches_due", "status", "next_attempt_at"),
     )
