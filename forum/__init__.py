@@ -35,9 +35,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_security(app)
     templating.init_app(app)
 
-    from forum.views import accounts, agenda, discussions, membership, moderation
+    from forum.views import accounts, agenda, discussions, membership, moderation, notifications
 
     app.register_blueprint(accounts.bp)
+    app.register_blueprint(notifications.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(agenda.bp)
     app.register_blueprint(discussions.bp)

@@ -58,6 +58,12 @@ def _registration_is_open() -> bool:
     return get_settings().registration_mode == RegistrationMode.OPEN
 
 
+def _unread_notifications() -> int:
+    from forum.services.notifications import unread_count
+
+    return unread_count(current_user) if current_user.is_authenticated else 0
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -78,6 +84,7 @@ def init_app(app: Flask) -> None:
         locale = str(get_locale() or "en")
         return {
             "registration_is_open": _registration_is_open,
+            "unread_notifications": _unread_notifications,
             "locale": locale,
             "text_dir": text_direction(locale),
             "site_name": app.config["FORUM_SITE_NAME"] or gettext(DEFAULT_SITE_NAME),

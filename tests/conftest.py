@@ -40,7 +40,11 @@ CHROMIUM_ARGS = [
 
 
 def _worker(request) -> str:
-    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+    """A name for this test process, unique across runs on one machine: two suites running at
+    once against the same PostgreSQL server must never drop each other's databases."""
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    run = os.getppid() if worker else os.getpid()  # xdist workers share their parent's pid
+    return f"{run}_{worker or 'main'}"
 
 
 def fresh_postgres_database(name: str) -> str:
@@ -84,7 +88,7 @@ def backend(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(backend: str, request, tmp_path_factory) -> str:
+def database_url(backend: str, request, tmp_path_factory) -> Iterator[str]:
     """One database per backend and worker, with the schema built from the models."""
     url = fresh_database_url(
         backend, f"forum_test_{_worker(request)}", tmp_path_factory.mktemp(backend)
@@ -93,7 +97,18 @@ def database_url(backend: str, request, tmp_path_factory) -> str:
     with app.app_context():
         db.create_all()
         db.engine.dispose()
-    return url
+    yield url
+    if backend == "postgresql":
+        drop_postgres_database(make_url(url).database)
+
+
+def drop_postgres_database(name: str) -> None:
+    import psycopg
+
+    server = make_url(POSTGRES_URL)
+    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _empty_tables() -> None:

@@ -1,24 +1,28 @@
 """The checked-in migrations build exactly the schema the models describe, on each database."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, make_url, select
 
 from forum import create_app
 from forum.extensions import db
 from forum.models import Category
-from tests.conftest import app_config, fresh_database_url
+from tests.conftest import _worker, app_config, drop_postgres_database, fresh_database_url
 
 
+@pytest.fixture
 def migrated_app(backend, request, tmp_path):
-    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
-    url = fresh_database_url(backend, f"forum_migrations_{worker}", tmp_path)
-    return create_app(app_config(url))
+    """An app on a database of its own, empty until the test runs the migrations."""
+    url = fresh_database_url(backend, f"forum_migrations_{_worker(request)}", tmp_path)
+    yield create_app(app_config(url))
+    if backend == "postgresql":
+        drop_postgres_database(make_url(url).database)
 
 
-def test_migrations_produce_exactly_the_models_schema(backend, request, tmp_path):
-    app = migrated_app(backend, request, tmp_path)
+def test_migrations_produce_exactly_the_models_schema(migrated_app):
+    app = migrated_app
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
@@ -30,10 +34,8 @@ def test_migrations_produce_exactly_the_models_schema(backend, request, tmp_path
         db.engine.dispose()
 
 
-def test_migrations_create_the_standard_topic_areas_and_downgrade_cleanly(
-    backend, request, tmp_path
-):
-    app = migrated_app(backend, request, tmp_path)
+def test_migrations_create_the_standard_topic_areas_and_downgrade_cleanly(migrated_app):
+    app = migrated_app
     with app.app_context():
         upgrade()
         slugs = db.session.scalars(select(Category.slug).order_by(Category.position)).all()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.extensions import db
 from forum.models.accounts import User, _enum
+from forum.models.discussions import Topic
 from forum.models.types import UTCDateTime, utcnow
 
 
@@ -54,6 +55,7 @@ class Notification(db.Model):
     )
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    topic: Mapped[Topic | None] = relationship("Topic")
 
     __table_args__ = (
         UniqueConstraint("user_id", "dedupe_key", name="uq_notifications_user_dedupe"),

@@ -23,6 +23,7 @@ from forum.models import (
     AgendaStatusChange,
     Ballot,
     BallotEntry,
+    NotificationKind,
     RoundItem,
     RoundResult,
     User,
@@ -32,7 +33,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import require
-from forum.services import audit, discussions
+from forum.services import audit, discussions, notifications
 
 AGENDA_CATEGORY = "research-agenda"
 SIMILAR_ITEMS_SHOWN = 5
@@ -495,6 +496,10 @@ def close_due_rounds(*, now: datetime | None = None) -> list[VotingRound]:
                     supporters=result.supporters.get(item_id, 0),
                 )
             )
+        voters = db.session.scalars(select(Ballot.user_id).where(Ballot.round_id == round_id)).all()
+        notifications.notify_members(
+            voters, NotificationKind.ROUND_RESULT, key=f"round-result:{round_id}"
+        )
         audit.record(
             None,
             "round.close",

@@ -222,6 +222,8 @@ def create_topic(
     db.session.add(post)
     db.session.flush()
     notifications.notify_mentions(post, author)
+    notifications.notify_new_topic(topic, author)
+    notifications.auto_watch(author, topic.id)
     search.index_topic(topic.id, title=title, body=body)
     _mark_read(author, topic.id, 1, now)
     db.session.execute(
@@ -270,6 +272,8 @@ def post_reply(
     db.session.add(post)
     db.session.flush()
     notifications.notify_mentions(post, author)
+    notifications.notify_reply(post, author)
+    notifications.auto_watch(author, topic.id)
     db.session.execute(
         update(Topic).where(Topic.id == topic.id).values(reply_count=Topic.reply_count + 1)
     )
@@ -399,6 +403,7 @@ def accept_answer(actor: User, post: Post) -> None:
     """Mark a reply as the question's accepted answer (replacing any earlier one)."""
     require(actor, "accept_answer", post)
     post.topic.accepted_post_id = post.id
+    notifications.notify_accepted(post, actor)
     db.session.commit()
 
 

@@ -26,6 +26,7 @@ from forum.models import (
     ApplicationReview,
     ApplicationState,
     Category,
+    NotificationKind,
     RegistrationMode,
     Role,
     SiteSettings,
@@ -36,6 +37,7 @@ from forum.models.membership import PENDING_STATES
 from forum.models.types import utcnow
 from forum.pagination import Page
 from forum.permissions import require
+from forum.services import notifications
 from forum.services.accounts import _hash, normalise_email, unique_handle
 
 log = logging.getLogger(__name__)
@@ -378,6 +380,9 @@ def approve_application(reviewer: User, application: Application, *, now=None) -
     db.session.add(member)
     db.session.flush()
     application.user_id = member.id
+    notifications.notify_members(
+        [member.id], NotificationKind.APPLICATION, key=f"application:{application.id}"
+    )
     token = _new_account_token(member, now)
     db.session.commit()
     sent = _mail_applicant(

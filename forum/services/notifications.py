@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from forum.extensions import db
 from forum.markup import mentioned_handles
-from forum.models import Notification, NotificationKind, Post, User
+from forum.models import (
+    Notification,
+    NotificationKind,
+    Post,
+    Subscription,
+    User,
+    WatchLevel,
+)
 from forum.models.types import utcnow
 
 _LINKED_MENTION = re.compile(r'<a href="/@([a-z0-9_.-]+)" class="mention"')
@@ -53,12 +60,196 @@ def notify_mentions(post: Post, author: User) -> int:
     return len(rows)
 
 
-def notifications_for(user: User) -> list[Notification]:
+def notifications_for(user: User, *, limit: int = 50) -> list[Notification]:
+    """The member's latest notifications, newest first, with what they point at (one query)."""
+    from sqlalchemy.orm import joinedload
+
     return list(
         db.session.scalars(
             select(Notification)
             .where(Notification.user_id == user.id)
+            .options(joinedload(Notification.actor), joinedload(Notification.topic))
             .order_by(Notification.created_at.desc(), Notification.id.desc())
-            .limit(50)
+            .limit(limit)
         )
     )
+
+
+# --- Watching --------------------------------------------------------------------------------
+
+
+def watch_level(user: User, target_type: str, target_id: int) -> WatchLevel:
+    row = db.session.get(Subscription, (user.id, target_type, target_id))
+    return row.level if row else WatchLevel.NORMAL
+
+
+def set_watch(user: User, target_type: str, target_id: int, level: WatchLevel) -> None:
+    """Watch, follow normally or mute a topic ("topic") or an area ("category")."""
+    row = db.session.get(Subscription, (user.id, target_type, target_id))
+    if row is None:
+        db.session.add(
+            Subscription(user_id=user.id, target_type=target_type, target_id=target_id, level=level)
+        )
+    else:
+        row.level = level
+    db.session.commit()
+
+
+def auto_watch(user: User, topic_id: int) -> None:
+    """Watch a topic one created or replied to, unless turned off or already chosen (no commit)."""
+    if not user.auto_watch or db.session.get(Subscription, (user.id, "topic", topic_id)):
+        return
+    db.session.add(
+        Subscription(
+            user_id=user.id, target_type="topic", target_id=topic_id, level=WatchLevel.WATCHING
+        )
+    )
+
+
+def _add(rows: list[dict]) -> None:
+    if not rows:
+        return
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(Notification)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
+    )
+
+
+def _row(user_id: int, kind: NotificationKind, *, actor_id, topic_id, post_id, key: str) -> dict:
+    return {
+        "user_id": user_id,
+        "kind": kind,
+        "actor_id": actor_id,
+        "topic_id": topic_id,
+        "post_id": post_id,
+        "created_at": utcnow(),
+        "read_at": None,
+        "dedupe_key": key,
+        "message": "",
+    }
+
+
+def _watchers(target_type: str, target_id: int, level: WatchLevel) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(Subscription.user_id).where(
+                Subscription.target_type == target_type,
+                Subscription.target_id == target_id,
+                Subscription.level == level,
+            )
+        )
+    )
+
+
+def notify_reply(post: Post, author: User) -> None:
+    """Tell the author of the post replied to, and everyone watching the topic (no commit).
+    Muted topics stay quiet; a mention already told its members."""
+    mentioned = set(
+        db.session.scalars(
+            select(Notification.user_id).where(Notification.dedupe_key == f"mention:{post.id}")
+        )
+    )
+    muted = _watchers("topic", post.topic_id, WatchLevel.MUTED)
+    told = {author.id} | mentioned | muted
+    rows = []
+    parent_author = post.parent.author_id if post.parent else post.topic.author_id
+    if parent_author not in told:
+        rows.append(
+            _row(
+                parent_author,
+                NotificationKind.REPLY,
+                actor_id=author.id,
+                topic_id=post.topic_id,
+                post_id=post.id,
+                key=f"reply:{post.id}",
+            )
+        )
+        told.add(parent_author)
+    for user_id in sorted(_watchers("topic", post.topic_id, WatchLevel.WATCHING) - told):
+        rows.append(
+            _row(
+                user_id,
+                NotificationKind.WATCHED_REPLY,
+                actor_id=author.id,
+                topic_id=post.topic_id,
+                post_id=post.id,
+                key=f"reply:{post.id}",
+            )
+        )
+    _add(rows)
+
+
+def notify_new_topic(topic, author: User) -> None:
+    """Tell the members watching the topic's area (no commit)."""
+    rows = [
+        _row(
+            user_id,
+            NotificationKind.WATCHED_TOPIC,
+            actor_id=author.id,
+            topic_id=topic.id,
+            post_id=None,
+            key=f"topic:{topic.id}",
+        )
+        for user_id in sorted(
+            _watchers("category", topic.category_id, WatchLevel.WATCHING) - {author.id}
+        )
+    ]
+    _add(rows)
+
+
+def notify_accepted(post: Post, actor: User) -> None:
+    if post.author_id != actor.id:
+        _add(
+            [
+                _row(
+                    post.author_id,
+                    NotificationKind.ACCEPTED,
+                    actor_id=actor.id,
+                    topic_id=post.topic_id,
+                    post_id=post.id,
+                    key=f"accepted:{post.id}",
+                )
+            ]
+        )
+
+
+def notify_members(user_ids, kind: NotificationKind, *, key: str, topic_id=None) -> None:
+    """One notification each for many members (round results, a welcome)."""
+    _add([_row(u, kind, actor_id=None, topic_id=topic_id, post_id=None, key=key) for u in user_ids])
+
+
+# --- Reading them ----------------------------------------------------------------------------
+
+
+def unread_count(user: User) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def mark_read(user: User, notification: Notification) -> None:
+    if notification.user_id == user.id and notification.read_at is None:
+        notification.read_at = utcnow()
+        db.session.commit()
+
+
+def mark_all_read(user: User) -> None:
+    db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    db.session.commit()
+
+
+def save_email_preferences(user: User, **preferences) -> None:
+    for name, value in preferences.items():
+        setattr(user, name, value)
+    db.session.commit()

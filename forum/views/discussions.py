@@ -25,7 +25,15 @@ from forum.forms.discussions import (
 from forum.markup import render_markdown
 from forum.models import Post, Topic, TopicKind
 from forum.permissions import can, require
-from forum.services import accounts, discussions, moderation, search, tags, topic_lists
+from forum.services import (
+    accounts,
+    discussions,
+    moderation,
+    notifications,
+    search,
+    tags,
+    topic_lists,
+)
 from forum.views import page_arg
 
 bp = Blueprint("discussions", __name__)
@@ -103,6 +111,9 @@ def category(slug: str):
         "category.html",
         category=area,
         topics=topic_lists.topic_list(current_user, query, category=area),
+        watching=notifications.watch_level(current_user, "category", area.id)
+        if current_user.is_authenticated
+        else None,
         query=query,
         endpoint="discussions.category",
         endpoint_args={"slug": area.slug},
@@ -281,6 +292,9 @@ def topic(topic_id: int, slug: str | None = None):
         posts=posts,
         form=ReplyForm(),
         voted=discussions.voted_post_ids(current_user, posts.items),
+        watching=notifications.watch_level(current_user, "topic", found.id)
+        if current_user.is_authenticated
+        else None,
         accepted=found.accepted_post if posts.page == 1 else None,
     )
     # After rendering: recording the read position commits, which would expire what is shown.

@@ -1,0 +1,123 @@
+"""Notifications, watching, email preferences, one-click unsubscribe and the digest preview."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from forum.extensions import csrf, db
+from forum.forms.notifications import EmailPreferencesForm
+from forum.models import Notification, User, WatchLevel
+from forum.permissions import require
+from forum.services import discussions, notifications
+
+bp = Blueprint("notifications", __name__)
+
+
+@bp.route("/notifications")
+@login_required
+def index():
+    return render_template(
+        "notifications/index.html", items=notifications.notifications_for(current_user)
+    )
+
+
+@bp.route("/notifications/<int:notification_id>")
+@login_required
+def open_one(notification_id: int):
+    """Opening a notification marks it read (the one GET that changes state) and goes to it."""
+    note = db.session.get(Notification, notification_id)
+    if note is None or note.user_id != current_user.id:
+        abort(404)
+    notifications.mark_read(current_user, note)
+    if note.post_id:
+        return redirect(url_for("discussions.post", post_id=note.post_id))
+    if note.topic_id:
+        return redirect(url_for("discussions.topic", topic_id=note.topic_id))
+    if note.kind.value == "round_result":
+        return redirect(url_for("agenda.index"))
+    return redirect(url_for("notifications.index"))
+
+
+@bp.route("/notifications/read-all", methods=["POST"])
+@login_required
+def read_all():
+    notifications.mark_all_read(current_user)
+    flash(_("All notifications are marked read."), "info")
+    return redirect(url_for("notifications.index"))
+
+
+def _watch(target_type: str, target_id: int, back: str):
+    level = request.form.get("level", "")
+    if level not in {w.value for w in WatchLevel}:
+        abort(400)
+    notifications.set_watch(current_user, target_type, target_id, WatchLevel(level))
+    flash(_("Your notification level is saved."), "success")
+    return redirect(back)
+
+
+@bp.route("/t/<int:topic_id>/watch", methods=["POST"])
+@login_required
+def watch_topic(topic_id: int):
+    topic = discussions.get_topic(topic_id) or abort(404)
+    require(current_user, "view_topic", topic)
+    return _watch("topic", topic.id, url_for("discussions.topic", topic_id=topic.id, page=1))
+
+
+@bp.route("/c/<slug>/watch", methods=["POST"])
+@login_required
+def watch_category(slug: str):
+    area = discussions.get_category(slug) or abort(404)
+    require(current_user, "view_category", area)
+    return _watch("category", area.id, url_for("discussions.category", slug=area.slug))
+
+
+@bp.route("/settings/email", methods=["GET", "POST"])
+@login_required
+def preferences():
+    form = EmailPreferencesForm(obj=current_user)
+    if form.validate_on_submit():
+        notifications.save_email_preferences(current_user, **{
+            name: form[name].data for name in (
+                "email_immediate", "digest_frequency", "digest_hour", "digest_weekday", "auto_watch"
+            )
+        })  # fmt: skip
+        flash(_("Your email preferences are saved."), "success")
+        return redirect(url_for("notifications.preferences"))
+    return render_template("notifications/preferences.html", form=form), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058 one-click: a bare POST from the mail client, no cookies, no form
+def unsubscribe(token: str):
+    from forum.services import delivery
+
+    decoded = delivery.read_unsubscribe_token(token)
+    if decoded is None:
+        return render_template("notifications/unsubscribe.html", state="invalid"), 400
+    if request.method == "POST":
+        delivery.unsubscribe(token)
+        return render_template("notifications/unsubscribe.html", state="done", scope=decoded[1])
+    return render_template(
+        "notifications/unsubscribe.html", state="confirm", scope=decoded[1], token=token
+    )
+
+
+@bp.route("/admin/digest/<int:user_id>")
+def preview_digest(user_id: int):
+    require(current_user, "manage_settings")
+    from forum.services import digests
+
+    member = db.session.get(User, user_id) or abort(404)
+    content, message = digests.preview_digest(member)
+    html = message.get_body(("html",))
+    return render_template(
+        "notifications/preview.html",
+        member=member,
+        content=content,
+        html=html.get_content() if html else "",
+        subject=message["Subject"],
+    )
