@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import groupby
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -18,9 +20,9 @@ bp = Blueprint("notifications", __name__)
 @bp.route("/notifications")
 @login_required
 def index():
-    return render_template(
-        "notifications/index.html", items=notifications.notifications_for(current_user)
-    )
+    items = notifications.notifications_for(current_user)  # newest first
+    groups = [list(day) for _date, day in groupby(items, key=lambda n: n.created_at.date())]
+    return render_template("notifications/index.html", groups=groups)
 
 
 @bp.route("/notifications/<int:notification_id>")
