@@ -10,7 +10,17 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from forum import tally as tally_core
-from forum.services import accounts, agenda, audit, demo, discussions, moderation, search
+from forum.services import (
+    accounts,
+    agenda,
+    audit,
+    delivery,
+    demo,
+    digests,
+    discussions,
+    moderation,
+    search,
+)
 
 DEMO_LOGINS_FILE = "demo-logins.txt"
 
@@ -120,6 +130,41 @@ def lift_embargoes() -> None:
         click.echo(f"Embargo ended: topic {topic.id}")
 
 
+def _echo_report(report, dry_run: bool) -> None:
+    if dry_run:
+        for email, period in report.would_send:
+            click.echo(f"would send {period} to {email}")
+        click.echo(
+            f"{len(report.would_send)} would be sent; {report.skipped_empty} have nothing new."
+        )
+        return
+    click.echo(
+        f"{report.sent} sent, {report.skipped_empty} with nothing new, "
+        f"{report.pending} waiting for a retry, {report.failed} given up."
+    )
+    if report.server_unreachable:
+        raise SystemExit(1)  # so that cron reports it; the next run continues where this stopped
+
+
+@click.command("send-digests")
+@click.option(
+    "--dry-run", is_flag=True, help="List who would get a digest; record and send nothing."
+)
+@click.option("--limit", type=int, default=None, help="Attempt at most this many digests.")
+def send_digests_command(dry_run: bool, limit: int | None) -> None:
+    """Send the digests that are due (safe from cron, and to run twice at once)."""
+    _echo_report(digests.send_digests(dry_run=dry_run, limit=limit), dry_run)
+
+
+@click.command("send-notifications")
+@click.option(
+    "--dry-run", is_flag=True, help="List who would get an email; record and send nothing."
+)
+def send_notifications_command(dry_run: bool) -> None:
+    """Email waiting mentions and replies, one email per burst (safe from cron)."""
+    _echo_report(delivery.send_notifications(dry_run=dry_run), dry_run)
+
+
 search_group = AppGroup("search", help="The similar-topics index.")
 
 
@@ -140,5 +185,7 @@ def init_app(app: Flask) -> None:
         tally_command,
         verify_audit,
         lift_embargoes,
+        send_digests_command,
+        send_notifications_command,
     ):
         app.cli.add_command(command)
