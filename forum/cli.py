@@ -65,7 +65,11 @@ def seed_demo() -> None:
 
 @click.command("close-rounds")
 def close_rounds() -> None:
-    """Publish the results of every voting round whose deadline has passed (safe from cron)."""
+    """Announce rounds that opened, remind non-voters a day before the deadline, and publish
+    the results of every round whose deadline has passed (safe from cron, and twice at once)."""
+    announced, reminded = agenda.announce_rounds()
+    if announced or reminded:
+        click.echo(f"{announced} round(s) announced, {reminded} reminder(s) sent.")
     closed = agenda.close_due_rounds()
     for round_ in closed:
         click.echo(f"Round {round_.id} closed: {round_.title}")

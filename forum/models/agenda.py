@@ -130,6 +130,9 @@ class VotingRound(db.Model):
     # Set once, by whoever closes the round first (close-rounds is safe to run twice at once).
     results_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     results: Mapped[dict | None] = mapped_column(JSON)
+    # Set once each by close-rounds: members told the round opened / reminded before it closes.
+    opening_announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     created_by: Mapped[User] = relationship()
     items: Mapped[list[AgendaItem]] = relationship(

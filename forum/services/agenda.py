@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
@@ -458,6 +458,74 @@ def export_ballots(round_: VotingRound) -> str:
     """The anonymised ballots as CSV (ballot_id,item_id,value): random ids, no member ids."""
     rows, _institutions = _rows(round_.id)
     return tally.write_ballots(rows)
+
+
+# --- Announcing rounds ---------------------------------------------------------------------------
+
+REMINDER_BEFORE_CLOSING = timedelta(hours=24)
+
+
+def _eligible_ids(round_: VotingRound) -> list[int]:
+    stmt = select(User.id).where(
+        User.state == UserState.ACTIVE,
+        User.password_hash.is_not(None),
+        (User.suspended_until.is_(None)) | (User.suspended_until <= utcnow()),
+    )
+    if not round_.late_joiners_may_vote:
+        stmt = stmt.where(User.created_at <= round_.opens_at)
+    return list(db.session.scalars(stmt))
+
+
+def _claim_once(round_id: int, column, now: datetime) -> bool:
+    claimed = db.session.execute(
+        update(VotingRound)
+        .where(VotingRound.id == round_id, column.is_(None))
+        .values({column.key: now})
+        .execution_options(synchronize_session=False)
+    )
+    return claimed.rowcount == 1
+
+
+def announce_rounds(*, now: datetime | None = None) -> tuple[int, int]:
+    """Tell eligible members a round has opened, and remind those who have not voted a day
+    before it closes. Each happens once per round, even with two runs at the same moment."""
+    now = now or utcnow()
+    opened = db.session.scalars(
+        select(VotingRound).where(
+            VotingRound.opens_at <= now,
+            VotingRound.closes_at > now,
+            VotingRound.opening_announced_at.is_(None),
+        )
+    ).all()
+    announced = reminded = 0
+    for round_ in opened:
+        if _claim_once(round_.id, VotingRound.opening_announced_at, now):
+            notifications.notify_members(
+                _eligible_ids(round_), NotificationKind.ROUND_OPEN, key=f"round-open:{round_.id}"
+            )
+            announced += 1
+        db.session.commit()
+    closing = db.session.scalars(
+        select(VotingRound).where(
+            VotingRound.opens_at <= now,
+            VotingRound.closes_at > now,
+            VotingRound.closes_at <= now + REMINDER_BEFORE_CLOSING,
+            VotingRound.reminder_sent_at.is_(None),
+        )
+    ).all()
+    for round_ in closing:
+        if _claim_once(round_.id, VotingRound.reminder_sent_at, now):
+            voted = set(
+                db.session.scalars(select(Ballot.user_id).where(Ballot.round_id == round_.id))
+            )
+            notifications.notify_members(
+                [u for u in _eligible_ids(round_) if u not in voted],
+                NotificationKind.ROUND_REMINDER,
+                key=f"round-reminder:{round_.id}",
+            )
+            reminded += 1
+        db.session.commit()
+    return announced, reminded
 
 
 # --- Closing rounds ------------------------------------------------------------------------------
