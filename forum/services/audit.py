@@ -32,6 +32,7 @@ from forum.models.audit import (
     AuditEntry,
 )
 from forum.models.types import utcnow
+from forum.pagination import Page
 
 SYSTEM_ACTOR_NAME = "system"  # the actor_name of entries a CLI command or cron job records
 ENTRIES_PER_PAGE = 50
@@ -167,26 +168,6 @@ class PublicEntry:
     hash: str
 
 
-@dataclass
-class LogPage:
-    items: list[PublicEntry]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
 _PUBLIC_COLUMNS = (
     AuditEntry.seq,
     AuditEntry.created_at,
@@ -201,7 +182,7 @@ _PUBLIC_COLUMNS = (
 )
 
 
-def public_log(*, page: int = 1, per_page: int = ENTRIES_PER_PAGE) -> LogPage:
+def public_log(*, page: int = 1, per_page: int = ENTRIES_PER_PAGE) -> Page:
     """A page of the log, newest first, without private details: two queries whatever the size."""
     per_page = min(max(per_page, 1), MAX_ENTRIES_PER_PAGE)
     total = db.session.scalar(select(func.count()).select_from(AuditEntry)) or 0
@@ -227,7 +208,7 @@ def public_log(*, page: int = 1, per_page: int = ENTRIES_PER_PAGE) -> LogPage:
         )
         for row in rows
     ]
-    return LogPage(items=items, page=page, per_page=per_page, total=total)
+    return Page(items=items, page=page, per_page=per_page, total=total)
 
 
 # --- Verifying ----------------------------------------------------------------------------------
