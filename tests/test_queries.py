@@ -164,3 +164,34 @@ def test_agenda_and_round_pages_query_counts_do_not_grow(client, queries, member
     ]
     assert counts == grown, queries.report()
     assert max(grown) <= PAGE_QUERY_BUDGET, queries.report()
+
+
+def test_latest_and_tag_lists_query_counts_do_not_grow_with_topics(client, queries, moderator):
+    from forum.services import tags
+
+    tag = tags.create_tag(moderator, name="evaluation")
+    security = discussions.get_category("security")
+    people = [make_user() for _ in range(4)]
+
+    def grow(n: int) -> None:
+        for i in range(n):
+            topic = make_topic(security, author=people[i % 4])
+            discussions._set_tags(topic, [tag.id])
+            db.session.commit()
+            if i % 5 == 0:
+                make_post(topic, author=people[(i + 1) % 4])
+
+    client.login(people[0])
+    grow(3)
+    urls = [
+        "/latest",
+        "/latest?sort=top&period=all",
+        "/tags/evaluation",
+        "/latest?status=unanswered",
+    ]
+    few = [count_page_queries(client, queries, url) for url in urls]
+    grow(90)
+    many = [count_page_queries(client, queries, url.replace("?", "?page=2&") if "?" in url
+                               else url + "?page=2") for url in urls]  # fmt: skip
+    assert few == many, queries.report()
+    assert max(many) <= PAGE_QUERY_BUDGET, queries.report()
