@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 
 from forum.extensions import db, migrate
@@ -33,3 +33,18 @@ def init_app(app: Flask) -> None:
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _configure_sqlite)
+
+
+def claim(model, row_id: int, *conditions, **values) -> bool:
+    """Change one row only if it still meets ``conditions``; True if this caller got it.
+
+    One conditional UPDATE is how work that two processes may attempt at once (closing a round,
+    deciding an application, using a single-use link) is done exactly once: the loser sees 0 rows.
+    """
+    result = db.session.execute(
+        update(model)
+        .where(model.id == row_id, *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from forum import tally
+from forum.database import claim
 from forum.extensions import db
 from forum.models import (
     AgendaArea,
@@ -477,13 +478,7 @@ def _eligible_ids(round_: VotingRound) -> list[int]:
 
 
 def _claim_once(round_id: int, column, now: datetime) -> bool:
-    claimed = db.session.execute(
-        update(VotingRound)
-        .where(VotingRound.id == round_id, column.is_(None))
-        .values({column.key: now})
-        .execution_options(synchronize_session=False)
-    )
-    return claimed.rowcount == 1
+    return claim(VotingRound, round_id, column.is_(None), **{column.key: now})
 
 
 def announce_rounds(*, now: datetime | None = None) -> tuple[int, int]:
@@ -542,13 +537,12 @@ def close_due_rounds(*, now: datetime | None = None) -> list[VotingRound]:
     ).all()
     closed = []
     for round_id in due:
-        claimed = db.session.execute(
-            update(VotingRound)
-            .where(VotingRound.id == round_id, VotingRound.results_published_at.is_(None))
-            .values(results_published_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:
+        if not claim(
+            VotingRound,
+            round_id,
+            VotingRound.results_published_at.is_(None),
+            results_published_at=now,
+        ):
             db.session.rollback()
             continue
         round_ = get_round(round_id)

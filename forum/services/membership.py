@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from forum import mail
+from forum.database import claim
 from forum.extensions import db
 from forum.i18n import N_
 from forum.models import (
@@ -339,13 +340,16 @@ def _claim_decision(
     application: Application, reviewer: User, state: ApplicationState, note: str, now
 ):
     """Move a pending application to its decision exactly once, even with two reviewers racing."""
-    result = db.session.execute(
-        update(Application)
-        .where(Application.id == application.id, Application.state.in_(PENDING_STATES))
-        .values(state=state, decided_at=now, decided_by_id=reviewer.id, decision_note=note)
-        .execution_options(synchronize_session=False)
+    decided = claim(
+        Application,
+        application.id,
+        Application.state.in_(PENDING_STATES),
+        state=state,
+        decided_at=now,
+        decided_by_id=reviewer.id,
+        decision_note=note,
     )
-    if result.rowcount != 1:
+    if not decided:
         db.session.rollback()
         raise MembershipError(_("This application has already been decided or withdrawn."))
     db.session.refresh(application)
@@ -483,13 +487,8 @@ def set_password_with_token(token: str, *, password: str, now: datetime | None =
     """Redeem an invitation: set the member's password, once."""
     now = now or utcnow()
     row = check_account_token(token, now=now)
-    claimed = db.session.execute(
-        update(AccountToken)
-        .where(AccountToken.id == row.id, AccountToken.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # used a moment ago in another request
+    if not claim(AccountToken, row.id, AccountToken.used_at.is_(None), used_at=now):
+        # used a moment ago in another request
         db.session.rollback()
         raise InvalidLink(_("This link has already been used. Log in with your password instead."))
     user = db.session.get(User, row.user_id)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from forum.database import claim
 from forum.extensions import db
 from forum.models import (
     Category,
@@ -407,13 +408,7 @@ def lift_due_embargoes(*, now=None) -> list[Topic]:
     ).all()
     lifted = []
     for topic_id in due:
-        claimed = db.session.execute(
-            update(Topic)
-            .where(Topic.id == topic_id, Topic.is_restricted.is_(True))
-            .values(is_restricted=False)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:
+        if not claim(Topic, topic_id, Topic.is_restricted.is_(True), is_restricted=False):
             db.session.rollback()
             continue
         audit.record(None, "topic.embargo_end", target_type="topic", target_id=topic_id, now=now)
