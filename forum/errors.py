@@ -17,6 +17,8 @@ def _page(status: int, title: str, message: str):
 def init_app(app: Flask) -> None:
     @app.errorhandler(PermissionDenied)
     def permission_denied(error: PermissionDenied):
+        if error.decision.not_found:  # the reader may not know it exists: as for a missing id
+            return not_found(None)
         if error.decision.needs_login:
             return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
         return _page(403, _("Not allowed"), error.decision.reason)

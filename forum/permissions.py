@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from forum.models import (
     Application,
@@ -20,6 +21,7 @@ from forum.models import (
     RegistrationMode,
     SiteSettings,
     Topic,
+    TopicAccess,
     User,
     VotingRound,
 )
@@ -32,6 +34,8 @@ class Decision:
     reason: str = ""
     # True when the refusal is only because nobody is logged in: views send such people to log in.
     needs_login: bool = False
+    # True when the reader may not know the thing exists: they get the page of a missing id.
+    not_found: bool = False
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -44,69 +48,259 @@ def _deny(reason: Any, *, needs_login: bool = False) -> Decision:
     return Decision(False, str(reason), needs_login)
 
 
+def _not_found() -> Decision:
+    """The answer for something the reader may not see: the same as for an id that never was."""
+    return Decision(False, str(_l("There is nothing at this address.")), not_found=True)
+
+
 def _signed_in(user: Any) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
+def _is_self(user: Any, user_id: int | None) -> bool:
+    return _signed_in(user) and user.id is not None and user.id == user_id
+
+
+def _suspended(user: Any) -> Decision:
+    until = getattr(user, "suspended_until", None)
+    if until is not None and getattr(user, "state", None) != "suspended":
+        from flask_babel import format_datetime
+
+        return _deny(
+            _l(
+                "Your account is suspended until %(date)s. Until then you can read, but not "
+                "post, vote or use moderation and admin tools.",
+                date=format_datetime(until, "medium"),
+            )
+        )
+    return _deny(
+        _l("Your account is suspended: you can read, but not post, vote or use moderation tools.")
+    )
 
 
 def _may_write(user: Any) -> Decision:
     if not _signed_in(user):
         return _deny(_l("Please log in to take part."), needs_login=True)
     if user.is_suspended:
-        return _deny(_l("Your account is suspended: you can read but not post."))
+        return _suspended(user)
     return ALLOW
+
+
+def _acts_as_moderator(user: Any) -> bool:
+    """Moderator powers, privileged reading included, pause while the account is suspended."""
+    return _signed_in(user) and user.is_moderator and not user.is_suspended
+
+
+def _staff(user: Any, *, admin: bool, refusal: Any) -> Decision:
+    """Signed in, with the role, and not suspended: suspension binds moderators and admins too."""
+    if not _signed_in(user):
+        return _deny(_l("Please log in."), needs_login=True)
+    if not (user.is_admin if admin else user.is_moderator):
+        return _deny(refusal)
+    if user.is_suspended:
+        return _suspended(user)
+    return ALLOW
+
+
+def _all(*decisions: Callable[[], Decision]) -> Decision:
+    """The first refusal among checks run in order (later ones may assume earlier ones held)."""
+    for check in decisions:
+        decision = check()
+        if not decision:
+            return decision
+    return ALLOW
+
+
+# --- Who may see what: one rule, two forms ------------------------------------------------------
+#
+# Each Python check answers for one topic or post; the SQL clause beside it answers the same
+# question inside a query, for lists, counts, notifications, digests, emails and exports.
+# tests/test_visibility.py builds every role x state and proves that both forms agree.
+
+
+class _AnyMember:
+    """A signed-in member who wrote nothing, was let in nowhere and moderates nothing: what every
+    member may read (the shared part of digests is built once for this reader)."""
+
+    is_authenticated = True
+    is_moderator = False
+    is_admin = False
+    is_suspended = False
+    id = None
+
+
+ANY_MEMBER = _AnyMember()
+
+
+def is_under_embargo(topic: Topic, *, now=None) -> bool:
+    """A restricted topic stays hidden until its embargo date, then opens by itself."""
+    now = now or utcnow()
+    return topic.is_restricted and (topic.embargo_until is None or topic.embargo_until > now)
+
+
+def can_view_topic(user: User | None, topic: Topic) -> Decision:
+    """Merged-away topics only redirect; members-only areas are for members; private reports
+    are for their author and the moderators; a restricted topic, until its embargo ends, is for
+    its author, the moderators and the members let in."""
+    if topic.merged_into_id is not None:
+        return _not_found()
+    if topic.category.is_members_only and not _signed_in(user):
+        return _not_found()
+    if _acts_as_moderator(user):
+        return ALLOW
+    if topic.is_private_report:
+        return ALLOW if _is_self(user, topic.author_id) else _not_found()
+    if is_under_embargo(topic):
+        if _is_self(user, topic.author_id):
+            return ALLOW
+        if _signed_in(user) and any(a.user_id == user.id for a in topic.access):
+            return ALLOW
+        return _not_found()
+    return ALLOW
+
+
+def readable_topics(viewer: Any) -> ColumnElement[bool]:
+    """SQL twin of can_view_topic: a condition on Topic for the topics ``viewer`` may read."""
+    live = Topic.merged_into_id.is_(None)
+    if _acts_as_moderator(viewer):
+        return live
+    open_to_all = and_(
+        Topic.is_private_report.is_(False),
+        or_(
+            Topic.is_restricted.is_(False),
+            and_(Topic.embargo_until.is_not(None), Topic.embargo_until <= utcnow()),
+        ),
+    )
+    if not _signed_in(viewer):
+        members_only = select(Category.id).where(Category.is_members_only.is_(True))
+        return and_(live, Topic.category_id.not_in(members_only), open_to_all)
+    if viewer.id is None:  # ANY_MEMBER
+        return and_(live, open_to_all)
+    let_in = select(TopicAccess.topic_id).where(TopicAccess.user_id == viewer.id)
+    return and_(
+        live,
+        or_(
+            open_to_all,
+            Topic.author_id == viewer.id,
+            and_(Topic.is_private_report.is_(False), Topic.id.in_(let_in)),
+        ),
+    )
+
+
+def can_view_post(user: User | None, post: Post) -> Decision:
+    """A post is there for a reader who may read its topic, except that one waiting for
+    first-post review is there only for its author and the moderators."""
+    decision = can_view_topic(user, post.topic)
+    if not decision:
+        return decision
+    if post.awaiting_review and not (_acts_as_moderator(user) or _is_self(user, post.author_id)):
+        return _not_found()
+    return ALLOW
+
+
+def readable_posts(viewer: Any) -> ColumnElement[bool]:
+    """SQL twin of can_view_post: a condition on Post and its Topic (join Topic on Post.topic)."""
+    if _acts_as_moderator(viewer):
+        return readable_topics(viewer)
+    published = Post.awaiting_review.is_(False)
+    if _signed_in(viewer) and viewer.id is not None:
+        published = or_(published, Post.author_id == viewer.id)
+    return and_(readable_topics(viewer), published)
+
+
+def can_see_post_body(user: User | None, post: Post) -> Decision:
+    """Deleted posts show a placeholder and hidden posts their reason, except hidden ones to
+    moderators; a post the reader may not view at all is not found."""
+    decision = can_view_post(user, post)
+    if not decision:
+        return decision
+    if post.is_deleted:
+        return _deny(_l("This post was deleted."))
+    if post.is_hidden and not _acts_as_moderator(user):
+        return _deny(post.hidden_reason or _l("A moderator hid this post."))
+    return ALLOW
+
+
+def visible_posts(viewer: Any) -> ColumnElement[bool]:
+    """SQL twin of can_see_post_body: a condition on Post and its Topic (join Topic)."""
+    shown = [readable_posts(viewer), Post.deleted_at.is_(None)]
+    if not _acts_as_moderator(viewer):
+        shown.append(Post.hidden_at.is_(None))
+    return and_(*shown)
+
+
+def can_view_profile(user: User | None, profile: User) -> Decision:
+    """Members see every profile; visitors only those their owners made public."""
+    if _signed_in(user) or profile.profile_public:
+        return ALLOW
+    return _not_found()
 
 
 # --- Discussions -------------------------------------------------------------------------------
 
 
 def can_create_topic(user: User | None, category: Category | None) -> Decision:
+    if category is not None and category.is_members_only and not _signed_in(user):
+        return _not_found()
     return _may_write(user)
 
 
+def can_create_restricted_topic(user: User | None, category: Category) -> Decision:
+    """Authors in a sensitive area may open a topic restricted until an embargo date."""
+    decision = can_create_topic(user, category)
+    if decision and not category.is_sensitive:
+        return _deny(_l("Only topics in sensitive areas (such as Security and Safety) can be "
+                        "restricted."))  # fmt: skip
+    return decision
+
+
 def can_reply(user: User | None, topic: Topic) -> Decision:
-    decision = _may_write(user)
-    if not decision:
-        return decision
-    if topic.is_locked and not user.is_moderator:
+    decision = _all(lambda: can_view_topic(user, topic), lambda: _may_write(user))
+    if decision and topic.is_locked and not _acts_as_moderator(user):
         return _deny(_l("This topic is locked: it takes no new replies."))
-    return ALLOW
+    return decision
 
 
 def can_edit_post(user: User | None, post: Post) -> Decision:
-    decision = _may_write(user)
+    decision = _all(lambda: can_view_post(user, post), lambda: _may_write(user))
     if not decision:
         return decision
     if post.is_deleted:
         return _deny(_l("A deleted post cannot be edited."))
-    if user.is_moderator or post.author_id == user.id:
+    if _acts_as_moderator(user) or post.author_id == user.id:
         return ALLOW
     return _deny(_l("Only the author or a moderator can edit this post."))
 
 
 def can_delete_post(user: User | None, post: Post) -> Decision:
-    decision = _may_write(user)
+    decision = _all(lambda: can_view_post(user, post), lambda: _may_write(user))
     if not decision:
         return decision
     if post.is_deleted:
         return _deny(_l("This post is already deleted."))
-    if user.is_moderator or post.author_id == user.id:
+    if _acts_as_moderator(user) or post.author_id == user.id:
         return ALLOW
     return _deny(_l("Only the author or a moderator can delete this post."))
 
 
+def can_quote_post(user: User | None, post: Post) -> Decision:
+    """Quoting copies the body into the reply box: only a body the reader may see."""
+    return can_see_post_body(user, post)
+
+
 def can_vote(user: User | None, post: Post) -> Decision:
-    decision = _may_write(user)
+    decision = _all(lambda: can_view_post(user, post), lambda: _may_write(user))
     if not decision:
         return decision
-    if post.is_deleted:
-        return _deny(_l("You cannot vote on a deleted post."))
+    if post.is_deleted or post.is_hidden:
+        return _deny(_l("You cannot vote on a deleted or hidden post."))
     if post.author_id == user.id:
         return _deny(_l("You cannot vote on your own post."))
     return ALLOW
 
 
 def can_accept_answer(user: User | None, post: Post) -> Decision:
-    decision = _may_write(user)
+    decision = _all(lambda: can_view_post(user, post), lambda: _may_write(user))
     if not decision:
         return decision
     topic = post.topic
@@ -114,29 +308,25 @@ def can_accept_answer(user: User | None, post: Post) -> Decision:
         return _deny(_l("Only questions have accepted answers."))
     if post.is_opening_post or post.is_deleted:
         return _deny(_l("Only a reply that is still there can be the accepted answer."))
-    if topic.author_id != user.id and not user.is_moderator:
+    if topic.author_id != user.id and not _acts_as_moderator(user):
         return _deny(_l("Only the person who asked, or a moderator, can accept an answer."))
     return ALLOW
 
 
 def can_manage_tags(user: User | None, thing: Any = None) -> Decision:
-    if not _signed_in(user):
-        return _deny(_l("Please log in."), needs_login=True)
-    if not user.is_moderator:
-        return _deny(_l("Only moderators curate the list of tags."))
-    return ALLOW
+    return _staff(user, admin=False, refusal=_l("Only moderators curate the list of tags."))
 
 
 def can_view_revisions(user: User | None, post: Post) -> Decision:
     # Edit history is public, as on Discourse and Stack Overflow, except for posts whose body the
-    # reader may not see (hidden, or waiting for review): their history would leak it.
+    # reader may not see (hidden, deleted, or waiting for review): their history would leak it.
     return can_see_post_body(user, post)
 
 
 def can_edit_profile(user: User | None, profile: User) -> Decision:
     if not _signed_in(user):
         return _deny(_l("Please log in to edit your profile."), needs_login=True)
-    if user.id == profile.id or user.is_admin:
+    if user.id == profile.id or (user.is_admin and not user.is_suspended):
         return ALLOW
     return _deny(_l("You can only edit your own profile."))
 
@@ -147,40 +337,6 @@ def can_edit_profile(user: User | None, profile: User) -> Decision:
 def can_view_category(user: User | None, category: Category) -> Decision:
     if category.is_members_only and not _signed_in(user):
         return _deny(_l("This area is for members: log in to read it."), needs_login=True)
-    return ALLOW
-
-
-def can_view_topic(user: User | None, topic: Topic) -> Decision:
-    decision = can_view_category(user, topic.category)
-    if not decision or not is_under_embargo(topic):
-        return decision
-    if _signed_in(user) and (user.is_moderator or topic.author_id == user.id):
-        return ALLOW
-    if _signed_in(user) and user.id in {a.user_id for a in topic_access(topic)}:
-        return ALLOW
-    return _deny(_l("There is nothing at this address."), needs_login=not _signed_in(user))
-
-
-def is_under_embargo(topic: Topic) -> bool:
-    """A restricted topic stays hidden until its embargo date, then opens by itself."""
-    return topic.is_restricted and (topic.embargo_until is None or topic.embargo_until > utcnow())
-
-
-def topic_access(topic: Topic):
-    from forum.extensions import db
-    from forum.models import TopicAccess
-
-    return db.session.query(TopicAccess).filter_by(topic_id=topic.id).all()
-
-
-def can_see_post_body(user: User | None, post: Post) -> Decision:
-    """Hidden posts show their reason instead; posts awaiting review show only to their author."""
-    if _signed_in(user) and user.is_moderator:
-        return ALLOW
-    if post.awaiting_review and not (_signed_in(user) and post.author_id == user.id):
-        return _deny(_l("This post is waiting for a moderator."))
-    if post.is_hidden:
-        return _deny(post.hidden_reason or _l("A moderator hid this post."))
     return ALLOW
 
 
@@ -216,13 +372,7 @@ def can_apply(user: User | None, settings: SiteSettings) -> Decision:
 
 
 def _reviewer(user: User | None) -> Decision:
-    if not _signed_in(user):
-        return _deny(_l("Please log in to review applications."), needs_login=True)
-    if not user.is_moderator:
-        return _deny(_l("Only moderators and admins review applications."))
-    if user.is_suspended:
-        return _deny(_l("Your account is suspended."))
-    return ALLOW
+    return _staff(user, admin=False, refusal=_l("Only moderators and admins review applications."))
 
 
 def can_review_applications(user: User | None, thing: Any = None) -> Decision:
@@ -250,11 +400,7 @@ def can_decide_application(user: User | None, application: Application) -> Decis
 
 
 def can_manage_settings(user: User | None, thing: Any = None) -> Decision:
-    if not _signed_in(user):
-        return _deny(_l("Please log in."), needs_login=True)
-    if not user.is_admin:
-        return _deny(_l("Only admins can change the forum's settings."))
-    return ALLOW
+    return _staff(user, admin=True, refusal=_l("Only admins can change the forum's settings."))
 
 
 def can_view_directory(user: User | None, thing: Any = None) -> Decision:
@@ -271,27 +417,26 @@ def can_propose_agenda_item(user: User | None, thing: Any = None) -> Decision:
 
 
 def can_change_agenda_status(user: User | None, item: Any = None) -> Decision:
-    if not _signed_in(user):
-        return _deny(_l("Please log in."), needs_login=True)
-    if not user.is_moderator:
-        return _deny(_l("Only moderators move agenda items between statuses."))
-    return ALLOW
+    return _staff(
+        user, admin=False, refusal=_l("Only moderators move agenda items between statuses.")
+    )
 
 
 def can_create_round(user: User | None, thing: Any = None) -> Decision:
-    if not _signed_in(user):
-        return _deny(_l("Please log in."), needs_login=True)
-    if not user.is_moderator:
-        return _deny(_l("Only moderators and admins set up voting rounds."))
-    return ALLOW
+    return _staff(user, admin=False, refusal=_l("Only moderators and admins set up voting rounds."))
+
+
+def is_in_electorate(user: User, round_: Any) -> bool:
+    """Members who joined before the round opened, and everyone when late joiners may vote."""
+    return round_.late_joiners_may_vote or user.created_at <= round_.opens_at
 
 
 def can_vote_in_round(user: User | None, round_: VotingRound) -> Decision:
     if not _signed_in(user):
         return _deny(_l("Please log in to vote."), needs_login=True)
     if user.is_suspended:
-        return _deny(_l("Your account is suspended: you cannot vote."))
-    if not round_.late_joiners_may_vote and user.created_at > round_.opens_at:
+        return _suspended(user)
+    if not is_in_electorate(user, round_):
         return _deny(_l("Only members who joined before this round opened may vote in it."))
     now = utcnow()
     if now < round_.opens_at:
@@ -312,19 +457,23 @@ def can_see_tally(user: User | None, round_: VotingRound) -> Decision:
 
 
 def _moderator(user: User | None) -> Decision:
-    if not _signed_in(user):
-        return _deny(_l("Please log in."), needs_login=True)
-    if not user.is_moderator:
-        return _deny(_l("Only moderators can do this."))
-    return ALLOW
+    return _staff(user, admin=False, refusal=_l("Only moderators can do this."))
 
 
 def can_moderate(user: User | None, thing: Any = None) -> Decision:
     return _moderator(user)
 
 
+def can_moderate_topic(user: User | None, topic: Topic) -> Decision:
+    return _all(lambda: can_view_topic(user, topic), lambda: _moderator(user))
+
+
+def can_moderate_post(user: User | None, post: Post) -> Decision:
+    return _all(lambda: can_view_post(user, post), lambda: _moderator(user))
+
+
 def can_flag_post(user: User | None, post: Post) -> Decision:
-    decision = _may_write(user)
+    decision = _all(lambda: can_view_post(user, post), lambda: _may_write(user))
     if not decision:
         return decision
     if post.author_id == user.id:
@@ -334,24 +483,107 @@ def can_flag_post(user: User | None, post: Post) -> Decision:
     return ALLOW
 
 
+def _active_admins() -> int:
+    from sqlalchemy import func
+
+    from forum.extensions import db
+    from forum.models import Role, UserState
+
+    now = utcnow()
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(
+                User.role == Role.ADMIN,
+                User.state == UserState.ACTIVE,
+                or_(User.suspended_until.is_(None), User.suspended_until <= now),
+            )
+        )
+        or 0
+    )
+
+
 def can_suspend(user: User | None, member: User) -> Decision:
+    """Moderators suspend members, admins also moderators and admins; never oneself, and never
+    the last admin who is not suspended (somebody must be able to lift suspensions)."""
     decision = _moderator(user)
-    if decision and member.is_moderator and not user.is_admin:
-        return _deny(_l("Only admins can suspend moderators."))
-    if decision and member.id == user.id:
+    if not decision:
+        return decision
+    if member.id == user.id:
         return _deny(_l("You cannot suspend yourself."))
-    return decision
+    if member.is_admin and not user.is_admin:
+        return _deny(_l("Only admins can suspend an admin."))
+    if member.is_moderator and not user.is_admin:
+        return _deny(_l("Only admins can suspend moderators."))
+    if member.is_admin and not member.is_suspended and _active_admins() <= 1:
+        return _deny(_l("This is the last active admin: make another admin first."))
+    return ALLOW
 
 
 def can_restrict_topic(user: User | None, topic: Topic) -> Decision:
-    decision = _may_write(user)
+    """Restrict a topic in a sensitive area until an embargo date: its author or a moderator."""
+    decision = _all(lambda: can_view_topic(user, topic), lambda: _may_write(user))
     if not decision:
         return decision
-    if topic.category.slug not in {"security", "safety"}:
-        return _deny(_l("Only topics in Security or Safety can be restricted."))
-    if user.is_moderator or topic.author_id == user.id:
+    if topic.is_private_report:
+        return _deny(_l("A private report is already seen only by you and the moderators."))
+    if not topic.category.is_sensitive and not _acts_as_moderator(user):
+        return _deny(_l("Only topics in sensitive areas (such as Security and Safety) can be "
+                        "restricted."))  # fmt: skip
+    if _acts_as_moderator(user) or topic.author_id == user.id:
         return ALLOW
     return _deny(_l("Only the author or a moderator can restrict this topic."))
+
+
+def _embargo_keeper(user: User | None, topic: Topic) -> Decision:
+    decision = _all(lambda: can_view_topic(user, topic), lambda: _may_write(user))
+    if not decision:
+        return decision
+    if not is_under_embargo(topic):
+        return _deny(_l("This topic is not under embargo."))
+    if _acts_as_moderator(user) or topic.author_id == user.id:
+        return ALLOW
+    return _deny(_l("Only the author or a moderator can change who sees this topic."))
+
+
+def can_invite_to_topic(user: User | None, topic: Topic) -> Decision:
+    """Let co-investigators into a restricted topic (or take them out): author or moderator."""
+    return _embargo_keeper(user, topic)
+
+
+def can_extend_embargo(user: User | None, topic: Topic) -> Decision:
+    """The author may push the embargo date later; moderators may also bring it nearer."""
+    return _embargo_keeper(user, topic)
+
+
+def can_shorten_embargo(user: User | None, topic: Topic) -> Decision:
+    """Bringing the embargo date nearer, or lifting it now, is for moderators."""
+    decision = _embargo_keeper(user, topic)
+    if decision and not _acts_as_moderator(user):
+        return _deny(_l("Only moderators can shorten or lift an embargo."))
+    return decision
+
+
+def can_report_privately(user: User | None, thing: Any = None) -> Decision:
+    return _may_write(user)
+
+
+def can_convert_report(user: User | None, topic: Topic) -> Decision:
+    """Turn a private report into a restricted topic, its reporter as the author."""
+    decision = can_moderate_topic(user, topic)
+    if decision and not topic.is_private_report:
+        return _deny(_l("Only a private report can be turned into a restricted topic."))
+    return decision
+
+
+def can_open_notification(user: User | None, notification: Any) -> Decision:
+    """Only one's own notifications, and only while what they point at is still readable."""
+    if not _is_self(user, notification.user_id):
+        return _not_found()
+    if notification.topic is not None:
+        return can_view_topic(user, notification.topic)
+    return ALLOW
 
 
 def can_view_moderation_log(user: User | None, thing: Any = None) -> Decision:
@@ -367,11 +599,15 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "delete_post": can_delete_post,
     "view_revisions": can_view_revisions,
     "vote": can_vote,
+    "quote_post": can_quote_post,
     "accept_answer": can_accept_answer,
     "manage_tags": can_manage_tags,
     "edit_profile": can_edit_profile,
     "view_category": can_view_category,
     "view_topic": can_view_topic,
+    "view_post": can_view_post,
+    "view_profile": can_view_profile,
+    "create_restricted_topic": can_create_restricted_topic,
     "register": can_register,
     "apply": can_apply,
     "review_applications": can_review_applications,
@@ -386,11 +622,17 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "see_tally": can_see_tally,
     "see_post_body": can_see_post_body,
     "moderate": can_moderate,
-    "moderate_topic": can_moderate,
-    "moderate_post": can_moderate,
+    "moderate_topic": can_moderate_topic,
+    "moderate_post": can_moderate_post,
     "flag_post": can_flag_post,
     "suspend": can_suspend,
     "restrict_topic": can_restrict_topic,
+    "invite_to_topic": can_invite_to_topic,
+    "extend_embargo": can_extend_embargo,
+    "shorten_embargo": can_shorten_embargo,
+    "report_privately": can_report_privately,
+    "convert_report": can_convert_report,
+    "open_notification": can_open_notification,
     "view_moderation_log": can_view_moderation_log,
 }
 

@@ -76,6 +76,8 @@ class User(UserMixin, db.Model):
     digest_hour: Mapped[int] = mapped_column(default=8)  # in the member's own time zone
     digest_weekday: Mapped[int] = mapped_column(default=0)  # 0 = Monday
     auto_watch: Mapped[bool] = mapped_column(default=True)  # watch topics you create or reply to
+    # Whether visitors who are not logged in may open the profile (members always may).
+    profile_public: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
 

@@ -45,9 +45,13 @@ class Category(db.Model):
     name: Mapped[str] = mapped_column(String(80))
     description: Mapped[str] = mapped_column(String(300), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Live topics every reader of the area sees (not restricted, not private reports);
+    # forum.services.discussions adds the restricted ones the reader may see.
     topic_count: Mapped[int] = mapped_column(Integer, default=0)
     # Hidden from visitors who are not logged-in members (lists, pages, permalinks).
     is_members_only: Mapped[bool] = mapped_column(default=False)
+    # Authors opening a topic here may restrict it until an embargo date (hazardous findings).
+    is_sensitive: Mapped[bool] = mapped_column(default=False)
 
     def __repr__(self) -> str:
         return f"<Category {self.slug}>"
@@ -62,6 +66,7 @@ class Tag(db.Model):
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(40))
     description: Mapped[str] = mapped_column(String(300), default="")
+    # Counted like Category.topic_count: live topics that are neither restricted nor private.
     topic_count: Mapped[int] = mapped_column(Integer, default=0)
 
     def __repr__(self) -> str:
@@ -117,18 +122,27 @@ class Topic(db.Model):
     # Hazardous findings: only the author, moderators and invited members see it until then.
     is_restricted: Mapped[bool] = mapped_column(default=False)
     embargo_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A private report: a thread between its author and the moderators only, never listed.
+    is_private_report: Mapped[bool] = mapped_column(default=False)
 
     category: Mapped[Category] = relationship()
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     last_poster: Mapped[User | None] = relationship(foreign_keys=[last_poster_id])
     accepted_post: Mapped[Post | None] = relationship(foreign_keys=[accepted_post_id])
     tags: Mapped[list[Tag]] = relationship(secondary=topic_tags, order_by="Tag.name")
+    # The members let into a restricted topic (read by forum.permissions.can_view_topic).
+    access: Mapped[list[TopicAccess]] = relationship("TopicAccess", lazy="select", viewonly=True)
 
     __table_args__ = (
         Index("ix_topics_category_activity", "category_id", "is_pinned", "last_post_at"),
         Index("ix_topics_last_post_at", "last_post_at"),
         Index("ix_topics_created_at", "created_at"),
         Index("ix_topics_vote_count", "vote_count"),
+        # Forum-wide pins lead /latest: one backwards scan gives pinned, then by activity.
+        Index("ix_topics_global_pin_activity", "is_pinned_globally", "last_post_at"),
+        # The few restricted topics and private reports, found without scanning the rest.
+        Index("ix_topics_restricted", "is_restricted", "category_id"),
+        Index("ix_topics_private_report", "is_private_report", "last_post_at"),
     )
 
     @property
@@ -138,6 +152,11 @@ class Topic(db.Model):
     @property
     def is_answered(self) -> bool:
         return self.accepted_post_id is not None
+
+    @property
+    def is_listed_to_all(self) -> bool:
+        """Counted in Category.topic_count and Tag.topic_count: what every reader of it sees."""
+        return not (self.is_restricted or self.is_private_report or self.merged_into_id)
 
     def __repr__(self) -> str:
         return f"<Topic {self.id} {self.title!r}>"

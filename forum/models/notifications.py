@@ -26,6 +26,8 @@ class NotificationKind(enum.StrEnum):
     APPLICATION = "application"  # a decision on your application (welcome)
     WARNING = "warning"  # a moderator's private warning about the member's content
     MODERATION = "moderation"  # the member's post was hidden, restored, approved, ...
+    PRIVATE_REPORT = "private_report"  # for moderators: a member reported something privately
+    TOPIC_ACCESS = "topic_access"  # you were let into a restricted topic
 
 
 # Kinds that may be emailed at once (when the member keeps immediate emails on).

@@ -46,7 +46,7 @@ from forum.models import (
 )
 from forum.models.notifications import IMMEDIATE_KINDS
 from forum.models.types import utcnow
-from forum.services.discussions import _readable_topics
+from forum.permissions import visible_posts
 
 MAX_ATTEMPTS = 6
 FIRST_RETRY_DELAY = timedelta(minutes=5)  # then 10, 20, 40 minutes, ... doubling each time
@@ -464,10 +464,7 @@ def _batch_notifications(user: User, batch_id: int) -> tuple[list[tuple], int]:
     conditions = [
         Notification.batch_id == batch_id,
         Topic.id.not_in(muted),
-        Post.hidden_at.is_(None),
-        Post.deleted_at.is_(None),
-        Post.awaiting_review.is_(False),
-        *_readable_topics(user),
+        visible_posts(user),
     ]
 
     def joined(stmt):

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.message import EmailMessage
 from functools import lru_cache, partial
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_datetime
@@ -44,6 +43,7 @@ from forum.models import (
     WatchLevel,
 )
 from forum.models.types import utcnow
+from forum.permissions import ANY_MEMBER, is_in_electorate, visible_posts
 from forum.services.delivery import (
     ID_BATCH,
     Report,
@@ -57,7 +57,6 @@ from forum.services.delivery import (
     unsubscribe_headers,
     unsubscribe_url,
 )
-from forum.services.discussions import _readable_topics
 
 FREQUENCIES = ("daily", "weekly")
 # What a member's first digest covers; later ones cover the time since the previous digest,
@@ -233,9 +232,6 @@ def period_for(user: User, now: datetime) -> tuple[str, datetime, datetime] | No
 
 # --- What a digest says ------------------------------------------------------------------------
 
-# A signed-in member who wrote nothing and was let in nowhere: what every member may read.
-_ANY_MEMBER = SimpleNamespace(is_authenticated=True, is_moderator=False, id=0)
-
 
 def _follows(user: User) -> tuple[list[int], set[int], set[int]]:
     """Areas watched, areas muted and topics muted by the member (one query)."""
@@ -254,10 +250,11 @@ def _follows(user: User) -> tuple[list[int], set[int], set[int]]:
     return watched, muted_areas, muted_topics
 
 
-def _with_opening_post(stmt):
-    """Only topics whose opening post everyone may see (not hidden, deleted or in review)."""
+def _readable_with_opening_post(stmt, reader):
+    """Only topics the reader may read whose opening post they may see (the one rule in
+    forum.permissions: not hidden, deleted or waiting for review)."""
     return stmt.join(Post, and_(Post.topic_id == Topic.id, Post.number == 1)).where(
-        Post.hidden_at.is_(None), Post.deleted_at.is_(None), Post.awaiting_review.is_(False)
+        visible_posts(reader), Topic.is_private_report.is_(False)
     )
 
 
@@ -293,7 +290,6 @@ def _round_news(round_: VotingRound, leaders: tuple[ItemNews, ...] = ()) -> Roun
 def forum_news(*, since: datetime, until: datetime) -> ForumNews:
     """Featured topics, new agenda items, rounds closing soon and results of [since, until), as
     every member may read them (restricted topics left out, as the featured list does)."""
-    open_to_members = _readable_topics(_ANY_MEMBER)
     newly_featured = select(AuditEntry.target_id).where(
         AuditEntry.action == "topic.feature",
         AuditEntry.target_type == "topic",
@@ -303,8 +299,10 @@ def forum_news(*, since: datetime, until: datetime) -> ForumNews:
     featured = tuple(
         _topic_news(topic, area)
         for topic, area in db.session.execute(
-            _with_opening_post(select(Topic, Category.name).join(Topic.category))
-            .where(Topic.is_featured.is_(True), *open_to_members)
+            _readable_with_opening_post(
+                select(Topic, Category.name).join(Topic.category), ANY_MEMBER
+            )
+            .where(Topic.is_featured.is_(True))
             .where(or_(Topic.id.in_(newly_featured), Topic.last_post_at >= since))
             .order_by(Topic.last_post_at.desc(), Topic.id.desc())
             .limit(FEATURED_SHOWN * 2)  # room for the ones a member muted
@@ -313,11 +311,11 @@ def forum_news(*, since: datetime, until: datetime) -> ForumNews:
     new_items = tuple(
         _item_news(item, category_id)
         for item, category_id in db.session.execute(
-            _with_opening_post(
-                select(AgendaItem, Topic.category_id).join(Topic, Topic.id == AgendaItem.topic_id)
+            _readable_with_opening_post(
+                select(AgendaItem, Topic.category_id).join(Topic, Topic.id == AgendaItem.topic_id),
+                ANY_MEMBER,
             )
             .where(AgendaItem.created_at >= since, AgendaItem.created_at < until)
-            .where(*open_to_members)
             .order_by(AgendaItem.created_at.desc(), AgendaItem.id.desc())
             .limit(NEW_ITEMS_SHOWN * 2)
         )
@@ -392,7 +390,6 @@ def build_digest(
             Topic.author_id != user.id,
             Topic.created_at >= since,
             Topic.created_at < until,
-            *_readable_topics(user),
         ]
         if muted_topics:
             conditions.append(Topic.id.not_in(muted_topics))
@@ -401,7 +398,7 @@ def build_digest(
         new_topics = [
             _topic_news(topic, area)
             for topic, area in db.session.execute(
-                _with_opening_post(select(Topic, Category.name).join(Topic.category))
+                _readable_with_opening_post(select(Topic, Category.name).join(Topic.category), user)
                 .where(*conditions)
                 .order_by(
                     (Topic.reply_count + Topic.vote_count).desc(),
@@ -412,10 +409,8 @@ def build_digest(
             )
         ]
 
-    # Only rounds the member may vote in (see permissions.can_vote_in_round).
-    rounds = [
-        r for r in news.closing_rounds if r.late_joiners_may_vote or r.opens_at >= user.created_at
-    ]
+    # Only rounds the member may vote in.
+    rounds = [r for r in news.closing_rounds if is_in_electorate(user, r)]
     voted = set()
     if rounds:
         voted = set(

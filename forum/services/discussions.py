@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -33,14 +33,17 @@ from forum.models import (
 from forum.models.discussions import BODY_MAX_LENGTH, PATH_SEGMENT_WIDTH, TITLE_MAX_LENGTH, slugify
 from forum.models.types import utcnow
 from forum.pagination import Page
-from forum.permissions import require
-from forum.services import moderation, notifications, search
+from forum.permissions import readable_topics, require, visible_posts
+from forum.services import audit, moderation, notifications, search
 
 TOPICS_PER_PAGE = 30
 POSTS_PER_PAGE = 20
 LATEST_TOPICS_PER_AREA = 4
 MAX_TAGS_PER_TOPIC = 5
 MEMBER_TOPIC_KINDS = (TopicKind.QUESTION, TopicKind.RESOURCE, TopicKind.DISCUSSION)
+
+# Areas where authors may restrict a new topic until an embargo date (admins mark others).
+SENSITIVE_AREAS = frozenset({"security", "safety"})
 
 # The topic areas every forum starts with (also created by the 0002 migration).
 # Names are stored in English and translated when shown (forum.i18n.category_name).
@@ -157,6 +160,22 @@ def find_shared_resource(resource: Resource, *, exclude_topic_id: int | None = N
     return list(db.session.scalars(stmt))
 
 
+def count_as_listed(topic: Topic, delta: int) -> None:
+    """Add the topic to (+1) or take it from (-1) the stored counts of its area and tags, which
+    count what every reader of them sees (Topic.is_listed_to_all). Call it just before a change
+    that makes the topic listed or unlisted (restricting, lifting, merging, moving)."""
+    db.session.execute(
+        update(Category)
+        .where(Category.id == topic.category_id)
+        .values(topic_count=Category.topic_count + delta)
+    )
+    tag_ids = [t.id for t in topic.tags]
+    if tag_ids:
+        db.session.execute(
+            update(Tag).where(Tag.id.in_(tag_ids)).values(topic_count=Tag.topic_count + delta)
+        )
+
+
 def _set_tags(topic: Topic, tag_ids: Collection[int]) -> None:
     ids = list(dict.fromkeys(tag_ids))
     if len(ids) > MAX_TAGS_PER_TOPIC:
@@ -164,6 +183,8 @@ def _set_tags(topic: Topic, tag_ids: Collection[int]) -> None:
     old = {t.id for t in topic.tags}
     topic.tags = list(db.session.scalars(select(Tag).where(Tag.id.in_(ids)))) if ids else []
     new = {t.id for t in topic.tags}
+    if not topic.is_listed_to_all:
+        return  # counted when it becomes listed (forum.services.discussions.count_as_listed)
     for tag_ids_changed, delta in ((new - old, 1), (old - new, -1)):
         if tag_ids_changed:
             db.session.execute(
@@ -182,11 +203,25 @@ def create_topic(
     kind: TopicKind = TopicKind.DISCUSSION,
     resource: Resource | None = None,
     tag_ids: Collection[int] = (),
+    restricted_until: datetime | None = None,
+    invited: Collection[User] = (),
+    private_report: bool = False,
     now: datetime | None = None,
 ) -> Topic:
-    """Open a topic with its first post. The author must be allowed to post in the area."""
+    """Open a topic with its first post. The author must be allowed to post in the area.
+
+    ``restricted_until``: the topic is created restricted (in the same transaction, so nobody
+    else sees it for one request) until that date, to the author, the moderators and the
+    ``invited`` members. ``private_report``: a thread between the author and the moderators.
+    """
     require(author, "create_topic", category)
     now = now or utcnow()
+    if restricted_until is not None:
+        require(author, "create_restricted_topic", category)
+        if restricted_until <= now:
+            raise ContentError("embargo")
+    if private_report:
+        require(author, "report_privately")
     title = _check_title(title)
     body = _check_body(body)
     resource = _check_resource(kind, resource)
@@ -203,9 +238,16 @@ def create_topic(
         reply_count=0,
         resource_url=resource.url,
         doi=resource.doi,
+        is_restricted=restricted_until is not None,
+        embargo_until=restricted_until,
+        is_private_report=private_report,
     )
     db.session.add(topic)
     db.session.flush()
+    for member in {m.id: m for m in invited if m.id != author.id}.values():
+        db.session.add(TopicAccess(topic_id=topic.id, user_id=member.id))
+    if invited:
+        db.session.flush()
     _set_tags(topic, tag_ids)
     _store_resource_keys(topic, resource)
     post = Post(
@@ -226,11 +268,21 @@ def create_topic(
     notifications.auto_watch(author, topic.id)
     search.index_topic(topic.id, title=title, body=body)
     _mark_read(author, topic.id, 1, now)
-    db.session.execute(
-        update(Category)
-        .where(Category.id == category.id)
-        .values(topic_count=Category.topic_count + 1)
-    )
+    if topic.is_listed_to_all:
+        db.session.execute(
+            update(Category)
+            .where(Category.id == category.id)
+            .values(topic_count=Category.topic_count + 1)
+        )
+    if restricted_until is not None:  # who and when, never the content
+        audit.record(
+            author,
+            "topic.restrict",
+            target_type="topic",
+            target_id=topic.id,
+            public={"embargo_until": restricted_until.isoformat()},
+            now=now,
+        )
     db.session.commit()
     return topic
 
@@ -489,7 +541,7 @@ def latest_topics_by_category(
         .over(partition_by=Topic.category_id, order_by=(Topic.last_post_at.desc(), Topic.id.desc()))
         .label("rank")
     )
-    ranked = select(Topic.id, rank).where(*_readable_topics(viewer)).subquery()
+    ranked = select(Topic.id, rank).where(readable_topics(viewer)).subquery()
     topics = db.session.scalars(
         select(Topic)
         .join(ranked, ranked.c.id == Topic.id)
@@ -574,40 +626,13 @@ def post_revisions(post: Post) -> list[PostRevision]:
     )
 
 
-def hidden_category_ids(viewer) -> set[int]:
-    """Areas the viewer may not read (members-only areas, for visitors who are not logged in)."""
-    if viewer is not None and getattr(viewer, "is_authenticated", False):
-        return set()
-    return set(db.session.scalars(select(Category.id).where(Category.is_members_only)))
-
-
-def _readable_topics(viewer) -> list:
-    """Conditions that keep out of lists what the viewer may not read: members-only areas for
-    visitors, and restricted topics under embargo for everyone but their author, moderators
-    and the members let in."""
-    signed_in = viewer is not None and getattr(viewer, "is_authenticated", False)
-    live = Topic.merged_into_id.is_(None)  # a merged-away topic only redirects
-    if signed_in and viewer.is_moderator:
-        return [live]
-    open_to_all = or_(
-        Topic.is_restricted.is_(False),
-        Topic.embargo_until.is_not(None) & (Topic.embargo_until <= utcnow()),
-    )
-    if not signed_in:
-        members_only = select(Category.id).where(Category.is_members_only)
-        return [live, Topic.category_id.not_in(members_only), open_to_all]
-    let_in = select(TopicAccess.topic_id).where(TopicAccess.user_id == viewer.id)
-    return [live, or_(open_to_all, Topic.author_id == viewer.id, Topic.id.in_(let_in))]
-
-
 def recent_posts_by(user: User, *, viewer=None, limit: int = 10) -> list[Post]:
     """A member's latest replies (not the opening posts of their topics), newest first."""
     return list(
         db.session.scalars(
             select(Post)
             .join(Post.topic)
-            .where(Post.author_id == user.id, Post.deleted_at.is_(None), Post.number > 1)
-            .where(*_readable_topics(viewer))
+            .where(Post.author_id == user.id, Post.number > 1, visible_posts(viewer))
             .options(joinedload(Post.topic))
             .order_by(Post.created_at.desc())
             .limit(limit)
@@ -619,7 +644,7 @@ def recent_topics_by(user: User, *, viewer=None, limit: int = 10) -> list[Topic]
     return list(
         db.session.scalars(
             select(Topic)
-            .where(Topic.author_id == user.id, *_readable_topics(viewer))
+            .where(Topic.author_id == user.id, readable_topics(viewer))
             .options(joinedload(Topic.category))
             .order_by(Topic.created_at.desc())
             .limit(limit)
@@ -633,7 +658,13 @@ def ensure_default_categories() -> list[Category]:
     for position, (slug, name, description) in enumerate(DEFAULT_CATEGORIES):
         if slug not in existing:
             db.session.add(
-                Category(slug=slug, name=name, description=description, position=position)
+                Category(
+                    slug=slug,
+                    name=name,
+                    description=description,
+                    position=position,
+                    is_sensitive=slug in SENSITIVE_AREAS,
+                )
             )
     db.session.commit()
     return list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -15,12 +15,24 @@ from forum.models import (
     NotificationKind,
     Post,
     Subscription,
+    Topic,
     User,
     WatchLevel,
 )
 from forum.models.types import utcnow
+from forum.permissions import ANY_MEMBER, can_view_topic, readable_topics
 
 _LINKED_MENTION = re.compile(r'<a href="/@([a-z0-9_.-]+)" class="mention"')
+
+
+def _readers(topic: Topic, user_ids) -> set[int]:
+    """Those of these members who may read the topic (forum.permissions.can_view_topic): a
+    restricted topic or a private report tells nobody else, not even that it exists."""
+    user_ids = set(user_ids)
+    if not user_ids or can_view_topic(ANY_MEMBER, topic):
+        return user_ids
+    people = db.session.scalars(select(User).where(User.id.in_(user_ids)))
+    return {user.id for user in people if can_view_topic(user, topic)}
 
 
 def mention_candidates(text: str) -> set[str]:
@@ -38,6 +50,9 @@ def notify_mentions(post: Post, author: User) -> int:
     if not handles:
         return 0
     people = db.session.scalars(select(User.id).where(User.handle.in_(handles))).all()
+    people = sorted(_readers(post.topic, people))
+    if not people:
+        return 0
     rows = [
         {
             "user_id": user_id,
@@ -60,15 +75,32 @@ def notify_mentions(post: Post, author: User) -> int:
     return len(rows)
 
 
+def _shown_to(user: User):
+    """Notifications the member may still be shown: those about no topic, and those about a
+    topic they may read now (an embargo extended or an invitation withdrawn silences them)."""
+    return or_(Notification.topic_id.is_(None), readable_topics(user))
+
+
+def _own(user: User, *conditions):
+    return (
+        select(Notification)
+        .outerjoin(Topic, Topic.id == Notification.topic_id)
+        .where(Notification.user_id == user.id, _shown_to(user), *conditions)
+    )
+
+
+def get_notification(notification_id: int) -> Notification | None:
+    return db.session.get(Notification, notification_id)
+
+
 def notifications_for(user: User, *, limit: int = 50) -> list[Notification]:
     """The member's latest notifications, newest first, with what they point at (one query)."""
-    from sqlalchemy.orm import joinedload
+    from sqlalchemy.orm import contains_eager, joinedload
 
     return list(
         db.session.scalars(
-            select(Notification)
-            .where(Notification.user_id == user.id)
-            .options(joinedload(Notification.actor), joinedload(Notification.topic))
+            _own(user)
+            .options(joinedload(Notification.actor), contains_eager(Notification.topic))
             .order_by(Notification.created_at.desc(), Notification.id.desc())
             .limit(limit)
         )
@@ -155,7 +187,9 @@ def notify_reply(post: Post, author: User) -> None:
     told = {author.id} | mentioned | muted
     rows = []
     parent_author = post.parent.author_id if post.parent else post.topic.author_id
-    if parent_author not in told:
+    watching = _watchers("topic", post.topic_id, WatchLevel.WATCHING)
+    readers = _readers(post.topic, watching | {parent_author})
+    if parent_author not in told and parent_author in readers:
         rows.append(
             _row(
                 parent_author,
@@ -167,7 +201,7 @@ def notify_reply(post: Post, author: User) -> None:
             )
         )
         told.add(parent_author)
-    for user_id in sorted(_watchers("topic", post.topic_id, WatchLevel.WATCHING) - told):
+    for user_id in sorted((watching & readers) - told):
         rows.append(
             _row(
                 user_id,
@@ -193,7 +227,8 @@ def notify_new_topic(topic, author: User) -> None:
             key=f"topic:{topic.id}",
         )
         for user_id in sorted(
-            _watchers("category", topic.category_id, WatchLevel.WATCHING) - {author.id}
+            _readers(topic, _watchers("category", topic.category_id, WatchLevel.WATCHING))
+            - {author.id}
         )
     ]
     _add(rows)
@@ -224,14 +259,9 @@ def notify_members(user_ids, kind: NotificationKind, *, key: str, topic_id=None)
 
 
 def unread_count(user: User) -> int:
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Notification)
-            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-        )
-        or 0
-    )
+    """The bell's number: unread notifications the member may still be shown."""
+    unread = _own(user, Notification.read_at.is_(None)).subquery()
+    return db.session.scalar(select(func.count()).select_from(unread)) or 0
 
 
 def mark_read(user: User, notification: Notification) -> None:

@@ -9,7 +9,7 @@ both databases return the same topics in the same order.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy import Numeric, case, cast, delete, exists, func, insert, select
 from sqlalchemy.orm import joinedload
@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 from forum.extensions import db
 from forum.models import Post, Topic
 from forum.models.search import TopicTerm
+from forum.permissions import readable_topics
 from forum.textsearch import term_weights
 
 MAX_SIMILAR_TOPICS = 5
@@ -63,15 +64,15 @@ def similar_topics(
     body: str = "",
     *,
     limit: int = MAX_SIMILAR_TOPICS,
+    viewer: Any,
     exclude_topic_id: int | None = None,
-    exclude_category_ids: Collection[int] = frozenset(),
 ) -> list[tuple[Topic, float]]:
     """Existing topics that look like the question asked, best first, with their scores.
 
     A topic scores the sum, over the terms it shares with the question, of query weight × stored
     weight × idf. Two queries: document frequencies, then the ranked topics with their author and
-    area. Callers pass the members-only areas in exclude_category_ids when the reader may not
-    see them, and the topic being edited in exclude_topic_id.
+    area. Only topics ``viewer`` may read (forum.permissions.readable_topics) and that are listed
+    (not private reports); callers pass the topic being edited in exclude_topic_id.
     """
     query = term_weights(title, body)
     if not query or limit <= 0:
@@ -105,7 +106,9 @@ def similar_topics(
     ranking = rounded.label("ranking")
     ranked = (
         select(TopicTerm.topic_id, score.label("score"), ranking)
-        .where(TopicTerm.term.in_(telling))
+        .join(Topic, Topic.id == TopicTerm.topic_id)
+        .where(TopicTerm.term.in_(telling), readable_topics(viewer))
+        .where(Topic.is_private_report.is_(False))
         .group_by(TopicTerm.topic_id)
         .having(rounded >= min_score, func.count() >= min_matches)
         .order_by(ranking.desc(), TopicTerm.topic_id)
@@ -113,9 +116,6 @@ def similar_topics(
     )
     if exclude_topic_id is not None:
         ranked = ranked.where(TopicTerm.topic_id != exclude_topic_id)
-    if exclude_category_ids:
-        hidden = select(Topic.id).where(Topic.category_id.in_(exclude_category_ids))
-        ranked = ranked.where(TopicTerm.topic_id.not_in(hidden))
     ranked = ranked.subquery()
 
     rows = db.session.execute(

@@ -13,7 +13,8 @@ from forum.extensions import db
 from forum.models import Category, Tag, Topic, TopicKind, TopicRead
 from forum.models.discussions import topic_tags
 from forum.models.types import utcnow
-from forum.services.discussions import TOPICS_PER_PAGE, Page, _readable_topics
+from forum.permissions import readable_topics
+from forum.services.discussions import TOPICS_PER_PAGE, Page
 
 SORTS = ("latest", "newest", "votes", "top")
 STATUSES = ("answered", "unanswered")
@@ -45,7 +46,7 @@ class TopicList:
 
 def topic_list(viewer, query: ListQuery, *, category: Category | None = None) -> TopicList:
     """A page of topics, with the reader's unread counts: three queries whatever the size."""
-    conditions = list(_readable_topics(viewer))
+    conditions = [readable_topics(viewer), Topic.is_private_report.is_(False)]
     if category is not None:
         conditions.append(Topic.category_id == category.id)
     if query.tag:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import abort, request
+from flask_login import current_user
+
+from forum.permissions import can
+
+# The largest id any database here stores (PostgreSQL integer); larger ones never exist.
+MAX_ID = 2**31 - 1
+
+
+MAX_PAGE = 1_000_000
 
 
 def page_arg() -> int:
     value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and int(value) > 0 else 1
+    if not (value.isascii() and value.isdigit()):
+        return 1
+    return min(max(int(value), 1), MAX_PAGE)
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -20,3 +32,33 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+def id_arg(value: Any) -> int | None:
+    """An id from a form or query value: ASCII digits within range, else None (no such thing)."""
+    text = str(value or "")
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ID:
+        return None
+    return int(text)
+
+
+def visible_topic_or_404(topic_id: Any):
+    """The topic, if it exists and the reader may see it; else the same 404 as a missing id."""
+    from forum.services import discussions
+
+    number = id_arg(topic_id)
+    found = discussions.get_topic(number) if number is not None else None
+    if found is None or not can(current_user, "view_topic", found):
+        abort(404)
+    return found
+
+
+def visible_post_or_404(post_id: Any):
+    """The post, if it exists and the reader may see that it does; else a 404."""
+    from forum.services import discussions
+
+    number = id_arg(post_id)
+    found = discussions.get_post(number) if number is not None else None
+    if found is None or not can(current_user, "view_post", found):
+        abort(404)
+    return found

@@ -41,8 +41,11 @@ def propose():
         ))  # fmt: skip
         flash(_("Your research question is on the agenda, with its own discussion."), "success")
         return redirect(url_for("agenda.item", item_id=item.id))
-    similar = agenda.similar_items(form.title.data or "", form.statement.data or "") if (
-        request.method == "POST" and form.title.data) else []  # fmt: skip
+    similar = (
+        agenda.similar_items(current_user, form.title.data or "", form.statement.data or "")
+        if request.method == "POST" and form.title.data
+        else []
+    )
     return render_template("agenda/propose.html", form=form, similar=similar), (
         400 if form.errors else 200
     )

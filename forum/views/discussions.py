@@ -34,7 +34,7 @@ from forum.services import (
     tags,
     topic_lists,
 )
-from forum.views import page_arg
+from forum.views import page_arg, visible_post_or_404, visible_topic_or_404
 
 bp = Blueprint("discussions", __name__)
 
@@ -59,11 +59,11 @@ def post_url(post: Post, *, explicit_page: bool = False, **values) -> str:
 
 
 def _topic_or_404(topic_id: int) -> Topic:
-    return discussions.get_topic(topic_id) or abort(404)
+    return visible_topic_or_404(topic_id)
 
 
 def _post_or_404(post_id: int) -> Post:
-    return discussions.get_post(post_id) or abort(404)
+    return visible_post_or_404(post_id)
 
 
 def _list_query() -> topic_lists.ListQuery:
@@ -214,7 +214,7 @@ def new_topic(slug: str):
             form.title.data or "",
             form.body.data or "",
             limit=SIMILAR_TOPICS_SHOWN,
-            exclude_category_ids=discussions.hidden_category_ids(current_user),
+            viewer=current_user,
         )
         if request.method == "POST" and form.title.data
         else []
@@ -226,7 +226,7 @@ def new_topic(slug: str):
         form=form,
         preview=preview,
         duplicates=duplicates,
-        similar=[topic for topic, _score in similar if can(current_user, "view_topic", topic)],
+        similar=[topic for topic, _score in similar],
     ), status
 
 
@@ -239,13 +239,12 @@ def similar():
         title,
         request.args.get("body", "")[:2000],
         limit=SIMILAR_TOPICS_SHOWN,
-        exclude_category_ids=discussions.hidden_category_ids(current_user),
+        viewer=current_user,
     )
     return jsonify(
         [
             {"title": t.title, "url": url_for("discussions.topic", topic_id=t.id, slug=t.slug)}
             for t, _score in found
-            if can(current_user, "view_topic", t)  # restricted topics stay out of suggestions
         ]
     )
 
@@ -268,13 +267,16 @@ def suggest_members():
 @bp.route("/t/<int:topic_id>")
 @bp.route("/t/<int:topic_id>/<slug>")
 def topic(topic_id: int, slug: str | None = None):
-    found = _topic_or_404(topic_id)
+    found = discussions.get_topic(topic_id) or abort(404)
     if found.merged_into_id is not None:  # merged away: its old address leads to the merged topic
         from forum.services import topic_surgery
 
         merged = topic_surgery.resolve_merged(found)
+        if not can(current_user, "view_topic", merged):
+            abort(404)
         return redirect(url_for("discussions.topic", topic_id=merged.id, slug=merged.slug), 301)
-    require(current_user, "view_topic", found)
+    if not can(current_user, "view_topic", found):
+        abort(404)
     if slug != found.slug:
         return redirect(
             url_for("discussions.topic", topic_id=found.id, slug=found.slug, **request.args),
@@ -302,26 +304,27 @@ def topic(topic_id: int, slug: str | None = None):
     return page
 
 
+def _post_in_topic(topic: Topic, post_id: str | None) -> Post | None:
+    """A post of this topic the reader may see, named by a form or query value; 404 otherwise."""
+    if not post_id:
+        return None
+    found = visible_post_or_404(post_id)
+    if found.topic_id != topic.id:
+        abort(404)
+    return found
+
+
 @bp.route("/t/<int:topic_id>/reply", methods=["GET", "POST"])
 def reply(topic_id: int):
     found = _topic_or_404(topic_id)
     require(current_user, "reply", found)
     form = ReplyForm()
-    parent_id = form.parent_id.data or request.args.get("to")
-    parent = discussions.get_post(int(parent_id)) if str(parent_id or "").isdigit() else None
-    if parent is not None and parent.topic_id != found.id:
-        abort(404)
+    parent = _post_in_topic(found, form.parent_id.data or request.args.get("to"))
     if parent is not None:
         form.parent_id.data = str(parent.id)
-    quoted = request.args.get("quote", "")
-    if request.method == "GET" and quoted.isdigit():
-        source = discussions.get_post(int(quoted))
-        if (
-            source is not None
-            and source.topic_id == found.id
-            and not source.is_deleted
-            and can(current_user, "see_post_body", source)
-        ):
+    if request.method == "GET" and request.args.get("quote"):
+        source = _post_in_topic(found, request.args.get("quote"))
+        if source is not None and can(current_user, "quote_post", source):
             form.body.data = discussions.quote(source) + "\n\n"
     preview = None
     if request.method == "POST" and "preview" in request.form:
@@ -340,9 +343,7 @@ def reply(topic_id: int):
 @bp.route("/p/<int:post_id>")
 def post(post_id: int):
     """A permalink: finds the page of the topic that shows the post, however long the topic."""
-    found = _post_or_404(post_id)
-    require(current_user, "view_topic", found.topic)
-    return redirect(post_url(found))
+    return redirect(post_url(_post_or_404(post_id)))
 
 
 @bp.route("/@<handle>")
@@ -413,7 +414,6 @@ def delete_post(post_id: int):
 @bp.route("/p/<int:post_id>/history")
 def post_history(post_id: int):
     found = _post_or_404(post_id)
-    require(current_user, "view_topic", found.topic)
     require(current_user, "view_revisions", found)
     return render_template(
         "post_history.html", post=found, revisions=discussions.post_revisions(found)

@@ -10,20 +10,20 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from forum.models import FlagReason, Post, Topic
-from forum.permissions import require
+from forum.permissions import can, require
 from forum.services import accounts, audit, discussions, moderation
-from forum.views import page_arg
+from forum.views import id_arg, page_arg, visible_post_or_404, visible_topic_or_404
 from forum.views.discussions import post_url
 
 bp = Blueprint("moderation", __name__)
 
 
 def _post(post_id: int) -> Post:
-    return discussions.get_post(post_id) or abort(404)
+    return visible_post_or_404(post_id)
 
 
 def _topic(topic_id: int) -> Topic:
-    return discussions.get_topic(topic_id) or abort(404)
+    return visible_topic_or_404(topic_id)
 
 
 def _text(name: str) -> str:
@@ -161,12 +161,9 @@ def topic_action(topic_id: int, action: str):
         elif action == "unfeature":
             moderation.unfeature_topic(current_user, topic)
         elif action in {"duplicate", "merge"}:
-            other = (
-                discussions.get_topic(int(_text("topic_id")))
-                if _text("topic_id").isdigit()
-                else None
-            )
-            if other is None:
+            other_id = id_arg(_text("topic_id"))
+            other = discussions.get_topic(other_id) if other_id is not None else None
+            if other is None or not can(current_user, "view_topic", other):
                 raise moderation.ModerationError(_("Give the number of an existing topic."))
             if action == "duplicate":
                 moderation.close_as_duplicate(current_user, topic, other, note=_text("note"))
@@ -179,7 +176,7 @@ def topic_action(topic_id: int, action: str):
         elif action == "split":
             from forum.services import topic_surgery
 
-            ids = [int(x) for x in request.form.getlist("post_ids") if x.isdigit()]
+            ids = [i for i in map(id_arg, request.form.getlist("post_ids")) if i is not None]
             target = topic_surgery.split_topic(current_user, topic, ids, title=_text("title"),
                                                reason=_text("note"))  # fmt: skip
         elif action == "restrict":

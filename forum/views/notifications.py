@@ -10,9 +10,10 @@ from flask_login import current_user, login_required
 
 from forum.extensions import csrf, db
 from forum.forms.notifications import EmailPreferencesForm
-from forum.models import Notification, User, WatchLevel
-from forum.permissions import require
+from forum.models import User, WatchLevel
+from forum.permissions import can, require
 from forum.services import discussions, notifications
+from forum.views import visible_topic_or_404
 
 bp = Blueprint("notifications", __name__)
 
@@ -29,8 +30,8 @@ def index():
 @login_required
 def open_one(notification_id: int):
     """Opening a notification marks it read (the one GET that changes state) and goes to it."""
-    note = db.session.get(Notification, notification_id)
-    if note is None or note.user_id != current_user.id:
+    note = notifications.get_notification(notification_id)
+    if note is None or not can(current_user, "open_notification", note):
         abort(404)
     notifications.mark_read(current_user, note)
     if note.post_id:
@@ -62,8 +63,7 @@ def _watch(target_type: str, target_id: int, back: str):
 @bp.route("/t/<int:topic_id>/watch", methods=["POST"])
 @login_required
 def watch_topic(topic_id: int):
-    topic = discussions.get_topic(topic_id) or abort(404)
-    require(current_user, "view_topic", topic)
+    topic = visible_topic_or_404(topic_id)
     return _watch("topic", topic.id, url_for("discussions.topic", topic_id=topic.id, page=1))
 
 
