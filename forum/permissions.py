@@ -187,6 +187,12 @@ def readable_topics(viewer: Any) -> ColumnElement[bool]:
     )
 
 
+def listed_topics(viewer: Any) -> ColumnElement[bool]:
+    """The topics lists, counts, search and digests show ``viewer``: those they may read, less
+    private reports (read from the reporter's and the moderators' own lists)."""
+    return and_(readable_topics(viewer), Topic.is_private_report.is_(False))
+
+
 def can_view_post(user: User | None, post: Post) -> Decision:
     """A post is there for a reader who may read its topic, except that one waiting for
     first-post review is there only for its author and the moderators."""

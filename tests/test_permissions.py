@@ -5,9 +5,13 @@ from datetime import timedelta
 import pytest
 from flask_login import AnonymousUserMixin
 
+from forum import create_app
 from forum.extensions import db
 from forum.models import (
     ApplicationState,
+    Notification,
+    NotificationKind,
+    TopicAccess,
     RegistrationMode,
     Role,
     SiteSettings,
@@ -20,75 +24,135 @@ from forum.models.types import utcnow
 from forum.permissions import RULES, can
 from forum.services import discussions
 from forum.services.discussions import delete_post
+from tests.conftest import _empty_tables, app_config
 from tests.factories import make_application, make_post, make_topic, make_user
 
-ROLES = ["anonymous", "member", "author", "moderator", "admin", "suspended"]
+ROLES = [
+    "anonymous",
+    "member",
+    "author",
+    "invited",
+    "moderator",
+    "admin",
+    "suspended",
+    "suspended_moderator",
+]
 SIGNED_IN = set(ROLES) - {"anonymous"}
+EVERYONE = set(ROLES)
+# Members who may write: suspension takes writing, and moderation, from every role.
+WRITERS = {"member", "author", "invited", "moderator", "admin"}
+MODERATORS = {"moderator", "admin"}
+AUTHOR_OR_MODERATORS = {"author"} | MODERATORS
+LET_IN = {"author", "invited"} | MODERATORS
 
 # action, target -> the roles allowed (every other role is refused)
 MATRIX = {
-    ("create_topic", "area"): {"member", "author", "moderator", "admin"},
-    ("reply", "open_topic"): {"member", "author", "moderator", "admin"},
-    ("reply", "locked_topic"): {"moderator", "admin"},
-    ("edit_post", "post"): {"author", "moderator", "admin"},
+    ("create_topic", "area"): WRITERS,
+    ("create_restricted_topic", "area"): WRITERS,  # Safety is a sensitive area
+    ("create_restricted_topic", "members_only_area"): set(),  # Meta is not
+    ("reply", "open_topic"): WRITERS,
+    ("reply", "locked_topic"): MODERATORS,
+    ("reply", "restricted_topic"): LET_IN,
+    ("edit_post", "post"): AUTHOR_OR_MODERATORS,
     ("edit_post", "deleted_post"): set(),
-    ("delete_post", "post"): {"author", "moderator", "admin"},
+    ("edit_post", "restricted_post"): AUTHOR_OR_MODERATORS,
+    ("delete_post", "post"): AUTHOR_OR_MODERATORS,
     ("delete_post", "deleted_post"): set(),
-    ("view_revisions", "post"): set(ROLES),
+    ("view_revisions", "post"): EVERYONE,
+    ("view_revisions", "restricted_post"): LET_IN,
     ("edit_profile", "authors_profile"): {"author", "admin"},
-    ("view_category", "area"): set(ROLES),
+    ("view_profile", "authors_profile"): SIGNED_IN,
+    ("view_profile", "public_profile"): EVERYONE,
+    ("view_category", "area"): EVERYONE,
     ("view_category", "members_only_area"): SIGNED_IN,
-    ("view_topic", "open_topic"): set(ROLES),
+    ("view_topic", "open_topic"): EVERYONE,
     ("view_topic", "members_only_topic"): SIGNED_IN,
+    ("view_topic", "restricted_topic"): LET_IN,
+    ("view_topic", "private_report"): AUTHOR_OR_MODERATORS,
+    ("view_post", "post"): EVERYONE,
+    ("view_post", "restricted_post"): LET_IN,
+    ("view_post", "waiting_post"): {"member"} | MODERATORS,  # the member wrote it
     ("register", "open_settings"): {"anonymous"},
     ("register", "application_settings"): set(),
     ("apply", "application_settings"): {"anonymous"},
-    ("review_applications", None): {"moderator", "admin"},
-    ("score_application", "application"): {"moderator", "admin"},
+    ("review_applications", None): MODERATORS,
+    ("score_application", "application"): MODERATORS,
     ("score_application", "application_from_moderators_institution"): {"admin"},
-    ("decide_application", "application"): {"moderator", "admin"},
+    ("decide_application", "application"): MODERATORS,
     ("decide_application", "application_from_moderators_institution"): {"admin"},
     ("decide_application", "decided_application"): set(),
     ("manage_settings", None): {"admin"},
-    ("vote", "post"): {"member", "moderator", "admin"},
+    ("vote", "post"): {"member", "invited", "moderator", "admin"},
     ("vote", "deleted_post"): set(),
-    ("accept_answer", "answer"): {"author", "moderator", "admin"},
+    ("vote", "restricted_post"): {"invited", "moderator", "admin"},
+    ("quote_post", "post"): EVERYONE,
+    ("quote_post", "hidden_post"): MODERATORS,
+    ("quote_post", "restricted_post"): LET_IN,
+    ("accept_answer", "answer"): AUTHOR_OR_MODERATORS,
     ("accept_answer", "post"): set(),
     ("accept_answer", "deleted_answer"): set(),
-    ("manage_tags", None): {"moderator", "admin"},
-    ("see_post_body", "post"): set(ROLES),
-    ("see_post_body", "hidden_post"): {"moderator", "admin"},
-    ("moderate", None): {"moderator", "admin"},
-    ("moderate_topic", "open_topic"): {"moderator", "admin"},
-    ("moderate_post", "post"): {"moderator", "admin"},
-    ("flag_post", "post"): {"member", "moderator", "admin"},
-    ("suspend", "authors_profile"): {"moderator", "admin"},
-    ("restrict_topic", "open_topic"): {"author", "moderator", "admin"},
-    ("restrict_topic", "members_only_topic"): set(),
+    ("manage_tags", None): MODERATORS,
+    ("see_post_body", "post"): EVERYONE,
+    ("see_post_body", "hidden_post"): MODERATORS,
+    ("see_post_body", "waiting_post"): {"member"} | MODERATORS,
+    ("see_post_body", "restricted_post"): LET_IN,
+    ("moderate", None): MODERATORS,
+    ("moderate_topic", "open_topic"): MODERATORS,
+    ("moderate_topic", "restricted_topic"): MODERATORS,
+    ("moderate_post", "post"): MODERATORS,
+    ("flag_post", "post"): {"member", "invited", "moderator", "admin"},
+    ("flag_post", "restricted_post"): {"invited", "moderator", "admin"},
+    ("suspend", "authors_profile"): MODERATORS,
+    ("suspend", "admins_profile"): set(),  # the only active admin
+    ("restrict_topic", "open_topic"): AUTHOR_OR_MODERATORS,
+    ("restrict_topic", "members_only_topic"): MODERATORS,  # not a sensitive area
+    ("restrict_topic", "private_report"): set(),
+    ("invite_to_topic", "restricted_topic"): AUTHOR_OR_MODERATORS,
+    ("invite_to_topic", "open_topic"): set(),
+    ("extend_embargo", "restricted_topic"): AUTHOR_OR_MODERATORS,
+    ("shorten_embargo", "restricted_topic"): MODERATORS,
+    ("report_privately", None): WRITERS,
+    ("convert_report", "private_report"): MODERATORS,
+    ("convert_report", "open_topic"): set(),
+    ("open_notification", "members_notification"): {"member"},
+    ("open_notification", "restricted_notification"): {"invited"},
     ("view_moderation_log", None): SIGNED_IN,
-    ("propose_agenda_item", None): {"member", "author", "moderator", "admin"},
-    ("change_agenda_status", None): {"moderator", "admin"},
-    ("create_round", None): {"moderator", "admin"},
-    ("vote_in_round", "open_round"): {"member", "author", "moderator", "admin"},
+    ("propose_agenda_item", None): WRITERS,
+    ("change_agenda_status", None): MODERATORS,
+    ("create_round", None): MODERATORS,
+    ("vote_in_round", "open_round"): WRITERS,
     ("vote_in_round", "closed_round"): set(),
     ("vote_in_round", "upcoming_round"): set(),
     ("see_tally", "open_round"): set(),
-    ("see_tally", "open_round_with_running_tally"): set(ROLES),
-    ("see_tally", "closed_round"): set(ROLES),
+    ("see_tally", "open_round_with_running_tally"): EVERYONE,
+    ("see_tally", "closed_round"): EVERYONE,
     ("view_directory", None): SIGNED_IN,
 }
-# Refusals that only need the visitor to log in (the rest say why logging in would not help).
+# Refusals a visitor gets that logging in might lift: sent to log in, or (for things they may
+# not know exist) the page of a missing id. Every other refusal says why logging in would not help.
 LOGIN_WOULD_HELP = {action for action, _ in MATRIX} - {
     "register",
     "apply",
-    "view_revisions",
     "see_post_body",
+    "quote_post",
     "see_tally",
 }
 
 
-@pytest.fixture
-def world(app, safety):
+@pytest.fixture(scope="module")
+def world(database_url):
+    """Built once per module (the matrix has hundreds of cases); the tests only read it."""
+    app = create_app(app_config(database_url))
+    with app.app_context():
+        _empty_tables()
+        discussions.ensure_default_categories()
+        yield _build_world()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _build_world():
+    safety = discussions.get_category("safety")
     author = make_user(display_name="Author")
     people = {
         "anonymous": AnonymousUserMixin(),
@@ -97,8 +161,11 @@ def world(app, safety):
         "moderator": make_user(role=Role.MODERATOR, affiliation="The University of Ghana"),
         "admin": make_user(role=Role.ADMIN),
         "suspended": make_user(),
+        "invited": make_user(),
+        "suspended_moderator": make_user(role=Role.MODERATOR),
     }
     people["suspended"].state = UserState.SUSPENDED
+    people["suspended_moderator"].suspended_until = utcnow() + timedelta(days=3)
     open_topic = make_topic(safety, author=author)
     question = make_topic(safety, author=author, kind=TopicKind.QUESTION)
     answer = make_post(question, author=people["member"])
@@ -117,6 +184,30 @@ def world(app, safety):
     members_only = discussions.get_category("meta")
     members_only.is_members_only = True
     members_only_topic = make_topic(members_only, author=author)
+    restricted_topic = make_topic(safety, author=author, title="Working jailbreak")
+    restricted_post = make_post(restricted_topic, author=author)
+    restricted_topic.is_restricted = True
+    restricted_topic.embargo_until = utcnow() + timedelta(days=30)
+    db.session.add(TopicAccess(topic_id=restricted_topic.id, user_id=people["invited"].id))
+    private_report = make_topic(safety, author=author, title="A report")
+    private_report.is_private_report = True
+    waiting_post = make_post(open_topic, author=people["member"])
+    waiting_post.awaiting_review = True
+    public_profile = make_user()
+    public_profile.profile_public = True
+    notifications = {}
+    for name, owner, about in [
+        ("members_notification", "member", open_topic),
+        ("restricted_notification", "invited", restricted_topic),
+    ]:
+        notifications[name] = Notification(
+            user_id=people[owner].id,
+            kind=NotificationKind.MENTION,
+            topic_id=about.id,
+            dedupe_key=name,
+        )
+        db.session.add(notifications[name])
+    db.session.commit()
     open_settings = SiteSettings(id=2, registration_mode=RegistrationMode.OPEN)
     application_settings = SiteSettings(id=3, registration_mode=RegistrationMode.APPLICATION)
     now = utcnow()
@@ -156,6 +247,13 @@ def world(app, safety):
         "post": post,
         "deleted_post": deleted_post,
         "authors_profile": author,
+        "admins_profile": people["admin"],
+        "public_profile": public_profile,
+        "restricted_topic": restricted_topic,
+        "restricted_post": restricted_post,
+        "private_report": private_report,
+        "waiting_post": waiting_post,
+        **notifications,
     }
     return people, targets
 
@@ -173,9 +271,12 @@ def test_role_may_do_exactly_what_the_matrix_says(world, role, action, target):
     assert bool(decision) is expected, f"{role} {action} {target}: {decision}"
     if not expected:
         assert decision.reason, "a refusal must say why"
-        assert decision.needs_login is (role == "anonymous" and action in LOGIN_WOULD_HELP)
+        if role == "anonymous" and action in LOGIN_WOULD_HELP:
+            assert decision.needs_login or decision.not_found, decision
+        else:
+            assert not decision.needs_login, decision
 
 
-def test_unknown_action_is_a_programming_error(app):
+def test_unknown_action_is_a_programming_error():
     with pytest.raises(ValueError):
         can(None, "launch_rockets")

@@ -43,7 +43,7 @@ from forum.models import (
     WatchLevel,
 )
 from forum.models.types import utcnow
-from forum.permissions import ANY_MEMBER, is_in_electorate, visible_posts
+from forum.permissions import ANY_MEMBER, is_in_electorate, listed_topics, visible_posts
 from forum.services.delivery import (
     ID_BATCH,
     Report,
@@ -254,7 +254,7 @@ def _readable_with_opening_post(stmt, reader):
     """Only topics the reader may read whose opening post they may see (the one rule in
     forum.permissions: not hidden, deleted or waiting for review)."""
     return stmt.join(Post, and_(Post.topic_id == Topic.id, Post.number == 1)).where(
-        visible_posts(reader), Topic.is_private_report.is_(False)
+        visible_posts(reader), listed_topics(reader)
     )
 
 

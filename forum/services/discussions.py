@@ -30,10 +30,16 @@ from forum.models import (
     TopicResourceKey,
     User,
 )
-from forum.models.discussions import BODY_MAX_LENGTH, PATH_SEGMENT_WIDTH, TITLE_MAX_LENGTH, slugify
+from forum.models.discussions import (
+    BODY_MAX_LENGTH,
+    PATH_SEGMENT_WIDTH,
+    TITLE_MAX_LENGTH,
+    slugify,
+    topic_tags,
+)
 from forum.models.types import utcnow
 from forum.pagination import Page
-from forum.permissions import readable_topics, require, visible_posts
+from forum.permissions import listed_topics, require, visible_posts
 from forum.services import audit, moderation, notifications, search
 
 TOPICS_PER_PAGE = 30
@@ -326,9 +332,10 @@ def post_reply(
     notifications.notify_mentions(post, author)
     notifications.notify_reply(post, author)
     notifications.auto_watch(author, topic.id)
-    db.session.execute(
-        update(Topic).where(Topic.id == topic.id).values(reply_count=Topic.reply_count + 1)
-    )
+    if not post.awaiting_review:  # counted when approved: a count must not reveal it before
+        db.session.execute(
+            update(Topic).where(Topic.id == topic.id).values(reply_count=Topic.reply_count + 1)
+        )
     _mark_read(author, topic.id, number, now)
     db.session.commit()
     return post
@@ -383,7 +390,7 @@ def delete_post(actor: User, post: Post, *, now: datetime | None = None) -> Post
     post.deleted_at = now or utcnow()
     post.deleted_by_id = actor.id
     changes = {"vote_count": Topic.vote_count - post.vote_count}
-    if not post.is_opening_post:
+    if not post.is_opening_post and not post.awaiting_review:
         changes["reply_count"] = Topic.reply_count - 1
     db.session.execute(update(Topic).where(Topic.id == post.topic_id).values(**changes))
     if post.topic.accepted_post_id == post.id:
@@ -520,6 +527,34 @@ def first_unread_post(topic: Topic, last_read: int) -> Post | None:
 # --- Reading -------------------------------------------------------------------------------------
 
 
+def area_topic_counts(viewer, categories: Collection[Category]) -> dict[int, int]:
+    """How many topics of each area the reader sees: the stored count of what everyone sees,
+    plus the restricted topics this reader may read (few, found through ix_topics_restricted)."""
+    counts = {c.id: c.topic_count for c in categories}
+    for category_id, extra in db.session.execute(
+        select(Topic.category_id, func.count())
+        .where(Topic.is_restricted.is_(True), listed_topics(viewer))
+        .group_by(Topic.category_id)
+    ):
+        if category_id in counts:
+            counts[category_id] += extra
+    return counts
+
+
+def tag_topic_counts(viewer, tags: Collection[Tag]) -> dict[int, int]:
+    """How many topics carry each tag for this reader, counted as area_topic_counts counts."""
+    counts = {t.id: t.topic_count for t in tags}
+    for tag_id, extra in db.session.execute(
+        select(topic_tags.c.tag_id, func.count())
+        .join(Topic, Topic.id == topic_tags.c.topic_id)
+        .where(Topic.is_restricted.is_(True), listed_topics(viewer))
+        .group_by(topic_tags.c.tag_id)
+    ):
+        if tag_id in counts:
+            counts[tag_id] += extra
+    return counts
+
+
 def list_categories(*, viewer=None) -> list[Category]:
     """The topic areas in their order; members-only ones only for logged-in members."""
     stmt = select(Category).order_by(Category.position, Category.id)
@@ -541,7 +576,7 @@ def latest_topics_by_category(
         .over(partition_by=Topic.category_id, order_by=(Topic.last_post_at.desc(), Topic.id.desc()))
         .label("rank")
     )
-    ranked = select(Topic.id, rank).where(readable_topics(viewer)).subquery()
+    ranked = select(Topic.id, rank).where(listed_topics(viewer)).subquery()
     topics = db.session.scalars(
         select(Topic)
         .join(ranked, ranked.c.id == Topic.id)
@@ -633,6 +668,7 @@ def recent_posts_by(user: User, *, viewer=None, limit: int = 10) -> list[Post]:
             select(Post)
             .join(Post.topic)
             .where(Post.author_id == user.id, Post.number > 1, visible_posts(viewer))
+            .where(listed_topics(viewer))
             .options(joinedload(Post.topic))
             .order_by(Post.created_at.desc())
             .limit(limit)
@@ -644,7 +680,7 @@ def recent_topics_by(user: User, *, viewer=None, limit: int = 10) -> list[Topic]
     return list(
         db.session.scalars(
             select(Topic)
-            .where(Topic.author_id == user.id, readable_topics(viewer))
+            .where(Topic.author_id == user.id, listed_topics(viewer))
             .options(joinedload(Topic.category))
             .order_by(Topic.created_at.desc())
             .limit(limit)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from forum.extensions import db
 from forum.models import Post, Topic
 from forum.models.search import TopicTerm
-from forum.permissions import readable_topics
+from forum.permissions import listed_topics
 from forum.textsearch import term_weights
 
 MAX_SIMILAR_TOPICS = 5
@@ -107,8 +107,7 @@ def similar_topics(
     ranked = (
         select(TopicTerm.topic_id, score.label("score"), ranking)
         .join(Topic, Topic.id == TopicTerm.topic_id)
-        .where(TopicTerm.term.in_(telling), readable_topics(viewer))
-        .where(Topic.is_private_report.is_(False))
+        .where(TopicTerm.term.in_(telling), listed_topics(viewer))
         .group_by(TopicTerm.topic_id)
         .having(rounded >= min_score, func.count() >= min_matches)
         .order_by(ranking.desc(), TopicTerm.topic_id)

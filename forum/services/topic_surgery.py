@@ -28,7 +28,7 @@ from forum.models import (
 from forum.models.discussions import PATH_SEGMENT_WIDTH, TITLE_MAX_LENGTH, slugify
 from forum.models.types import utcnow
 from forum.permissions import is_under_embargo, require
-from forum.services import audit, search
+from forum.services import audit, discussions, search
 from forum.services.moderation import ModerationError
 
 __all__ = ["ModerationError", "merge_topics", "resolve_merged", "split_topic"]
@@ -115,8 +115,11 @@ def _renumber(
 def _recount(topic: Topic) -> None:
     """Recompute a topic's denormalised counters from its posts (deleted posts do not count)."""
     live = (Post.topic_id == topic.id, Post.deleted_at.is_(None))
+    # Replies waiting for first-post review are counted when a moderator approves them.
     topic.reply_count = db.session.scalar(
-        select(func.count()).select_from(Post).where(*live, Post.number > 1)
+        select(func.count())
+        .select_from(Post)
+        .where(*live, Post.number > 1, Post.awaiting_review.is_(False))
     )
     topic.vote_count = db.session.scalar(
         select(func.coalesce(func.sum(Post.vote_count), 0)).where(*live)
@@ -220,16 +223,13 @@ def merge_topics(
     if target.accepted_post_id is None and target.is_question:
         target.accepted_post_id = source.accepted_post_id
     source.accepted_post_id = None
+    if source.is_listed_to_all:  # about to be merged away: out of the stored counts
+        discussions.count_as_listed(source, -1)
     source.merged_into_id = target.id
     source.reply_count = source.last_post_number = source.vote_count = 0
     _recount(target)
     # Read marks counted the source's numbers, which no longer exist.
     db.session.execute(delete(TopicRead).where(TopicRead.topic_id == source.id))
-    db.session.execute(
-        update(Category)
-        .where(Category.id == source.category_id)
-        .values(topic_count=Category.topic_count - 1)
-    )
     _index(target)
     search.index_topic(source.id, title="", body="")
     audit.record(
@@ -326,6 +326,7 @@ def split_topic(
         last_poster_id=opening.author_id,
         is_restricted=topic.is_restricted,
         embargo_until=topic.embargo_until,
+        is_private_report=topic.is_private_report,
     )
     db.session.add(new)
     db.session.flush()
@@ -350,11 +351,8 @@ def split_topic(
         .values(last_read_number=topic.last_post_number)
         .execution_options(synchronize_session=False)
     )
-    db.session.execute(
-        update(Category)
-        .where(Category.id == category.id)
-        .values(topic_count=Category.topic_count + 1)
-    )
+    if new.is_listed_to_all:
+        discussions.count_as_listed(new, +1)
     _index(topic)
     _index(new)
     audit.record(
