@@ -3,12 +3,14 @@
 import math
 
 import pytest
+from flask_login import AnonymousUserMixin
 from sqlalchemy import delete, func, select
 
 from forum import create_app
 from forum.extensions import db
 from forum.models import Post, Topic
 from forum.models.search import TopicTerm
+from forum.permissions import ANY_MEMBER
 from forum.services import discussions
 from forum.services.search import (
     MAX_SIMILAR_TOPICS,
@@ -76,6 +78,7 @@ def neighbours(privacy, member):
 
 
 def found(title: str, body: str = "", **options) -> list[str]:
+    options.setdefault("viewer", ANY_MEMBER)
     return [topic.title for topic, _ in similar_topics(title, body, **options)]
 
 
@@ -160,7 +163,7 @@ def test_member_is_shown_at_most_five_topics_best_first_and_older_first_when_tie
     ]
     topics = [make_indexed_topic(privacy, author=member, title=t) for t in titles]
 
-    results = similar_topics("Defences against prompt injection")
+    results = similar_topics("Defences against prompt injection", viewer=ANY_MEMBER)
 
     assert [topic for topic, _ in results] == [topics[i] for i in (1, 3, 0, 2, 4)]
     assert len(results) == MAX_SIMILAR_TOPICS
@@ -179,7 +182,7 @@ def test_topic_asking_it_in_its_title_ranks_above_one_that_mentions_it_in_its_bo
     )
     asking = make_indexed_topic(privacy, author=member, title="Model stealing through the API")
 
-    results = similar_topics("Stealing models")
+    results = similar_topics("Stealing models", viewer=ANY_MEMBER)
 
     assert [topic for topic, _ in results] == [asking, in_passing]
 
@@ -196,7 +199,7 @@ def test_score_is_query_weight_times_topic_weight_times_rarity(privacy, member, 
         for term, weight in term_weights(question, "").items()
     )
 
-    [(_, score)] = similar_topics(question)
+    [(_, score)] = similar_topics(question, viewer=ANY_MEMBER)
 
     # The same number on SQLite and PostgreSQL: computed from the same integers and rounded.
     assert score == round(expected, 6)
@@ -208,12 +211,12 @@ def test_finding_similar_topics_takes_two_queries_however_many_are_found(
     question = "Watermarks for generated images"
     make_indexed_topic(privacy, author=member, title=question)
     with queries:
-        one = similar_topics(question)
+        one = similar_topics(question, viewer=ANY_MEMBER)
     one_sql = queries.report()
     for _ in range(6):
         make_indexed_topic(privacy, author=member, title=question)
     with queries:
-        many = similar_topics(question)
+        many = similar_topics(question, viewer=ANY_MEMBER)
         assert [(t.author.display_name, t.category.slug) for t, _ in many]  # already loaded
 
     assert (len(one), len(many)) == (1, MAX_SIMILAR_TOPICS)
@@ -237,8 +240,27 @@ def test_visitor_is_not_shown_topics_from_areas_hidden_from_them(
     make_indexed_topic(privacy, author=member, title=MEMBERSHIP_INFERENCE)
     question = "Membership inference attacks"
 
-    assert found(question) == [MEMBERSHIP_INFERENCE, "Agenda: membership inference"]
-    assert found(question, exclude_category_ids={members_only_area.id}) == [MEMBERSHIP_INFERENCE]
+    assert found(question, viewer=member) == [MEMBERSHIP_INFERENCE, "Agenda: membership inference"]
+    assert found(question, viewer=AnonymousUserMixin()) == [MEMBERSHIP_INFERENCE]
+
+
+def test_nobody_is_shown_a_restricted_topic_they_may_not_read(
+    privacy, member, other_member, moderator, neighbours
+):
+    from datetime import timedelta
+
+    from forum.models.types import utcnow
+
+    hidden = make_indexed_topic(privacy, author=member, title="Membership inference exploit")
+    hidden.is_restricted = True
+    hidden.embargo_until = utcnow() + timedelta(days=9)
+    db.session.commit()
+    question = "Membership inference exploit"
+
+    assert found(question, viewer=other_member) == []
+    assert found(question, viewer=AnonymousUserMixin()) == []
+    assert found(question, viewer=member) == ["Membership inference exploit"]
+    assert found(question, viewer=moderator) == ["Membership inference exploit"]
 
 
 # --- Keeping the index in step ---------------------------------------------------------------

@@ -199,8 +199,7 @@ def merge_topics(
     Refused (ModerationError) for a topic merged into itself, from or into a topic already merged
     away, and for restricted topics under embargo (their posts would show to other readers).
     """
-    require(moderator, "moderate_topic", source)
-    require(moderator, "moderate_topic", target)
+    require(moderator, "moderate")
     now = now or utcnow()
     if source.id == target.id:
         raise ModerationError(_("A topic cannot be merged into itself."))
@@ -210,6 +209,8 @@ def merge_topics(
     except ModerationError:
         db.session.rollback()  # let go of the row locks
         raise
+    require(moderator, "moderate_topic", source)  # both live now: may the moderator see them?
+    require(moderator, "moderate_topic", target)
 
     target_opening = db.session.scalar(
         select(Post).where(Post.topic_id == target.id, Post.number == 1)

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from forum.models import FlagReason, Post, Topic
 from forum.permissions import can, require
-from forum.services import accounts, audit, discussions, moderation
+from forum.services import audit, discussions, moderation
 from forum.views import id_arg, page_arg, visible_post_or_404, visible_topic_or_404
 from forum.views.discussions import post_url
 
@@ -135,10 +135,7 @@ def topic_tools(topic_id: int):
 @bp.route("/t/<int:topic_id>/moderate/<action>", methods=["POST"])
 def topic_action(topic_id: int, action: str):
     topic = _topic(topic_id)
-    if action == "restrict" or action == "grant":
-        require(current_user, "restrict_topic", topic)
-    else:
-        require(current_user, "moderate_topic", topic)
+    require(current_user, "moderate_topic", topic)
     target = topic
     try:
         if action == "pin":
@@ -163,7 +160,11 @@ def topic_action(topic_id: int, action: str):
         elif action in {"duplicate", "merge"}:
             other_id = id_arg(_text("topic_id"))
             other = discussions.get_topic(other_id) if other_id is not None else None
-            if other is None or not can(current_user, "view_topic", other):
+            # A merged-away topic is named so that the service can say where it went.
+            named = other is not None and (
+                other.merged_into_id is not None or can(current_user, "view_topic", other)
+            )
+            if not named:
                 raise moderation.ModerationError(_("Give the number of an existing topic."))
             if action == "duplicate":
                 moderation.close_as_duplicate(current_user, topic, other, note=_text("note"))
@@ -179,16 +180,6 @@ def topic_action(topic_id: int, action: str):
             ids = [i for i in map(id_arg, request.form.getlist("post_ids")) if i is not None]
             target = topic_surgery.split_topic(current_user, topic, ids, title=_text("title"),
                                                reason=_text("note"))  # fmt: skip
-        elif action == "restrict":
-            until = _parse_date(_text("embargo_until"))
-            if until is None:
-                raise moderation.ModerationError(_("Give the date the embargo ends."))
-            moderation.restrict_topic(current_user, topic, embargo_until=until)
-        elif action == "grant":
-            member = accounts.find_user_by_handle(_text("handle").lstrip("@"))
-            if member is None:
-                raise moderation.ModerationError(_("No member has that @handle."))
-            moderation.grant_access(current_user, topic, member)
         else:
             abort(404)
     except (moderation.ModerationError, ValueError) as error:
