@@ -29,17 +29,30 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = settings.load_or_create_secret_key(app.instance_path)
 
     from forum import database, errors, i18n, templating
+    from forum.views import BoundedIntConverter
+
+    # Every <int:...> id in a URL fits the database's integer: larger ones are missing ids (404).
+    app.url_map.converters["int"] = BoundedIntConverter
 
     database.init_app(app)
     i18n.init_app(app)
     _init_security(app)
     templating.init_app(app)
 
-    from forum.views import accounts, agenda, discussions, membership, moderation, notifications
+    from forum.views import (
+        accounts,
+        agenda,
+        disclosure,
+        discussions,
+        membership,
+        moderation,
+        notifications,
+    )
 
     app.register_blueprint(accounts.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(moderation.bp)
+    app.register_blueprint(disclosure.bp)
     app.register_blueprint(agenda.bp)
     app.register_blueprint(discussions.bp)
     app.register_blueprint(membership.bp)

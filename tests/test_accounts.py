@@ -120,7 +120,8 @@ def test_anonymous_visitor_is_sent_to_log_in_to_edit_a_profile(client):
     assert "/login" in response.headers["Location"]
 
 
-def test_profile_shows_affiliation_and_recent_posts(client, member, topic):
+def test_profile_shows_affiliation_and_recent_posts(client, member, other_member, topic):
+    client.login(other_member)  # profiles are for members unless their owner makes them public
     page = client.get(f"/u/{member.id}").get_data(as_text=True)
     assert "University of Toronto" in page
     assert topic.title in page

@@ -17,6 +17,7 @@ def test_a_mention_links_to_the_member_and_notifies_them_once(client, member, to
     assert [(n.user_id, n.kind, n.post_id, n.actor_id) for n in notes] == [
         (omar.id, NotificationKind.MENTION, reply.id, member.id)
     ]
+    client.login(member)
     response = client.get("/@omar.f")
     assert response.status_code == 302 and response.headers["Location"] == f"/u/{omar.id}"
 

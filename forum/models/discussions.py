@@ -299,3 +299,6 @@ class TopicAccess(db.Model):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
+
+    # readable_topics asks "which topics is this member let into?" on every list.
+    __table_args__ = (Index("ix_topic_access_user_id", "user_id"),)

@@ -7,11 +7,20 @@ from urllib.parse import urlsplit
 
 from flask import abort, request
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from forum.permissions import can
 
 # The largest id any database here stores (PostgreSQL integer); larger ones never exist.
 MAX_ID = 2**31 - 1
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:id>`` that matches only ids a table can hold: /t/99999999999999999999 is a 404."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 MAX_PAGE = 1_000_000

@@ -43,6 +43,8 @@ def upgrade():
         batch_op.create_index('ix_topics_global_pin_activity', ['is_pinned_globally', 'last_post_at'], unique=False)
         batch_op.create_index('ix_topics_restricted', ['is_restricted', 'category_id'], unique=False)
         batch_op.create_index('ix_topics_private_report', ['is_private_report', 'last_post_at'], unique=False)
+    with op.batch_alter_table('topic_access', schema=None) as batch_op:
+        batch_op.create_index('ix_topic_access_user_id', ['user_id'], unique=False)
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('profile_public', sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table('notifications', schema=None) as batch_op:
@@ -74,6 +76,8 @@ def downgrade():
         batch_op.create_check_constraint('notification_kind', sa.text(_check(OLD_KINDS)))
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('profile_public')
+    with op.batch_alter_table('topic_access', schema=None) as batch_op:
+        batch_op.drop_index('ix_topic_access_user_id')
     with op.batch_alter_table('topics', schema=None) as batch_op:
         batch_op.drop_index('ix_topics_private_report')
         batch_op.drop_index('ix_topics_restricted')
