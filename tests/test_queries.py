@@ -72,6 +72,7 @@ def test_profile_page_query_count_does_not_grow_with_posts(client, queries, safe
     people = [make_user() for _ in range(2)]
     topic = make_topic(safety, author=people[0])
     make_post(topic, author=people[0])
+    client.login(people[1])  # profiles are for members unless made public
     few = count_page_queries(client, queries, f"/u/{people[0].id}")
     for _ in range(30):
         make_post(topic, author=people[0])
@@ -195,3 +196,34 @@ def test_latest_and_tag_lists_query_counts_do_not_grow_with_topics(client, queri
                                else url + "?page=2") for url in urls]  # fmt: skip
     assert few == many, queries.report()
     assert max(many) <= PAGE_QUERY_BUDGET, queries.report()
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "member"])
+def test_latest_and_home_with_forum_wide_pins_run_as_many_queries_for_1_topic_as_for_50(
+    client, queries, moderator, logged_in
+):
+    from forum.services import moderation
+
+    security = discussions.get_category("security")
+    people = [make_user() for _ in range(4)]
+
+    def grow(n: int) -> None:
+        for i in range(n):
+            topic = make_topic(security, author=people[i % 4])
+            if i % 5 == 0:
+                make_post(topic, author=people[(i + 1) % 4])
+            if i % 10 == 0:
+                moderation.pin_topic(moderator, topic, globally=True)
+
+    def count(url: str) -> tuple[int, str]:
+        return count_page_queries(client, queries, url), queries.report()
+
+    if logged_in:
+        client.login(people[0])
+    grow(1)
+    few = {url: count(url) for url in ("/latest", "/")}
+    grow(49)
+    for url, (few_count, few_sql) in few.items():
+        many_count, many_sql = count(url)
+        assert few_count == many_count, f"{url}, 1 topic:\n{few_sql}\n\n50 topics:\n{many_sql}"
+        assert many_count <= PAGE_QUERY_BUDGET, many_sql

@@ -5,6 +5,7 @@ from zoneinfo import available_timezones
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     EmailField,
     PasswordField,
     SelectChoice,
@@ -105,3 +106,10 @@ class ProfileForm(FlaskForm):
 
     timezone = SelectField(_l("Time zone"), choices=timezone_choices, default="UTC")
     locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="")
+    profile_public = BooleanField(
+        _l("Let visitors who are not logged in see my profile"),
+        description=_l(
+            "Off: only members see your profile. Your name and affiliation still show on your "
+            "posts wherever those can be read."
+        ),
+    )

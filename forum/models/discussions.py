@@ -7,7 +7,17 @@ import re
 import unicodedata
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.extensions import db
@@ -140,9 +150,20 @@ class Topic(db.Model):
         Index("ix_topics_vote_count", "vote_count"),
         # Forum-wide pins lead /latest: one backwards scan gives pinned, then by activity.
         Index("ix_topics_global_pin_activity", "is_pinned_globally", "last_post_at"),
-        # The few restricted topics and private reports, found without scanning the rest.
-        Index("ix_topics_restricted", "is_restricted", "category_id"),
-        Index("ix_topics_private_report", "is_private_report", "last_post_at"),
+        # The few restricted topics and private reports, found without scanning the rest. Partial
+        # indexes: a query for the many topics that are neither never picks them by mistake.
+        Index(
+            "ix_topics_restricted",
+            "category_id",
+            sqlite_where=text("is_restricted IS 1"),
+            postgresql_where=text("is_restricted IS true"),
+        ),
+        Index(
+            "ix_topics_private_report",
+            "last_post_at",
+            sqlite_where=text("is_private_report IS 1"),
+            postgresql_where=text("is_private_report IS true"),
+        ),
     )
 
     @property

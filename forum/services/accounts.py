@@ -152,6 +152,8 @@ class ProfileChanges:
     homepage: str
     timezone: str
     locale: str | None
+    # Visitors who are not logged in see the profile only when this is on (issue 11, item 8).
+    profile_public: bool
 
 
 def update_profile(actor: User, profile: User, changes: ProfileChanges) -> User:
@@ -167,6 +169,7 @@ def update_profile(actor: User, profile: User, changes: ProfileChanges) -> User:
     profile.homepage = changes.homepage.strip()
     profile.timezone = changes.timezone
     profile.locale = changes.locale or None
+    profile.profile_public = changes.profile_public
     db.session.commit()
     return profile
 

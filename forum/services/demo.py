@@ -73,6 +73,10 @@ def seed_demo(*, now=None) -> list[DemoLogin]:
             locale=locale,
         )
         logins.append(DemoLogin(email, password, role.value))
+    # One profile open to visitors, so someone not logged in sees what a member may choose to
+    # show; the others keep the default (members only).
+    people["priya"].profile_public = True
+    db.session.commit()
 
     areas = {c.slug: c for c in db.session.scalars(select(Category))}
     start = now - timedelta(days=3)

@@ -6,19 +6,32 @@ import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from forum.extensions import db
 from forum.models import Category, Tag, Topic, TopicKind, TopicRead
 from forum.models.discussions import topic_tags
 from forum.models.types import utcnow
-from forum.permissions import readable_topics
+from forum.permissions import listed_topics
 from forum.services.discussions import TOPICS_PER_PAGE, Page
 
 SORTS = ("latest", "newest", "votes", "top")
 STATUSES = ("answered", "unanswered")
 TOP_PERIODS = {"week": timedelta(days=7), "month": timedelta(days=30), "all": None}
+PINNED_ON_HOME = 5
+
+
+def _walk_pin_index() -> ColumnElement[bool]:
+    """Both values of ix_topics_global_pin_activity's first column: always true, but it lets
+    SQLite walk that index in the order "forum-wide pins first, then by activity" and stop at
+    the page. Without it SQLite (with no ANALYZE statistics) prefers ix_topics_private_report for
+    "is_private_report IS 0" and sorts every listed topic in a temporary B-tree."""
+    return Topic.is_pinned_globally.in_([True, False])
+
+
+def _forum_order() -> list[ColumnElement]:
+    return [Topic.is_pinned_globally.desc(), Topic.last_post_at.desc()]
 
 
 @dataclass
@@ -42,11 +55,13 @@ class TopicList:
     page: Page
     # topic id -> replies the reader has not seen (None: the reader never opened the topic).
     unread: dict[int, int | None] = field(default_factory=dict)
+    # The topics pinned where this list is: in their area on an area's list, else forum-wide.
+    pinned: set[int] = field(default_factory=set)
 
 
 def topic_list(viewer, query: ListQuery, *, category: Category | None = None) -> TopicList:
     """A page of topics, with the reader's unread counts: three queries whatever the size."""
-    conditions = [readable_topics(viewer), Topic.is_private_report.is_(False)]
+    conditions = [listed_topics(viewer)]
     if category is not None:
         conditions.append(Topic.category_id == category.id)
     if query.tag:
@@ -70,15 +85,22 @@ def topic_list(viewer, query: ListQuery, *, category: Category | None = None) ->
         "votes": [Topic.vote_count.desc(), Topic.last_post_at.desc()],
         "top": [Topic.vote_count.desc(), Topic.reply_count.desc(), Topic.created_at.desc()],
     }[query.sort]
-    if category is not None and query.sort == "latest" and not query.tag and not query.status:
-        order.insert(0, Topic.is_pinned.desc())  # pinned topics lead their area's default list
+    # Pins lead only the default list, each walking its index in order: an area's own pins its
+    # list (ix_topics_category_activity), forum-wide pins /latest (ix_topics_global_pin_activity).
+    in_index_order = []
+    if query.sort == "latest" and not query.tag and not query.status:
+        if category is not None:
+            order.insert(0, Topic.is_pinned.desc())
+        else:
+            order = _forum_order()
+            in_index_order.append(_walk_pin_index())
 
     total = db.session.scalar(select(func.count()).select_from(Topic).where(*conditions)) or 0
     pages = max(1, math.ceil(total / TOPICS_PER_PAGE))
     page = min(max(query.page, 1), pages)
     signed_in = getattr(viewer, "is_authenticated", False)
     read = TopicRead.last_read_number if signed_in else None
-    stmt = (select(Topic, read) if signed_in else select(Topic)).where(*conditions)
+    stmt = (select(Topic, read) if signed_in else select(Topic)).where(*conditions, *in_index_order)
     if signed_in:
         stmt = stmt.outerjoin(
             TopicRead, and_(TopicRead.topic_id == Topic.id, TopicRead.user_id == viewer.id)
@@ -104,4 +126,22 @@ def topic_list(viewer, query: ListQuery, *, category: Category | None = None) ->
             )
     else:
         topics = list(db.session.scalars(stmt).unique())
-    return TopicList(Page(topics, page, TOPICS_PER_PAGE, total), unread)
+    pinned = {
+        t.id for t in topics if (t.is_pinned if category is not None else t.is_pinned_globally)
+    }
+    return TopicList(Page(topics, page, TOPICS_PER_PAGE, total), unread, pinned)
+
+
+def pinned_across_forum(viewer, *, limit: int = PINNED_ON_HOME) -> list[Topic]:
+    """The topics moderators pinned across the whole forum that the reader may read, most
+    active first, with their areas (the home page): one query."""
+    # The head of /latest, read down the same index: a filter "is_pinned_globally IS 1" would
+    # tie with ix_topics_private_report in SQLite's planner, which then scans every topic.
+    head = db.session.scalars(
+        select(Topic)
+        .where(listed_topics(viewer), _walk_pin_index())
+        .options(joinedload(Topic.category))
+        .order_by(*_forum_order(), Topic.id.desc())
+        .limit(limit)
+    )
+    return [topic for topic in head if topic.is_pinned_globally]

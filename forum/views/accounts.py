@@ -9,9 +9,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from forum.extensions import db, limiter
 from forum.forms.accounts import LoginForm, ProfileForm, RegisterForm
 from forum.models import RegistrationMode, User
-from forum.permissions import require
+from forum.permissions import can, require
 from forum.services import accounts, discussions, membership
-from forum.views import safe_next
+from forum.views import id_arg, safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -78,7 +78,13 @@ def logout():
 
 @bp.route("/u/<int:user_id>")
 def profile(user_id: int):
-    user = db.session.get(User, user_id) or abort(404)
+    # An id past the database's integer range is missing, not an error (id_arg). A profile its
+    # owner keeps to members answers visitors like a missing id, so walking the ids cannot
+    # rebuild the member directory (issue 11, item 8).
+    number = id_arg(user_id)
+    user = db.session.get(User, number) if number is not None else None
+    if user is None or not can(current_user, "view_profile", user):
+        abort(404)
     return render_template(
         "accounts/profile.html",
         profile=user,
@@ -107,6 +113,7 @@ def edit_profile():
                 homepage=form.homepage.data or "",
                 timezone=form.timezone.data,
                 locale=form.locale.data or None,
+                profile_public=form.profile_public.data,
             ),
         )
         flash(_("Your profile is saved."), "success")

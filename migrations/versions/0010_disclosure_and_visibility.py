@@ -41,8 +41,16 @@ def upgrade():
     with op.batch_alter_table('topics', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_private_report', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.create_index('ix_topics_global_pin_activity', ['is_pinned_globally', 'last_post_at'], unique=False)
-        batch_op.create_index('ix_topics_restricted', ['is_restricted', 'category_id'], unique=False)
-        batch_op.create_index('ix_topics_private_report', ['is_private_report', 'last_post_at'], unique=False)
+        batch_op.create_index(
+            'ix_topics_restricted', ['category_id'], unique=False,
+            sqlite_where=sa.text('is_restricted IS 1'),
+            postgresql_where=sa.text('is_restricted IS true'),
+        )
+        batch_op.create_index(
+            'ix_topics_private_report', ['last_post_at'], unique=False,
+            sqlite_where=sa.text('is_private_report IS 1'),
+            postgresql_where=sa.text('is_private_report IS true'),
+        )
     with op.batch_alter_table('topic_access', schema=None) as batch_op:
         batch_op.create_index('ix_topic_access_user_id', ['user_id'], unique=False)
     with op.batch_alter_table('users', schema=None) as batch_op:
