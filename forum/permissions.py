@@ -235,6 +235,29 @@ def visible_posts(viewer: Any) -> ColumnElement[bool]:
     return and_(*shown)
 
 
+def _discussion_of(item: Any) -> Topic:
+    """The topic that holds an agenda item's discussion: its own, or the one it was merged into
+    (one step, as readable_agenda_items follows it)."""
+    topic = item.topic
+    if topic.merged_into_id is not None:
+        from forum.extensions import db
+
+        topic = db.session.get(Topic, topic.merged_into_id) or topic
+    return topic
+
+
+def can_view_agenda_item(user: User | None, item: Any) -> Decision:
+    """An agenda item is as visible as its discussion: one whose topic is restricted, in a
+    members-only area or otherwise hidden from the reader is hidden with it."""
+    return can_view_topic(user, _discussion_of(item))
+
+
+def readable_agenda_items(viewer: Any) -> ColumnElement[bool]:
+    """SQL twin of can_view_agenda_item: a condition on AgendaItem joined to its Topic."""
+    merged_into_readable = select(Topic.id).where(readable_topics(viewer)).correlate(None)
+    return or_(readable_topics(viewer), Topic.merged_into_id.in_(merged_into_readable))
+
+
 def can_view_profile(user: User | None, profile: User) -> Decision:
     """Members see every profile; visitors only those their owners made public."""
     if _signed_in(user) or profile.profile_public:
@@ -612,6 +635,7 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "view_category": can_view_category,
     "view_topic": can_view_topic,
     "view_post": can_view_post,
+    "view_agenda_item": can_view_agenda_item,
     "view_profile": can_view_profile,
     "create_restricted_topic": can_create_restricted_topic,
     "register": can_register,

@@ -11,10 +11,10 @@ from forum.models import (
     ApplicationState,
     Notification,
     NotificationKind,
-    TopicAccess,
     RegistrationMode,
     Role,
     SiteSettings,
+    TopicAccess,
     TopicKind,
     UserState,
     VotingMethod,
@@ -25,7 +25,7 @@ from forum.permissions import RULES, can
 from forum.services import discussions
 from forum.services.discussions import delete_post
 from tests.conftest import _empty_tables, app_config
-from tests.factories import make_application, make_post, make_topic, make_user
+from tests.factories import make_agenda_item, make_application, make_post, make_topic, make_user
 
 ROLES = [
     "anonymous",
@@ -70,6 +70,7 @@ MATRIX = {
     ("view_topic", "restricted_topic"): LET_IN,
     ("view_topic", "private_report"): AUTHOR_OR_MODERATORS,
     ("view_post", "post"): EVERYONE,
+    ("view_agenda_item", "agenda_item"): EVERYONE,
     ("view_post", "restricted_post"): LET_IN,
     ("view_post", "waiting_post"): {"member"} | MODERATORS,  # the member wrote it
     ("register", "open_settings"): {"anonymous"},
@@ -253,6 +254,7 @@ def _build_world():
         "restricted_post": restricted_post,
         "private_report": private_report,
         "waiting_post": waiting_post,
+        "agenda_item": make_agenda_item(author),
         **notifications,
     }
     return people, targets

@@ -27,13 +27,14 @@ from forum.models import (
     NotificationKind,
     RoundItem,
     RoundResult,
+    Topic,
     User,
     UserState,
     VotingMethod,
     VotingRound,
 )
 from forum.models.types import utcnow
-from forum.permissions import require
+from forum.permissions import readable_agenda_items, require
 from forum.services import audit, discussions, notifications
 
 AGENDA_CATEGORY = "research-agenda"
@@ -194,9 +195,16 @@ class AgendaOverview:
     latest_round: VotingRound | None
 
 
-def agenda_overview(*, area: str = "") -> AgendaOverview:
-    """The agenda page: items by status (filtered by area), and the current priority order."""
-    stmt = select(AgendaItem).options(joinedload(AgendaItem.proposer)).order_by(AgendaItem.id)
+def agenda_overview(viewer, *, area: str = "") -> AgendaOverview:
+    """The agenda page: items by status (filtered by area), and the current priority order;
+    only the items whose discussion ``viewer`` may read."""
+    stmt = (
+        select(AgendaItem)
+        .join(Topic, AgendaItem.topic)
+        .where(readable_agenda_items(viewer))
+        .options(joinedload(AgendaItem.proposer))
+        .order_by(AgendaItem.id)
+    )
     if area in {a.value for a in AgendaArea}:
         stmt = stmt.where(AgendaItem.area == AgendaArea(area))
     by_status: dict[AgendaStatus, list[AgendaItem]] = {s: [] for s in AgendaStatus}
@@ -215,7 +223,8 @@ def agenda_overview(*, area: str = "") -> AgendaOverview:
             for result, item in db.session.execute(
                 select(RoundResult, AgendaItem)
                 .join(AgendaItem, AgendaItem.id == RoundResult.item_id)
-                .where(RoundResult.round_id == latest.id)
+                .join(Topic, AgendaItem.topic)
+                .where(RoundResult.round_id == latest.id, readable_agenda_items(viewer))
                 .order_by(RoundResult.rank)
             ).all()
         ]

@@ -182,8 +182,42 @@ _PUBLIC_COLUMNS = (
 )
 
 
-def public_log(*, page: int = 1, per_page: int = ENTRIES_PER_PAGE) -> Page:
-    """A page of the log, newest first, without private details: two queries whatever the size."""
+def _unreadable_targets(viewer, rows) -> set[tuple[str, int]]:
+    """The topics and posts among these entries' targets that ``viewer`` may not read (their
+    reasons and details would tell what a restricted topic or a private report is about)."""
+    from forum.models import Post, Topic
+    from forum.permissions import readable_posts, readable_topics
+
+    wanted = {"topic": set(), "post": set()}
+    for row in rows:
+        if row.target_type in wanted and row.target_id is not None:
+            wanted[row.target_type].add(row.target_id)
+    readable = {
+        "topic": set(
+            db.session.scalars(
+                select(Topic.id).where(Topic.id.in_(wanted["topic"]), readable_topics(viewer))
+            )
+        )
+        if wanted["topic"]
+        else set(),
+        "post": set(
+            db.session.scalars(
+                select(Post.id)
+                .join(Topic, Topic.id == Post.topic_id)
+                .where(Post.id.in_(wanted["post"]), readable_posts(viewer))
+            )
+        )
+        if wanted["post"]
+        else set(),
+    }
+    return {(kind, i) for kind, ids in wanted.items() for i in ids - readable[kind]}
+
+
+def public_log(viewer=None, *, page: int = 1, per_page: int = ENTRIES_PER_PAGE) -> Page:
+    """A page of the log, newest first, without private details: up to four queries whatever
+    the size. Entries about a topic or post the reader may not read keep their place (the
+    chain is whole) but show neither reason nor details (forum.permissions.readable_topics);
+    without a ``viewer`` (the CLI, an export), every reason is shown."""
     per_page = min(max(per_page, 1), MAX_ENTRIES_PER_PAGE)
     total = db.session.scalar(select(func.count()).select_from(AuditEntry)) or 0
     page = min(max(page, 1), max(1, math.ceil(total / per_page)))
@@ -192,22 +226,25 @@ def public_log(*, page: int = 1, per_page: int = ENTRIES_PER_PAGE) -> Page:
         .order_by(AuditEntry.seq.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
-    )
-    items = [
-        PublicEntry(
-            seq=row.seq,
-            created_at=row.created_at,
-            actor_id=row.actor_id,
-            actor_name=row.actor_name,
-            action=row.action,
-            target_type=row.target_type,
-            target_id=row.target_id,
-            reason=row.reason,
-            details=json.loads(row.public_details),
-            hash=row.hash,
+    ).all()
+    withheld = _unreadable_targets(viewer, rows) if viewer is not None else set()
+    items = []
+    for row in rows:
+        hidden = (row.target_type, row.target_id) in withheld
+        items.append(
+            PublicEntry(
+                seq=row.seq,
+                created_at=row.created_at,
+                actor_id=row.actor_id,
+                actor_name=row.actor_name,
+                action=row.action,
+                target_type=row.target_type,
+                target_id=row.target_id,
+                reason="" if hidden else row.reason,
+                details={} if hidden else json.loads(row.public_details),
+                hash=row.hash,
+            )
         )
-        for row in rows
-    ]
     return Page(items=items, page=page, per_page=per_page, total=total)
 
 

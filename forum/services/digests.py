@@ -43,7 +43,13 @@ from forum.models import (
     WatchLevel,
 )
 from forum.models.types import utcnow
-from forum.permissions import ANY_MEMBER, is_in_electorate, listed_topics, visible_posts
+from forum.permissions import (
+    ANY_MEMBER,
+    is_in_electorate,
+    listed_topics,
+    readable_agenda_items,
+    visible_posts,
+)
 from forum.services.delivery import (
     ID_BATCH,
     Report,
@@ -355,6 +361,7 @@ def _results(since: datetime, until: datetime) -> tuple[RoundNews, ...]:
         .join(AgendaItem, AgendaItem.id == RoundResult.item_id)
         .join(Topic, Topic.id == AgendaItem.topic_id)
         .where(
+            readable_agenda_items(ANY_MEMBER),
             RoundResult.round_id.in_([r.id for r in rounds]),
             RoundResult.rank <= RESULT_LEADERS_SHOWN,
         )
@@ -433,6 +440,7 @@ def build_digest(
             .join(AgendaItem, AgendaItem.id == AgendaStatusChange.item_id)
             .join(Topic, Topic.id == AgendaItem.topic_id)
             .where(
+                readable_agenda_items(user),
                 AgendaStatusChange.item_id.in_(voted_on),
                 AgendaStatusChange.from_status.is_not(None),
                 AgendaStatusChange.created_at >= since,

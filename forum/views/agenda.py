@@ -14,7 +14,7 @@ from wtforms import SelectChoice
 from forum import charts
 from forum.forms.agenda import AgendaItemForm, RoundForm, StatusForm
 from forum.i18n import text_direction
-from forum.models import AgendaArea, AgendaStatus, VotingMethod, VotingRound
+from forum.models import AgendaArea, AgendaItem, AgendaStatus, VotingMethod, VotingRound
 from forum.permissions import can, require
 from forum.services import agenda
 
@@ -25,7 +25,7 @@ bp = Blueprint("agenda", __name__)
 def index():
     area = request.args.get("area", "")
     return render_template(
-        "agenda/index.html", overview=agenda.agenda_overview(area=area), area=area,
+        "agenda/index.html", overview=agenda.agenda_overview(current_user, area=area), area=area,
         rounds=agenda.list_rounds(),
     )  # fmt: skip
 
@@ -51,9 +51,18 @@ def propose():
     )
 
 
+def _item_or_404(item_id: int) -> AgendaItem:
+    """The item, if the reader may read its discussion; else the same 404 as a missing id (an
+    item whose topic is restricted is as hidden as the topic)."""
+    found = agenda.get_item(item_id)
+    if found is None or not can(current_user, "view_agenda_item", found):
+        abort(404)
+    return found
+
+
 @bp.route("/agenda/<int:item_id>")
 def item(item_id: int):
-    found = agenda.get_item(item_id) or abort(404)
+    found = _item_or_404(item_id)
     return render_template(
         "agenda/item.html",
         item=found,
@@ -65,7 +74,7 @@ def item(item_id: int):
 
 @bp.route("/agenda/<int:item_id>/status", methods=["POST"])
 def change_status(item_id: int):
-    found = agenda.get_item(item_id) or abort(404)
+    found = _item_or_404(item_id)
     require(current_user, "change_agenda_status", found)
     form = StatusForm()
     if form.validate_on_submit():
@@ -94,7 +103,7 @@ def change_status(item_id: int):
 def new_round():
     require(current_user, "create_round")
     form = RoundForm()
-    candidates = agenda.agenda_overview()
+    candidates = agenda.agenda_overview(current_user)
     open_items = [
         i for s in (AgendaStatus.PROPOSED, AgendaStatus.ON_BALLOT, AgendaStatus.PRIORITISED)
         for i in candidates.by_status[s]

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -61,9 +70,10 @@ def _watch(target_type: str, target_id: int, back: str):
 
 
 @bp.route("/t/<int:topic_id>/watch", methods=["POST"])
-@login_required
 def watch_topic(topic_id: int):
-    topic = visible_topic_or_404(topic_id)
+    topic = visible_topic_or_404(topic_id)  # before asking to log in: an id tells nothing
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
     return _watch("topic", topic.id, url_for("discussions.topic", topic_id=topic.id, page=1))
 
 
