@@ -17,8 +17,8 @@ from forum.services import (
     delivery,
     demo,
     digests,
+    disclosure,
     discussions,
-    moderation,
     search,
 )
 
@@ -129,8 +129,8 @@ def verify_audit() -> None:
 
 @click.command("lift-embargoes")
 def lift_embargoes() -> None:
-    """Record in the audit log the restricted topics whose embargo has ended (cron)."""
-    for topic in moderation.lift_due_embargoes():
+    """Open the restricted topics whose embargo has ended: counted, and logged (cron)."""
+    for topic in disclosure.lift_due_embargoes():
         click.echo(f"Embargo ended: topic {topic.id}")
 
 

@@ -27,7 +27,7 @@ from forum.models import (
     WatchLevel,
 )
 from forum.models.types import utcnow
-from forum.services import agenda, delivery, discussions, moderation
+from forum.services import agenda, delivery, disclosure, discussions, moderation
 from forum.services.delivery import (
     MAX_ATTEMPTS,
     message_id_for,
@@ -149,7 +149,7 @@ def test_member_reads_the_new_topics_of_the_areas_they_watch_ranked_by_activity(
     muted = make_topic(safety, author=other_member, title="A thread Maya muted")
     mute(member, muted)
     restricted = make_topic(safety, author=other_member, title="Embargoed jailbreak finding")
-    moderation.restrict_topic(moderator, restricted, embargo_until=utcnow() + timedelta(days=30))
+    disclosure.restrict_topic(moderator, restricted, embargo_until=utcnow() + timedelta(days=30))
     make_topic(privacy, author=other_member, title="Old news", now=utcnow() - timedelta(days=3))
     items = [make_agenda_item(other_member, title=f"Open question {n}") for n in (1, 2)]
     round_ = make_round(moderator, items, title="Spring priorities", closes_in=timedelta(hours=30))

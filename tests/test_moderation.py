@@ -9,7 +9,7 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models import AuditEntry, Flag, Notification, NotificationKind, Post, Role, Topic
 from forum.models.types import utcnow
-from forum.services import membership, moderation
+from forum.services import disclosure, membership, moderation
 from tests.factories import make_post, make_topic, make_user
 
 # Every moderation URL, by the rule in the app's URL map, and who gets what. A new moderation
@@ -148,7 +148,7 @@ def test_restricted_topics_stay_hidden_until_the_embargo_then_open_by_themselves
     security = discussions.get_category("security")
     topic = make_topic(security, author=member, title="Working jailbreak on Model X",
                        body="STEP ONE OF THE ATTACK")  # fmt: skip
-    moderation.restrict_topic(member, topic, embargo_until=utcnow() + timedelta(days=30))
+    disclosure.restrict_topic(member, topic, embargo_until=utcnow() + timedelta(days=30))
     client.login(other_member)
     places = [f"/t/{topic.id}/{topic.slug}?page=1", f"/p/{topic.id}", "/c/security", "/latest"]
     places += ["/", f"/u/{member.id}", "/api/topics/similar?title=Working jailbreak on Model X"]
@@ -158,7 +158,7 @@ def test_restricted_topics_stay_hidden_until_the_embargo_then_open_by_themselves
         assert (
             "STEP ONE OF THE ATTACK" not in page and "Working jailbreak on Model X" not in page
         ), url
-    moderation.grant_access(member, topic, other_member)
+    disclosure.invite_member(member, topic, other_member)
     assert "STEP ONE OF THE ATTACK" in client.get(f"/t/{topic.id}/{topic.slug}?page=1").get_data(
         as_text=True
     )
@@ -178,8 +178,8 @@ def test_only_security_and_safety_topics_can_be_restricted(member, safety):
     from forum.services import discussions
 
     meta = make_topic(discussions.get_category("meta"), author=member)
-    with pytest.raises(Exception, match="Security or Safety"):
-        moderation.restrict_topic(member, meta, embargo_until=utcnow() + timedelta(days=1))
+    with pytest.raises(Exception, match="sensitive areas"):
+        disclosure.restrict_topic(member, meta, embargo_until=utcnow() + timedelta(days=1))
 
 
 def test_suspended_member_reads_but_cannot_post_and_sees_why_until_when(

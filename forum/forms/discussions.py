@@ -1,5 +1,7 @@
 """Forms for topics and posts."""
 
+import re
+
 from flask_babel import format_number
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -15,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
-from forum.forms.fields import MultiCheckboxField
+from forum.forms.fields import DayField, MultiCheckboxField, after_today, without_nul
 from forum.links import canonical_url, normalise_doi
 from forum.models.discussions import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
 from forum.services.discussions import MAX_TAGS_PER_TOPIC
@@ -43,9 +45,11 @@ KIND_CHOICES = [
 
 
 def _body_field(label) -> TextAreaField:
+    # NUL never belongs in text, and PostgreSQL refuses it: dropped as the form reads it.
     return TextAreaField(
         label,
         description=_l("Markdown: **bold**, *italic*, [links](https://…), lists, tables, `code`."),
+        filters=[without_nul],
         validators=[
             _not_blank,
             Length(
@@ -56,10 +60,21 @@ def _body_field(label) -> TextAreaField:
     )
 
 
+# How many members an author may invite while opening a restricted topic (more come later).
+MAX_INVITED_AT_ONCE = 20
+_HANDLE_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def handles_in(text: str | None) -> list[str]:
+    """The @handles in what was typed (separated by spaces or commas), lower-case, each once."""
+    words = (w.lstrip("@").lower() for w in _HANDLE_SEPARATORS.split(text or ""))
+    return list(dict.fromkeys(w for w in words if w))
+
+
 class TopicForm(FlaskForm):
     title = StringField(
         _l("Title"),
-        filters=[_strip],
+        filters=[without_nul, _strip],
         validators=[
             DataRequired(_l("Give the topic a title.")),
             Length(
@@ -91,9 +106,36 @@ class TopicForm(FlaskForm):
     body = _body_field(_l("Body"))
     # Set when the author has seen that the link was already shared and posts anyway.
     confirm_duplicate = BooleanField(_l("Post it anyway: it adds something new"))
+    # Only in sensitive areas (see without_restriction): a hazardous finding, disclosed later.
+    restricted = BooleanField(
+        _l("Restricted until a date: only moderators and the members I invite see it")
+    )
+    restricted_until = DayField(
+        _l("Restricted until"),
+        description=_l("On this day it opens to every reader of the area."),
+        validators=[Optional(), after_today],
+    )
+    invite = StringField(
+        _l("Members to invite (optional)"),
+        description=_l("Their @handles, separated by spaces or commas."),
+        filters=[without_nul, _strip],
+        validators=[Length(max=1000, message=_l("Keep the list under %(n)d characters.", n=1000))],
+    )
+    # The members named in ``invite``, found while validating.
+    invited_members: list = []
+
+    def without_restriction(self) -> None:
+        """For areas where topics cannot be restricted: the form has no such fields."""
+        del self.restricted, self.restricted_until, self.invite
+
+    @property
+    def is_restricted(self) -> bool:
+        return "restricted" in self and bool(self.restricted.data)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
+        if "restricted" in self and not self._validate_restriction():
+            valid = False
         if self.kind.data == "resource" and not self.resource_url.data and not self.doi.data:
             self.resource_url.errors = [
                 *self.resource_url.errors,
@@ -101,6 +143,36 @@ class TopicForm(FlaskForm):
             ]
             return False
         return valid
+
+    def _validate_restriction(self) -> bool:
+        # Unticked with a date or names typed: perhaps forgotten; a hazardous finding posted
+        # openly cannot be taken back, so ask rather than guess.
+        if not self.restricted.data:
+            for extra in (self.restricted_until, self.invite):
+                if extra.raw_data and extra.raw_data[0].strip() and not extra.errors:
+                    extra.errors = [_l("Tick “Restricted” above, or leave this empty.")]
+            return not (self.restricted_until.errors or self.invite.errors)
+        if self.restricted_until.data is None and not self.restricted_until.errors:
+            self.restricted_until.errors = [_l("Give the day the restriction ends.")]
+        return not (self.restricted_until.errors or self.invite.errors)
+
+    def validate_invite(self, field) -> None:
+        from forum.services.disclosure import find_members
+
+        self.invited_members = []
+        handles = handles_in(field.data)
+        if not handles or not self.restricted.data:  # unticked: _validate_restriction asks
+            return
+        if len(handles) > MAX_INVITED_AT_ONCE:
+            raise ValidationError(
+                _l("Invite at most %(n)d members now; let more in later.", n=MAX_INVITED_AT_ONCE)
+            )
+        found = find_members(handles)
+        unknown = [h for h in handles if h not in found]
+        if unknown:
+            named = ", ".join(f"@{h[:40]}" for h in unknown[:5])
+            raise ValidationError(_l("No member has the handle %(handles)s.", handles=named))
+        self.invited_members = [found[h] for h in handles]
 
     def validate_resource_url(self, field) -> None:
         if field.data and canonical_url(field.data) is None:

@@ -216,6 +216,12 @@ class SettingsForm(FlaskForm):
     members_only = MultiCheckboxField(
         _l("Areas only members can read"), coerce=int, choices=[], validate_choice=False
     )
+    sensitive = MultiCheckboxField(
+        _l("Sensitive areas: authors may restrict topics there until an embargo date"),
+        coerce=int,
+        choices=[],
+        validate_choice=False,
+    )
 
     def validate_applications_close_at(self, field) -> None:
         opens = self.applications_open_at.data

@@ -147,15 +147,18 @@ def _store_resource_keys(topic: Topic, resource: Resource) -> None:
         db.session.add(TopicResourceKey(topic_id=topic.id, key=key))
 
 
-def find_shared_resource(resource: Resource, *, exclude_topic_id: int | None = None) -> list[Topic]:
-    """Topics that already share this URL or DOI (in any of its trivially different forms)."""
+def find_shared_resource(
+    resource: Resource, *, viewer, exclude_topic_id: int | None = None
+) -> list[Topic]:
+    """Topics the reader may read that already share this URL or DOI (in any of its trivially
+    different forms)."""
     keys = links.resource_key(resource.url.strip() or None, resource.doi.strip() or None)
     if not keys:
         return []
     stmt = (
         select(Topic)
         .join(TopicResourceKey, TopicResourceKey.topic_id == Topic.id)
-        .where(TopicResourceKey.key.in_(keys))
+        .where(TopicResourceKey.key.in_(keys), listed_topics(viewer))
         .options(joinedload(Topic.category))
         .distinct()
         .order_by(Topic.id)
@@ -200,7 +203,14 @@ def _set_tags(topic: Topic, tag_ids: Collection[int]) -> None:
             )
 
 
-def create_topic(
+def create_topic(author: User, category: Category, **fields) -> Topic:
+    """Open a topic with its first post (start_topic), in one transaction."""
+    topic = start_topic(author, category, **fields)
+    db.session.commit()
+    return topic
+
+
+def start_topic(
     author: User,
     category: Category,
     *,
@@ -214,7 +224,8 @@ def create_topic(
     private_report: bool = False,
     now: datetime | None = None,
 ) -> Topic:
-    """Open a topic with its first post. The author must be allowed to post in the area.
+    """Open a topic with its first post, leaving the commit to the caller (who may add to the
+    same transaction). The author must be allowed to post in the area.
 
     ``restricted_until``: the topic is created restricted (in the same transaction, so nobody
     else sees it for one request) until that date, to the author, the moderators and the
@@ -270,7 +281,8 @@ def create_topic(
     db.session.add(post)
     db.session.flush()
     notifications.notify_mentions(post, author)
-    notifications.notify_new_topic(topic, author)
+    if not private_report:  # a report reaches the moderators its own way
+        notifications.notify_new_topic(topic, author)
     notifications.auto_watch(author, topic.id)
     search.index_topic(topic.id, title=title, body=body)
     _mark_read(author, topic.id, 1, now)
@@ -289,7 +301,6 @@ def create_topic(
             public={"embargo_until": restricted_until.isoformat()},
             now=now,
         )
-    db.session.commit()
     return topic
 
 

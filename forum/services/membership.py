@@ -173,6 +173,8 @@ class SettingsChanges:
     applications_close_at: datetime | None
     applications_timezone: str
     members_only_category_ids: set[int] = field(default_factory=set)
+    # None: leave which areas are sensitive as they are.
+    sensitive_category_ids: set[int] | None = None
 
 
 def update_settings(actor: User, changes: SettingsChanges) -> SiteSettings:
@@ -185,6 +187,8 @@ def update_settings(actor: User, changes: SettingsChanges) -> SiteSettings:
     settings.applications_timezone = changes.applications_timezone
     for category in db.session.scalars(select(Category)):
         category.is_members_only = category.id in changes.members_only_category_ids
+        if changes.sensitive_category_ids is not None:
+            category.is_sensitive = category.id in changes.sensitive_category_ids
     db.session.commit()
     return settings
 

@@ -1,5 +1,6 @@
 """Moderators' work: flags and the queue, hiding and restoring posts, warnings, suspensions,
-first-post review, and curating topics (pin, lock, move, feature, duplicates, restriction).
+first-post review, and curating topics (pin, lock, move, feature, duplicates); restricted
+topics and private reports are in forum/services/disclosure.py.
 
 Every action writes an audit entry in the same transaction (forum/services/audit.py).
 """
@@ -14,7 +15,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from forum.database import claim
 from forum.extensions import db
 from forum.models import (
     Category,
@@ -24,11 +24,10 @@ from forum.models import (
     NotificationKind,
     Post,
     Topic,
-    TopicAccess,
     User,
 )
 from forum.models.types import utcnow
-from forum.permissions import require
+from forum.permissions import listed_topics, require
 from forum.services import audit, membership, search
 
 QUEUE_SIZE = 50
@@ -254,6 +253,10 @@ def approve_post(moderator: User, post: Post, *, now=None) -> None:
     """First-post review: publish a new member's post."""
     require(moderator, "moderate_post", post)
     now = now or utcnow()
+    if post.awaiting_review and not post.is_opening_post and not post.is_deleted:
+        db.session.execute(
+            update(Topic).where(Topic.id == post.topic_id).values(reply_count=Topic.reply_count + 1)
+        )
     post.awaiting_review = False
     audit.record(moderator, "post.approve", target_type="post", target_id=post.id, now=now)
     db.session.commit()
@@ -292,57 +295,66 @@ def _topic_action(
 
 
 def pin_topic(moderator: User, topic: Topic, *, globally: bool = False) -> None:
+    require(moderator, "moderate_topic", topic)  # before anything changes
     topic.is_pinned = True
     topic.is_pinned_globally = globally
     _topic_action(moderator, topic, "topic.pin", scope="forum" if globally else "area")
 
 
 def unpin_topic(moderator: User, topic: Topic) -> None:
+    require(moderator, "moderate_topic", topic)  # before anything changes
     topic.is_pinned = topic.is_pinned_globally = False
     _topic_action(moderator, topic, "topic.unpin")
 
 
 def lock_topic(moderator: User, topic: Topic, *, note: str) -> None:
+    require(moderator, "moderate_topic", topic)  # before anything changes
     topic.is_locked = True
     topic.lock_note = note.strip()
     _topic_action(moderator, topic, "topic.lock", reason=note)
 
 
 def unlock_topic(moderator: User, topic: Topic) -> None:
+    require(moderator, "moderate_topic", topic)  # before anything changes
     topic.is_locked = False
     topic.lock_note = ""
     _topic_action(moderator, topic, "topic.unlock")
 
 
 def move_topic(moderator: User, topic: Topic, category: Category) -> None:
+    require(moderator, "moderate_topic", topic)  # before anything changes
     if category.id == topic.category_id:
         raise ModerationError(_("The topic is already in that area."))
     old = topic.category_id
-    db.session.execute(
-        update(Category).where(Category.id == old).values(topic_count=Category.topic_count - 1)
-    )
-    db.session.execute(
-        update(Category)
-        .where(Category.id == category.id)
-        .values(topic_count=Category.topic_count + 1)
-    )
+    if topic.is_listed_to_all:  # the stored counts hold only what every reader sees
+        db.session.execute(
+            update(Category).where(Category.id == old).values(topic_count=Category.topic_count - 1)
+        )
+        db.session.execute(
+            update(Category)
+            .where(Category.id == category.id)
+            .values(topic_count=Category.topic_count + 1)
+        )
     topic.category_id = category.id
     _topic_action(moderator, topic, "topic.move", **{"from": old, "to": category.id})
 
 
 def feature_topic(moderator: User, topic: Topic, *, summary: str) -> None:
+    require(moderator, "moderate_topic", topic)  # before anything changes
     topic.is_featured = True
     topic.featured_summary = summary.strip()
     _topic_action(moderator, topic, "topic.feature")
 
 
 def unfeature_topic(moderator: User, topic: Topic) -> None:
+    require(moderator, "moderate_topic", topic)  # before anything changes
     topic.is_featured = False
     topic.featured_summary = ""
     _topic_action(moderator, topic, "topic.unfeature")
 
 
 def close_as_duplicate(moderator: User, topic: Topic, original: Topic, *, note: str = "") -> None:
+    require(moderator, "moderate_topic", topic)  # before anything changes
     if original.id == topic.id:
         raise ModerationError(_("A topic cannot duplicate itself."))
     topic.duplicate_of_id = original.id
@@ -351,67 +363,14 @@ def close_as_duplicate(moderator: User, topic: Topic, original: Topic, *, note: 
     _topic_action(moderator, topic, "topic.duplicate", reason=note, of=original.id)
 
 
-def featured_topics(limit: int = 5) -> list[Topic]:
+def featured_topics(viewer, limit: int = 5) -> list[Topic]:
+    """Featured topics the reader may read, most active first (the home page)."""
     return list(
         db.session.scalars(
             select(Topic)
-            .where(Topic.is_featured.is_(True), Topic.is_restricted.is_(False))
+            .where(Topic.is_featured.is_(True), listed_topics(viewer))
             .options(joinedload(Topic.category))
             .order_by(Topic.last_post_at.desc())
             .limit(limit)
         )
     )
-
-
-# --- Restricted topics (hazardous findings) ---------------------------------------------------
-
-
-def restrict_topic(actor: User, topic: Topic, *, embargo_until: datetime, now=None) -> None:
-    """Keep a topic to its author, moderators and invited members until the embargo date."""
-    require(actor, "restrict_topic", topic)
-    now = now or utcnow()
-    if embargo_until <= now:
-        raise ModerationError(_("The embargo must end in the future."))
-    topic.is_restricted = True
-    topic.embargo_until = embargo_until
-    audit.record(
-        actor,
-        "topic.restrict",
-        target_type="topic",
-        target_id=topic.id,
-        public={"embargo_until": embargo_until.isoformat()},
-        now=now,
-    )
-    db.session.commit()
-
-
-def grant_access(actor: User, topic: Topic, member: User) -> None:
-    require(actor, "restrict_topic", topic)
-    if db.session.get(TopicAccess, (topic.id, member.id)) is None:
-        db.session.add(TopicAccess(topic_id=topic.id, user_id=member.id))
-    audit.record(
-        actor,
-        "topic.grant_access",
-        target_type="topic",
-        target_id=topic.id,
-        private={"member": member.id},
-    )
-    db.session.commit()
-
-
-def lift_due_embargoes(*, now=None) -> list[Topic]:
-    """Record in the audit log each embargo that has ended (the topics are already visible by
-    the clock); safe to run twice at once: each topic is claimed with one conditional UPDATE."""
-    now = now or utcnow()
-    due = db.session.scalars(
-        select(Topic.id).where(Topic.is_restricted.is_(True), Topic.embargo_until <= now)
-    ).all()
-    lifted = []
-    for topic_id in due:
-        if not claim(Topic, topic_id, Topic.is_restricted.is_(True), is_restricted=False):
-            db.session.rollback()
-            continue
-        audit.record(None, "topic.embargo_end", target_type="topic", target_id=topic_id, now=now)
-        db.session.commit()
-        lifted.append(db.session.get(Topic, topic_id))
-    return lifted

@@ -250,9 +250,15 @@ def notify_accepted(post: Post, actor: User) -> None:
         )
 
 
-def notify_members(user_ids, kind: NotificationKind, *, key: str, topic_id=None) -> None:
-    """One notification each for many members (round results, a welcome)."""
-    _add([_row(u, kind, actor_id=None, topic_id=topic_id, post_id=None, key=key) for u in user_ids])
+def notify_members(
+    user_ids, kind: NotificationKind, *, key: str, topic_id=None, actor_id=None
+) -> None:
+    """One notification each for many members (round results, a welcome, a private report, being
+    let into a restricted topic); once per member and key. Does not commit."""
+    rows = [
+        _row(u, kind, actor_id=actor_id, topic_id=topic_id, post_id=None, key=key) for u in user_ids
+    ]
+    _add(rows)
 
 
 # --- Reading them ----------------------------------------------------------------------------

@@ -22,11 +22,13 @@ from forum.forms.discussions import (
     TagForm,
     TopicForm,
 )
+from forum.forms.fields import start_of_day
 from forum.markup import render_markdown
 from forum.models import Post, Topic, TopicKind
 from forum.permissions import can, require
 from forum.services import (
     accounts,
+    disclosure,
     discussions,
     moderation,
     notifications,
@@ -81,11 +83,14 @@ def _list_query() -> topic_lists.ListQuery:
 
 @bp.route("/")
 def home():
+    areas = discussions.list_categories(viewer=current_user)
     return render_template(
         "home.html",
-        categories=discussions.list_categories(viewer=current_user),
+        pinned=topic_lists.pinned_across_forum(current_user),
+        categories=areas,
+        topic_counts=discussions.area_topic_counts(current_user, areas),
         latest=discussions.latest_topics_by_category(viewer=current_user),
-        featured=moderation.featured_topics(),
+        featured=moderation.featured_topics(current_user),
     )
 
 
@@ -123,7 +128,13 @@ def category(slug: str):
 
 @bp.route("/tags")
 def tag_index():
-    return render_template("tags.html", tags=tags.all_tags(), form=TagForm())
+    return _tags_page(TagForm())
+
+
+def _tags_page(form: TagForm, status: int = 200):
+    every_tag = tags.all_tags()
+    counts = discussions.tag_topic_counts(current_user, every_tag)
+    return render_template("tags.html", tags=every_tag, counts=counts, form=form), status
 
 
 @bp.route("/tags/<slug>")
@@ -160,7 +171,7 @@ def create_tag():
         else:
             flash(_("The tag %(name)s is added.", name=created.name), "success")
             return redirect(url_for("discussions.tag_index"))
-    return render_template("tags.html", tags=tags.all_tags(), form=form), 400
+    return _tags_page(form, 400)
 
 
 @bp.route("/tags/<slug>/delete", methods=["POST"])
@@ -179,6 +190,8 @@ def delete_tag(slug: str):
 def _topic_form(area) -> TopicForm:
     form = TopicForm()
     form.tags.choices = [(t.id, t.name) for t in tags.all_tags()]
+    if not can(current_user, "create_restricted_topic", area):
+        form.without_restriction()
     return form
 
 
@@ -196,17 +209,26 @@ def new_topic(slug: str):
         form.validate()
         preview = render_markdown(form.body.data or "")
     elif form.validate_on_submit():
-        duplicates = discussions.find_shared_resource(_resource(form))
+        duplicates = discussions.find_shared_resource(_resource(form), viewer=current_user)
         if not duplicates or form.confirm_duplicate.data:
-            topic = discussions.create_topic(
-                current_user,
-                area,
-                title=form.title.data,
-                body=form.body.data,
-                kind=TopicKind(form.kind.data),
-                resource=_resource(form),
-                tag_ids=form.tags.data or [],
-            )
+            fields = {
+                "title": form.title.data,
+                "body": form.body.data,
+                "kind": TopicKind(form.kind.data),
+                "resource": _resource(form),
+                "tag_ids": form.tags.data or [],
+            }
+            if form.is_restricted:
+                until = start_of_day(form.restricted_until.data, current_user.timezone)
+                topic = disclosure.open_restricted_topic(
+                    current_user,
+                    area,
+                    restricted_until=until,
+                    invited=form.invited_members,
+                    **fields,
+                )
+            else:
+                topic = discussions.create_topic(current_user, area, **fields)
             flash(_("Your topic is posted."), "success")
             return redirect(url_for("discussions.topic", topic_id=topic.id, slug=topic.slug))
     similar = (
@@ -298,6 +320,7 @@ def topic(topic_id: int, slug: str | None = None):
         if current_user.is_authenticated
         else None,
         accepted=found.accepted_post if posts.page == 1 else None,
+        panel=disclosure.panel(current_user, found),
     )
     # After rendering: recording the read position commits, which would expire what is shown.
     discussions.mark_read(current_user, found, posts.items)
@@ -348,7 +371,10 @@ def post(post_id: int):
 
 @bp.route("/@<handle>")
 def mention(handle: str):
-    member = accounts.find_user_by_handle(handle) or abort(404)
+    # A private profile's handle answers visitors as an unknown one does (issue 11, item 8).
+    member = accounts.find_user_by_handle(handle)
+    if member is None or not can(current_user, "view_profile", member):
+        abort(404)
     return redirect(url_for("accounts.profile", user_id=member.id))
 
 

@@ -340,6 +340,7 @@ def settings():
     categories = discussions.list_categories(viewer=current_user)
     form = SettingsForm()
     form.members_only.choices = [SelectChoice(c.id, category_name(c)) for c in categories]
+    form.sensitive.choices = form.members_only.choices
     if request.method == "GET":
         zone = current.applications_timezone
         form.registration_mode.data = current.registration_mode.value
@@ -347,6 +348,7 @@ def settings():
         form.applications_open_at.data = _local(current.applications_open_at, zone)
         form.applications_close_at.data = _local(current.applications_close_at, zone)
         form.members_only.data = [c.id for c in categories if c.is_members_only]
+        form.sensitive.data = [c.id for c in categories if c.is_sensitive]
     if form.validate_on_submit():
         zone = form.applications_timezone.data
         membership.update_settings(current_user, membership.SettingsChanges(
@@ -355,6 +357,7 @@ def settings():
             applications_close_at=_aware(form.applications_close_at.data, zone),
             applications_timezone=zone,
             members_only_category_ids=set(form.members_only.data or []),
+            sensitive_category_ids=set(form.sensitive.data or []),
         ))  # fmt: skip
         flash(_("The settings are saved."), "success")
         return redirect(url_for("membership.settings"))

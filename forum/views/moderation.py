@@ -195,4 +195,5 @@ def topic_action(topic_id: int, action: str):
 @bp.route("/moderation/log")
 def log():
     require(current_user, "view_moderation_log")
-    return render_template("moderation/log.html", log=audit.public_log(page=page_arg()))
+    page = audit.public_log(current_user, page=page_arg())
+    return render_template("moderation/log.html", log=page)
