@@ -91,6 +91,16 @@ def _acts_as_moderator(user: Any) -> bool:
     return _signed_in(user) and user.is_moderator and not user.is_suspended
 
 
+def not_suspended() -> ColumnElement[bool]:
+    """SQL twin of ``not User.is_suspended``: active, and any timed suspension over."""
+    from forum.models import UserState
+
+    return and_(
+        User.state == UserState.ACTIVE,
+        or_(User.suspended_until.is_(None), User.suspended_until <= utcnow()),
+    )
+
+
 def _staff(user: Any, *, admin: bool, refusal: Any) -> Decision:
     """Signed in, with the role, and not suspended: suspension binds moderators and admins too."""
     if not _signed_in(user):
@@ -516,21 +526,10 @@ def _active_admins() -> int:
     from sqlalchemy import func
 
     from forum.extensions import db
-    from forum.models import Role, UserState
+    from forum.models import Role
 
-    now = utcnow()
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(User)
-            .where(
-                User.role == Role.ADMIN,
-                User.state == UserState.ACTIVE,
-                or_(User.suspended_until.is_(None), User.suspended_until <= now),
-            )
-        )
-        or 0
-    )
+    query = select(func.count()).select_from(User).where(User.role == Role.ADMIN, not_suspended())
+    return db.session.scalar(query) or 0
 
 
 def can_suspend(user: User | None, member: User) -> Decision:

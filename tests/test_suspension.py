@@ -23,7 +23,7 @@ from forum.extensions import db
 from forum.models import FlagReason, Post, Role, User
 from forum.models.types import utcnow
 from forum.permissions import PermissionDenied
-from forum.services import disclosure, discussions, moderation, tags
+from forum.services import discussions, moderation, reports, tags
 from tests.conftest import _empty_tables, app_config
 from tests.factories import make_agenda_item, make_application, make_post, make_topic, make_user
 from tests.helpers import FormClient
@@ -178,7 +178,7 @@ def _build_world() -> World:
         member, discussions.get_category("security"), title="A working jailbreak", body="Steps.",
         restricted_until=now + timedelta(days=30),
     )  # fmt: skip
-    report = disclosure.report_privately(member, safety, title="A leak", body="Look at this.")
+    report = reports.report_privately(member, safety, title="A leak", body="Look at this.")
     tag = tags.create_tag(staff, name="red-teaming")
     item, other_item = make_agenda_item(member), make_agenda_item(member)
     application = make_application(institution="Cairo University")

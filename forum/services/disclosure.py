@@ -1,5 +1,5 @@
-"""Responsible disclosure: topics restricted until an embargo date (who is let in, until when),
-and private reports to the moderators, which may become such topics (issue 11, part 6).
+"""Responsible disclosure: topics restricted until an embargo date (who is let in, until when)
+(issue 11, part 6). Private reports, which may become such topics, are forum/services/reports.py.
 
 Every change writes an audit entry in the same transaction: who and when, never the content;
 the member let in or taken out goes in the entry's private details.
@@ -7,39 +7,29 @@ the member let in or taken out goes in the entry's private details.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
 
 from forum.database import claim
 from forum.extensions import db
 from forum.models import (
     Category,
-    Notification,
     NotificationKind,
-    Role,
-    Subscription,
     Topic,
     TopicAccess,
-    TopicKind,
     User,
-    UserState,
-    WatchLevel,
 )
 from forum.models.types import utcnow
-from forum.pagination import Page
 from forum.permissions import can, is_under_embargo, require
 from forum.services import audit, discussions, notifications
 
 # A restricted topic is for a few co-investigators: the panel lists them all on one page.
 MAX_MEMBERS_LET_IN = 100
-REPORTS_PER_PAGE = 30
 
 
 class DisclosureError(ValueError):
@@ -261,148 +251,6 @@ def lift_due_embargoes(*, now=None) -> list[Topic]:
         db.session.commit()
         lifted.append(topic)
     return lifted
-
-
-# --- Private reports --------------------------------------------------------------------------
-
-
-def _active_moderators(now: datetime) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User).where(
-                User.role.in_((Role.MODERATOR, Role.ADMIN)),
-                User.state == UserState.ACTIVE,
-                or_(User.suspended_until.is_(None), User.suspended_until <= now),
-            )
-        )
-    )
-
-
-def report_privately(
-    reporter: User, category: Category, *, title: str, body: str, now=None
-) -> Topic:
-    """Open a thread only the reporter and the moderators read. Every active moderator is told
-    and watches it, so replies reach them (and theirs reach the reporter) like any reply."""
-    now = now or utcnow()
-    topic = discussions.start_topic(
-        reporter,
-        category,
-        title=title,
-        body=body,
-        kind=TopicKind.DISCUSSION,
-        private_report=True,
-        now=now,
-    )
-    moderators = [m for m in _active_moderators(now) if m.id != reporter.id]
-    watching = set(
-        db.session.scalars(
-            select(Subscription.user_id).where(
-                Subscription.target_type == "topic", Subscription.target_id == topic.id
-            )
-        )
-    )
-    notifications.notify_members(
-        [m.id for m in moderators],
-        NotificationKind.PRIVATE_REPORT,
-        key=f"report:{topic.id}",
-        topic_id=topic.id,
-        actor_id=reporter.id,
-    )
-    for moderator in moderators:
-        if moderator.id not in watching:
-            db.session.add(
-                Subscription(
-                    user_id=moderator.id,
-                    target_type="topic",
-                    target_id=topic.id,
-                    level=WatchLevel.WATCHING,
-                )
-            )
-    db.session.commit()
-    return topic
-
-
-def convert_report(
-    moderator: User, topic: Topic, *, category: Category, embargo_until: datetime, now=None
-) -> None:
-    """Turn a private report into a topic restricted until the embargo date, in a sensitive
-    area; its reporter stays its author (and may then invite co-investigators)."""
-    require(moderator, "convert_report", topic)
-    now = now or utcnow()
-    if not category.is_sensitive:
-        raise DisclosureError(_("Choose a sensitive area (such as Security or Safety)."))
-    check_embargo_date(embargo_until, now)
-    old_area = topic.category_id
-    # Neither a private report nor a restricted topic counts as listed: no counts change.
-    topic.is_private_report = False
-    topic.is_restricted = True
-    topic.embargo_until = embargo_until
-    topic.category_id = category.id
-    if topic.author_id != moderator.id:
-        db.session.add(
-            Notification(
-                user_id=topic.author_id,
-                kind=NotificationKind.MODERATION,
-                actor_id=moderator.id,
-                topic_id=topic.id,
-                dedupe_key=f"report-converted:{topic.id}",
-                created_at=now,
-            )
-        )
-    audit.record(
-        moderator,
-        "report.convert",
-        target_type="topic",
-        target_id=topic.id,
-        public={"from": old_area, "to": category.id, "embargo_until": embargo_until.isoformat()},
-        now=now,
-    )
-    db.session.commit()
-
-
-def _report_page(conditions: list, *, page: int) -> Page:
-    total = db.session.scalar(select(func.count()).select_from(Topic).where(*conditions)) or 0
-    pages = max(1, math.ceil(total / REPORTS_PER_PAGE))
-    page = min(max(page, 1), pages)
-    topics = db.session.scalars(
-        select(Topic)
-        .where(*conditions)
-        .options(
-            joinedload(Topic.author),
-            joinedload(Topic.last_poster),
-            joinedload(Topic.category),
-            selectinload(Topic.tags),
-        )
-        .order_by(Topic.last_post_at.desc(), Topic.id.desc())
-        .limit(REPORTS_PER_PAGE)
-        .offset((page - 1) * REPORTS_PER_PAGE)
-    ).all()
-    return Page(list(topics), page, REPORTS_PER_PAGE, total)
-
-
-def reports_by(reporter: User, *, page: int = 1) -> Page:
-    """The private reports a member made, the most recently active first."""
-    return _report_page(
-        [
-            Topic.is_private_report.is_(True),
-            Topic.merged_into_id.is_(None),
-            Topic.author_id == reporter.id,
-        ],
-        page=page,
-    )
-
-
-def open_reports(moderator: User, *, closed: bool = False, page: int = 1) -> Page:
-    """Private reports for the moderators: open ones, or (``closed``) those locked as dealt with."""
-    require(moderator, "moderate")
-    return _report_page(
-        [
-            Topic.is_private_report.is_(True),
-            Topic.merged_into_id.is_(None),
-            Topic.is_locked.is_(closed),
-        ],
-        page=page,
-    )
 
 
 # --- What the topic page shows the author and the moderators ------------------------------

@@ -21,7 +21,7 @@ from forum.forms.fields import start_of_day
 from forum.i18n import category_name
 from forum.models import Topic, User
 from forum.permissions import PermissionDenied, require
-from forum.services import accounts, disclosure, discussions
+from forum.services import accounts, disclosure, discussions, reports
 from forum.views import id_arg, page_arg, safe_next, visible_topic_or_404
 
 bp = Blueprint("disclosure", __name__)
@@ -153,7 +153,7 @@ def new_report():
         )
     if form.validate_on_submit():
         area = next(a for a in areas if a.slug == form.category.data)
-        topic = disclosure.report_privately(
+        topic = reports.report_privately(
             current_user, area, title=form.title.data, body=form.body.data
         )
         flash(_("Your report is sent. Only you and the moderators can read it."), "success")
@@ -165,7 +165,7 @@ def new_report():
 @login_required
 def my_reports():
     return render_template(
-        "disclosure/reports.html", reports=disclosure.reports_by(current_user, page=page_arg())
+        "disclosure/reports.html", reports=reports.reports_by(current_user, page=page_arg())
     )
 
 
@@ -174,7 +174,7 @@ def moderation_reports():
     closed = request.args.get("status") == "closed"
     return render_template(
         "disclosure/moderation_reports.html",
-        reports=disclosure.open_reports(current_user, closed=closed, page=page_arg()),
+        reports=reports.open_reports(current_user, closed=closed, page=page_arg()),
         closed=closed,
     )
 
@@ -188,7 +188,7 @@ def convert(topic_id: int):
 
     def convert_it() -> None:
         area = discussions.get_category(form.category.data)
-        disclosure.convert_report(current_user, topic, category=area, embargo_until=_day(form))
+        reports.convert_report(current_user, topic, category=area, embargo_until=_day(form))
 
     return _act(
         topic,
