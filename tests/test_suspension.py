@@ -218,7 +218,7 @@ def _until_text(user: User) -> str:
 
 
 @pytest.fixture(scope="module")
-def world(database_url):
+def module_world(database_url):
     app = create_app(app_config(database_url))
     app.test_client_class = FormClient
     with app.app_context():
@@ -228,9 +228,18 @@ def world(database_url):
         for name in ZONES:
             built.clients[name] = app.test_client()
             built.clients[name].login(built.people[name])
+        db.session.commit()
         yield built
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def world(module_world):
+    """The module's world for one case; its session lets go of its connection afterwards, or
+    the later tests here, which empty the tables, would wait for its locks on PostgreSQL."""
+    yield module_world
+    db.session.rollback()
 
 
 STAFF_CASES = [(who, name) for who in ZONES for name in MODERATOR_ACTIONS] + [
