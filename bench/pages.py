@@ -97,16 +97,18 @@ def seed(topics: int, posts: int) -> None:
     batch = []
     for n, topic_id in enumerate(topic_ids):
         for number in range(1, per_topic + 1):
-            batch.append({
-                "topic_id": topic_id,
-                "author_id": user_ids[(n + number) % MEMBERS],
-                "number": number,
-                "path": f"{number:06d}",
-                "depth": 0,
-                "body": "A considered reply.",
-                "body_html": "<p>A considered reply.</p>",
-                "created_at": now,
-            })  # fmt: skip
+            batch.append(
+                {
+                    "topic_id": topic_id,
+                    "author_id": user_ids[(n + number) % MEMBERS],
+                    "number": number,
+                    "path": f"{number:06d}",
+                    "depth": 0,
+                    "body": "A considered reply.",
+                    "body_html": "<p>A considered reply.</p>",
+                    "created_at": now,
+                }
+            )
             if len(batch) >= BATCH:
                 db.session.execute(insert(Post.__table__), batch)
                 batch.clear()

@@ -284,12 +284,16 @@ def can_create_topic(user: User | None, category: Category | None) -> Decision:
     return _may_write(user)
 
 
+ONLY_SENSITIVE_AREAS = _l(
+    "Only topics in sensitive areas (such as Security and Safety) can be restricted."
+)
+
+
 def can_create_restricted_topic(user: User | None, category: Category) -> Decision:
     """Authors in a sensitive area may open a topic restricted until an embargo date."""
     decision = can_create_topic(user, category)
     if decision and not category.is_sensitive:
-        return _deny(_l("Only topics in sensitive areas (such as Security and Safety) can be "
-                        "restricted."))  # fmt: skip
+        return _deny(ONLY_SENSITIVE_AREAS)
     return decision
 
 
@@ -557,8 +561,7 @@ def can_restrict_topic(user: User | None, topic: Topic) -> Decision:
     if topic.is_private_report:
         return _deny(_l("A private report is already seen only by you and the moderators."))
     if not topic.category.is_sensitive and not _acts_as_moderator(user):
-        return _deny(_l("Only topics in sensitive areas (such as Security and Safety) can be "
-                        "restricted."))  # fmt: skip
+        return _deny(ONLY_SENSITIVE_AREAS)
     if _acts_as_moderator(user) or topic.author_id == user.id:
         return ALLOW
     return _deny(_l("Only the author or a moderator can restrict this topic."))

@@ -108,8 +108,9 @@ def make_agenda_item(author: User, *, title: str | None = None, area: str = "pri
     )
 
 
-def make_round(moderator: User, items, *, method: str = "budget", opens_in=None, closes_in=None,
-               **overrides):  # fmt: skip
+def make_round(
+    moderator: User, items, *, method: str = "budget", opens_in=None, closes_in=None, **overrides
+):
     """A round open now (by default) for a day, with these agenda items on the ballot."""
     from datetime import timedelta
 

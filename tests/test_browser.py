@@ -74,14 +74,16 @@ def test_visitor_applies_is_approved_sets_a_password_and_posts(
     forum.visit("/")
     page.get_by_role("link", name="Apply to join").click()
     form = ApplicationPage(page)
-    form.fill(**{
-        "Full name": "Tomás Herrera",
-        "Email": "tomas@uchile.example",
-        "Institution": "Universidad de Chile",
-        "Position": "Assistant Professor",
-        "Relevant AI experience": "I audit LLM deployments for public agencies.",
-        "Statement of interest": "I want to work on privacy audits of public-sector chatbots.",
-    })  # fmt: skip
+    form.fill(
+        **{
+            "Full name": "Tomás Herrera",
+            "Email": "tomas@uchile.example",
+            "Institution": "Universidad de Chile",
+            "Position": "Assistant Professor",
+            "Relevant AI experience": "I audit LLM deployments for public agencies.",
+            "Statement of interest": "I want to work on privacy audits of public-sector chatbots.",
+        }
+    )
     form.choose_disciplines("Law", "Computer security")
     expect(page.get_by_text("10 of 1000 words")).to_be_visible()
     form.send()

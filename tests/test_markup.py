@@ -44,9 +44,21 @@ ATTACKS = [
 ]
 
 FORBIDDEN_TAGS = {
-    "script", "iframe", "object", "embed", "style", "svg", "math", "form", "input", "meta",
-    "base", "link", "img", "details",
-}  # fmt: skip
+    "script",
+    "iframe",
+    "object",
+    "embed",
+    "style",
+    "svg",
+    "math",
+    "form",
+    "input",
+    "meta",
+    "base",
+    "link",
+    "img",
+    "details",
+}
 SAFE_SCHEMES = ("http:", "https:", "mailto:")
 
 
@@ -117,7 +129,7 @@ def test_dangerous_markup_never_survives(attack):
                 "<a href=",
                 "<svg",
             ]
-        ),  # fmt: skip
+        ),
         max_size=30,
     ).map("".join)
 )

@@ -40,9 +40,15 @@ def test_migrations_create_the_standard_topic_areas_and_downgrade_cleanly(migrat
         upgrade()
         slugs = db.session.scalars(select(Category.slug).order_by(Category.position)).all()
         assert slugs == [
-            "privacy", "safety", "security", "model-improvement", "research-agenda",
-            "workshops", "announcements", "meta",
-        ]  # fmt: skip
+            "privacy",
+            "safety",
+            "security",
+            "model-improvement",
+            "research-agenda",
+            "workshops",
+            "announcements",
+            "meta",
+        ]
         db.session.remove()
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}

@@ -29,8 +29,9 @@ def home_pinned(page: str) -> str:
 @pytest.fixture
 def old_and_new(member, safety):
     """A month-old topic and two from today, the newest last."""
-    old = make_topic(safety, author=member, title="Read this first",
-                     now=utcnow() - timedelta(days=30))  # fmt: skip
+    old = make_topic(
+        safety, author=member, title="Read this first", now=utcnow() - timedelta(days=30)
+    )
     make_topic(
         safety, author=member, title="Yesterday's question", now=utcnow() - timedelta(days=1)
     )
@@ -114,8 +115,9 @@ def test_the_home_page_shows_at_most_a_few_pinned_topics(client, moderator, memb
     from forum.services.topic_lists import PINNED_ON_HOME
 
     for i in range(PINNED_ON_HOME + 2):
-        moderation.pin_topic(moderator, make_topic(safety, author=member, title=f"Pin {i}"),
-                             globally=True)  # fmt: skip
+        moderation.pin_topic(
+            moderator, make_topic(safety, author=member, title=f"Pin {i}"), globally=True
+        )
     pinned = home_pinned(client.get("/").get_data(as_text=True))
     assert pinned.count("<li>") == PINNED_ON_HOME
     assert "Pin 0<" not in pinned and f"Pin {PINNED_ON_HOME + 1}<" in pinned  # most active first
@@ -146,7 +148,9 @@ def test_latest_and_the_home_page_read_forum_wide_pins_down_their_index(
     assert len(seen) == 4
     with db.engine.connect() as conn:
         for statement, parameters in seen:
-            plan = [row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
-                                                           parameters)]  # fmt: skip
+            plan = [
+                row[3]
+                for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            ]
             assert any("USING INDEX ix_topics_global_pin_activity" in step for step in plan), plan
             assert not any("TEMP B-TREE" in step for step in plan), plan

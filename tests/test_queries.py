@@ -16,8 +16,12 @@ def grow_topic(topic, people, replies: int) -> None:
     for i in range(replies):
         author = people[i % len(people)]
         nested_under = parent if i % 3 else None
-        parent = make_post(topic, author=author, body=f"Reply {i} with a [link](https://x.org/{i})",
-                           parent=nested_under)  # fmt: skip
+        parent = make_post(
+            topic,
+            author=author,
+            body=f"Reply {i} with a [link](https://x.org/{i})",
+            parent=nested_under,
+        )
     discussions.delete_post(parent.author, parent)
 
 
@@ -138,8 +142,12 @@ def test_agenda_and_round_pages_query_counts_do_not_grow(client, queries, member
         db.session.commit()
         agenda.close_due_rounds()
         for i in range(2):
-            agenda.change_status(moderator, items[0], [AgendaStatus.PRIORITISED,
-                                 AgendaStatus.IN_PROGRESS][i], note="step")  # fmt: skip
+            agenda.change_status(
+                moderator,
+                items[0],
+                [AgendaStatus.PRIORITISED, AgendaStatus.IN_PROGRESS][i],
+                note="step",
+            )
         return items[0], round_, closed
 
     client.login(member)
@@ -151,7 +159,7 @@ def test_agenda_and_round_pages_query_counts_do_not_grow(client, queries, member
             f"/agenda/{item.id}",
             f"/rounds/{open_round.id}",
             f"/rounds/{closed_round.id}",
-        )  # fmt: skip
+        )
     ]
     item, open_round, closed_round = grow(12, 40)
     grown = [
@@ -161,7 +169,7 @@ def test_agenda_and_round_pages_query_counts_do_not_grow(client, queries, member
             f"/agenda/{item.id}",
             f"/rounds/{open_round.id}",
             f"/rounds/{closed_round.id}",
-        )  # fmt: skip
+        )
     ]
     assert counts == grown, queries.report()
     assert max(grown) <= PAGE_QUERY_BUDGET, queries.report()
@@ -192,8 +200,12 @@ def test_latest_and_tag_lists_query_counts_do_not_grow_with_topics(client, queri
     ]
     few = [count_page_queries(client, queries, url) for url in urls]
     grow(90)
-    many = [count_page_queries(client, queries, url.replace("?", "?page=2&") if "?" in url
-                               else url + "?page=2") for url in urls]  # fmt: skip
+    many = [
+        count_page_queries(
+            client, queries, url.replace("?", "?page=2&") if "?" in url else url + "?page=2"
+        )
+        for url in urls
+    ]
     assert few == many, queries.report()
     assert max(many) <= PAGE_QUERY_BUDGET, queries.report()
 

@@ -175,22 +175,37 @@ def _build_world() -> World:
     moderation.feature_topic(staff, curated, summary="Read this first.")
     other_topic = make_topic(safety, author=member, title="Refusal drift, again")
     restricted = discussions.create_topic(
-        member, discussions.get_category("security"), title="A working jailbreak", body="Steps.",
+        member,
+        discussions.get_category("security"),
+        title="A working jailbreak",
+        body="Steps.",
         restricted_until=now + timedelta(days=30),
-    )  # fmt: skip
+    )
     report = reports.report_privately(member, safety, title="A leak", body="Look at this.")
     tag = tags.create_tag(staff, name="red-teaming")
     item, other_item = make_agenda_item(member), make_agenda_item(member)
     application = make_application(institution="Cairo University")
     db.session.commit()
     ids = {
-        "topic": topic.id, "reply": reply.id, "split_reply": split_reply.id,
-        "flagged": flagged.id, "hidden": hidden.id, "waiting": waiting.id,
-        "curated": curated.id, "other_topic": other_topic.id, "restricted": restricted.id,
-        "report": report.id, "tag": tag.slug, "item": item.id, "other_item": other_item.id,
-        "application": application.id, "member": member.id,
-        "tomorrow": _day(1), "next_week": _day(7), "next_month": _day(30),
-    }  # fmt: skip
+        "topic": topic.id,
+        "reply": reply.id,
+        "split_reply": split_reply.id,
+        "flagged": flagged.id,
+        "hidden": hidden.id,
+        "waiting": waiting.id,
+        "curated": curated.id,
+        "other_topic": other_topic.id,
+        "restricted": restricted.id,
+        "report": report.id,
+        "tag": tag.slug,
+        "item": item.id,
+        "other_item": other_item.id,
+        "application": application.id,
+        "member": member.id,
+        "tomorrow": _day(1),
+        "next_week": _day(7),
+        "next_month": _day(30),
+    }
     return World(people, ids)
 
 
@@ -273,9 +288,12 @@ def test_suspended_staff_are_refused_with_the_end_of_their_suspension_and_nothin
 # Staff-only routes: found in the URL map, so a new one without a case above fails the test.
 STAFF_ROUTE_PREFIXES = ("/moderation", "/review", "/admin", "/rounds/new")
 STAFF_ROUTES_ELSEWHERE = {
-    "discussions.create_tag", "discussions.delete_tag", "agenda.change_status",
-    "disclosure.lift", "disclosure.convert",
-}  # fmt: skip
+    "discussions.create_tag",
+    "discussions.delete_tag",
+    "agenda.change_status",
+    "disclosure.lift",
+    "disclosure.convert",
+}
 MEMBERS_ROUTES = {"moderation.log"}  # the public moderation log: every member reads it
 
 
@@ -290,9 +308,10 @@ def test_every_moderation_and_admin_route_has_a_suspension_case(world):
     staff_routes = {
         rule.endpoint
         for rule in current_app.url_map.iter_rules()
-        if rule.rule.startswith(STAFF_ROUTE_PREFIXES) or "/moderate" in rule.rule
+        if rule.rule.startswith(STAFF_ROUTE_PREFIXES)
+        or "/moderate" in rule.rule
         or rule.endpoint in STAFF_ROUTES_ELSEWHERE
-    } - MEMBERS_ROUTES  # fmt: skip
+    } - MEMBERS_ROUTES
     assert staff_routes <= tried, f"no suspension case for {sorted(staff_routes - tried)}"
 
 

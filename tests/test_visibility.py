@@ -244,15 +244,23 @@ def _build_world(app) -> World:
 
     public = make_topic(safety, author=author, title="Public topic")
     restricted = discussions.create_topic(
-        author, security, title="Restricted finding", body="Steps.",
-        restricted_until=later, invited=[invited],
-    )  # fmt: skip
+        author,
+        security,
+        title="Restricted finding",
+        body="Steps.",
+        restricted_until=later,
+        invited=[invited],
+    )
     no_end_date = make_topic(security, author=author, title="Restricted with no end date")
     no_end_date.is_restricted = True
     opened = discussions.create_topic(
-        author, security, title="Finding out of embargo", body="Steps.", restricted_until=later,
+        author,
+        security,
+        title="Finding out of embargo",
+        body="Steps.",
+        restricted_until=later,
         invited=[invited],
-    )  # fmt: skip
+    )
     opened.embargo_until = earlier  # the clock passed the embargo date
     merged = make_topic(safety, author=author, title="Merged away")
     merged.merged_into_id = public.id

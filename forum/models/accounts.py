@@ -66,7 +66,6 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(10))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A suspension ends by itself at suspended_until (state stays "active"; see is_suspended).
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspension_reason: Mapped[str] = mapped_column(Text, default="")

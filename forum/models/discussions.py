@@ -200,7 +200,6 @@ class Post(db.Model):
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revision_count: Mapped[int] = mapped_column(Integer, default=0)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Hidden by moderators or by enough flags: the reason replaces the post for readers.
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     hidden_reason: Mapped[str] = mapped_column(String(300), default="")

@@ -34,19 +34,61 @@ class DemoLogin:
 
 PEOPLE = [
     # (local part, display name, role, affiliation, department, disciplines, locale)
-    ("admin", "Amira Haddad", Role.ADMIN, "University of Edinburgh", "Informatics",
-     "Computer security, Machine learning", "en"),
-    ("moderator", "Jonas Weber", Role.MODERATOR, "ETH Zurich", "Computer Science",
-     "Privacy, Cryptography", "en"),
-    ("layla", "Layla Al-Mansour", Role.MEMBER, "American University of Beirut",
-     "Electrical and Computer Engineering", "Natural language processing, Arabic NLP", "ar"),
-    ("priya", "Priya Raman", Role.MEMBER, "University of Edinburgh", "School of Law",
-     "Law, Data protection", "en"),
-    ("kwame", "Kwame Mensah", Role.MEMBER, "University of Ghana", "Philosophy",
-     "Ethics, Philosophy of technology", "en"),
-    ("mei", "Mei Chen", Role.MEMBER, "Tsinghua University", "Computer Science",
-     "Machine learning, Evaluation", "en"),
-]  # fmt: skip
+    (
+        "admin",
+        "Amira Haddad",
+        Role.ADMIN,
+        "University of Edinburgh",
+        "Informatics",
+        "Computer security, Machine learning",
+        "en",
+    ),
+    (
+        "moderator",
+        "Jonas Weber",
+        Role.MODERATOR,
+        "ETH Zurich",
+        "Computer Science",
+        "Privacy, Cryptography",
+        "en",
+    ),
+    (
+        "layla",
+        "Layla Al-Mansour",
+        Role.MEMBER,
+        "American University of Beirut",
+        "Electrical and Computer Engineering",
+        "Natural language processing, Arabic NLP",
+        "ar",
+    ),
+    (
+        "priya",
+        "Priya Raman",
+        Role.MEMBER,
+        "University of Edinburgh",
+        "School of Law",
+        "Law, Data protection",
+        "en",
+    ),
+    (
+        "kwame",
+        "Kwame Mensah",
+        Role.MEMBER,
+        "University of Ghana",
+        "Philosophy",
+        "Ethics, Philosophy of technology",
+        "en",
+    ),
+    (
+        "mei",
+        "Mei Chen",
+        Role.MEMBER,
+        "Tsinghua University",
+        "Computer Science",
+        "Machine learning, Evaluation",
+        "en",
+    ),
+]
 
 
 def is_seeded() -> bool:
@@ -232,7 +274,7 @@ AGENDA = [
     ("How robust are text watermarks to paraphrasing by another model?", "security", "mei"),
     ("What should a model release disclose about memorised personal data?", "privacy", "kwame"),
     ("Can tool-using agents be protected from indirect prompt injection?", "security", "admin"),
-]  # fmt: skip
+]
 
 
 def _seed_agenda(people: dict[str, User], *, now) -> None:
@@ -291,16 +333,36 @@ def _seed_agenda(people: dict[str, User], *, now) -> None:
 
 APPLICANTS = [
     # (name, institution, position, disciplines, state)
-    ("Fatima Zahra Benali", "Mohammed V University", "Associate Professor", ("law", "policy"),
-     ApplicationState.SUBMITTED),
-    ("Daniel Osei", "University of Ghana", "Lecturer", ("nlp", "linguistics"),
-     ApplicationState.SUBMITTED),
-    ("Sofia Lindqvist", "KTH Royal Institute of Technology", "Professor",
-     ("security", "cryptography"), ApplicationState.INFO_REQUESTED),
-    ("Arjun Mehta", "ETH Zurich", "Postdoctoral researcher", ("machine-learning",),
-     ApplicationState.APPROVED),
+    (
+        "Fatima Zahra Benali",
+        "Mohammed V University",
+        "Associate Professor",
+        ("law", "policy"),
+        ApplicationState.SUBMITTED,
+    ),
+    (
+        "Daniel Osei",
+        "University of Ghana",
+        "Lecturer",
+        ("nlp", "linguistics"),
+        ApplicationState.SUBMITTED,
+    ),
+    (
+        "Sofia Lindqvist",
+        "KTH Royal Institute of Technology",
+        "Professor",
+        ("security", "cryptography"),
+        ApplicationState.INFO_REQUESTED,
+    ),
+    (
+        "Arjun Mehta",
+        "ETH Zurich",
+        "Postdoctoral researcher",
+        ("machine-learning",),
+        ApplicationState.APPROVED,
+    ),
     ("Chris Doe", "Example Institute", "Student", ("other",), ApplicationState.REJECTED),
-]  # fmt: skip
+]
 
 
 def _seed_applications(people: dict[str, User], *, now) -> None:

@@ -399,7 +399,6 @@ def delete_post(actor: User, post: Post, *, now: datetime | None = None) -> Post
     """Soft-delete a post: its place in the thread stays, with a placeholder."""
     require(actor, "delete_post", post)
     post.deleted_at = now or utcnow()
-    post.deleted_by_id = actor.id
     changes = {"vote_count": Topic.vote_count - post.vote_count}
     if not post.is_opening_post and not post.awaiting_review:
         changes["reply_count"] = Topic.reply_count - 1
