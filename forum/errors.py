@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Forbidden
 
+from forum.extensions import db
 from forum.permissions import PermissionDenied
 
 
@@ -55,8 +56,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
-        from forum.extensions import db
-
         db.session.rollback()
         return _page(
             500, _("Something went wrong"), _("The error was logged. Please try again later.")

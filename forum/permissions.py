@@ -12,17 +12,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
+from forum.extensions import db
 from forum.models import (
     Application,
     Category,
     Post,
     RegistrationMode,
+    Role,
     SiteSettings,
     Topic,
     TopicAccess,
     User,
+    UserState,
     VotingRound,
 )
 from forum.models.types import utcnow
@@ -93,8 +96,6 @@ def _acts_as_moderator(user: Any) -> bool:
 
 def not_suspended() -> ColumnElement[bool]:
     """SQL twin of ``not User.is_suspended``: active, and any timed suspension over."""
-    from forum.models import UserState
-
     return and_(
         User.state == UserState.ACTIVE,
         or_(User.suspended_until.is_(None), User.suspended_until <= utcnow()),
@@ -250,8 +251,6 @@ def _discussion_of(item: Any) -> Topic:
     (one step, as readable_agenda_items follows it)."""
     topic = item.topic
     if topic.merged_into_id is not None:
-        from forum.extensions import db
-
         topic = db.session.get(Topic, topic.merged_into_id) or topic
     return topic
 
@@ -527,11 +526,6 @@ def can_flag_post(user: User | None, post: Post) -> Decision:
 
 
 def _active_admins() -> int:
-    from sqlalchemy import func
-
-    from forum.extensions import db
-    from forum.models import Role
-
     query = select(func.count()).select_from(User).where(User.role == Role.ADMIN, not_suspended())
     return db.session.scalar(query) or 0
 

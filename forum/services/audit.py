@@ -31,8 +31,10 @@ from forum.models.audit import (
     TARGET_TYPE_LENGTH,
     AuditEntry,
 )
+from forum.models.discussions import Post, Topic
 from forum.models.types import utcnow
 from forum.pagination import Page
+from forum.permissions import readable_posts, readable_topics
 
 SYSTEM_ACTOR_NAME = "system"  # the actor_name of entries a CLI command or cron job records
 ENTRIES_PER_PAGE = 50
@@ -185,9 +187,6 @@ _PUBLIC_COLUMNS = (
 def _unreadable_targets(viewer, rows) -> set[tuple[str, int]]:
     """The topics and posts among these entries' targets that ``viewer`` may not read (their
     reasons and details would tell what a restricted topic or a private report is about)."""
-    from forum.models import Post, Topic
-    from forum.permissions import readable_posts, readable_topics
-
     wanted = {"topic": set(), "post": set()}
     for row in rows:
         if row.target_type in wanted and row.target_id is not None:
