@@ -46,7 +46,7 @@ from forum.models import (  # noqa: E402
     WatchLevel,
 )
 from forum.models.types import utcnow  # noqa: E402
-from forum.services import discussions  # noqa: E402
+from forum.services import topic_areas  # noqa: E402
 from forum.services.digests import send_digests  # noqa: E402
 
 AREAS = ["privacy", "safety", "security", "model-improvement"]
@@ -275,7 +275,7 @@ def main() -> int:
     app = create_app(config)
     with app.app_context():
         db.create_all()
-        discussions.ensure_default_categories()
+        topic_areas.ensure_default_categories()
         now = utcnow()
         started = time.perf_counter()
         seed(args.members, args.topics, now)

@@ -35,7 +35,7 @@ from forum import create_app  # noqa: E402
 from forum.extensions import db  # noqa: E402
 from forum.models import Category, Post, Topic, TopicAccess, User  # noqa: E402
 from forum.models.types import utcnow  # noqa: E402
-from forum.services import accounts, discussions  # noqa: E402
+from forum.services import accounts, topic_areas  # noqa: E402
 
 MEMBERS = 2_000
 BATCH = 20_000
@@ -50,7 +50,7 @@ PAGES = [
 
 
 def seed(topics: int, posts: int) -> None:
-    discussions.ensure_default_categories()
+    topic_areas.ensure_default_categories()
     areas = [c.id for c in db.session.scalars(select(Category))]
     now = utcnow()
     password = accounts._hash("bench password")

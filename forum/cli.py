@@ -18,8 +18,8 @@ from forum.services import (
     demo,
     digests,
     disclosure,
-    discussions,
     search,
+    topic_areas,
 )
 
 DEMO_LOGINS_FILE = "demo-logins.txt"
@@ -43,7 +43,7 @@ def create_admin(email: str, display_name: str, password: str) -> None:
 @click.command("create-areas")
 def create_areas() -> None:
     """Create the standard topic areas that are missing (safe to run again)."""
-    areas = discussions.ensure_default_categories()
+    areas = topic_areas.ensure_default_categories()
     click.echo(f"{len(areas)} topic areas.")
 
 

@@ -283,6 +283,11 @@ def can_create_topic(user: User | None, category: Category | None) -> Decision:
     return _may_write(user)
 
 
+def can_suggest_members(user: User | None, thing: Any = None) -> Decision:
+    """The composer's @mention suggestions (a typeahead of members) are for those who may write."""
+    return _may_write(user)
+
+
 ONLY_SENSITIVE_AREAS = _l(
     "Only topics in sensitive areas (such as Security and Safety) can be restricted."
 )
@@ -619,6 +624,7 @@ def can_view_moderation_log(user: User | None, thing: Any = None) -> Decision:
 
 RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_topic": can_create_topic,
+    "suggest_members": can_suggest_members,
     "reply": can_reply,
     "edit_post": can_edit_post,
     "delete_post": can_delete_post,

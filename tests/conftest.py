@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from forum import create_app
 from forum.extensions import db
-from forum.services import discussions
+from forum.services import topic_areas
 from tests.helpers import FormClient, QueryLog
 
 pytest_plugins = ["tests.smtp"]  # the mail_server fixture: a real SMTP server (aiosmtpd)
@@ -130,7 +130,7 @@ def app(database_url: str) -> Iterator[Flask]:
     app.test_client_class = FormClient
     with app.app_context():
         _empty_tables()
-        discussions.ensure_default_categories()
+        topic_areas.ensure_default_categories()
         yield app
         db.session.remove()
         db.engine.dispose()
@@ -223,7 +223,7 @@ def applications_open(app):
 
 @pytest.fixture
 def safety(app):
-    return discussions.get_category("safety")
+    return topic_areas.get_category("safety")
 
 
 @pytest.fixture

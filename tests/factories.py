@@ -17,7 +17,7 @@ from forum.models import (
     TopicKind,
     User,
 )
-from forum.services import accounts, discussions
+from forum.services import accounts, posting
 
 PASSWORD = "correct horse battery"
 _sequence = itertools.count(1)
@@ -43,7 +43,7 @@ def make_topic(
     kind: TopicKind = TopicKind.DISCUSSION,
     now: datetime | None = None,
 ) -> Topic:
-    return discussions.create_topic(
+    return posting.create_topic(
         author,
         category,
         title=title or f"Topic {next(_sequence)}",
@@ -61,7 +61,7 @@ def make_post(
     parent: Post | None = None,
     now: datetime | None = None,
 ) -> Post:
-    return discussions.post_reply(author, topic, body=body, parent=parent, now=now)
+    return posting.post_reply(author, topic, body=body, parent=parent, now=now)
 
 
 def make_application(

@@ -9,8 +9,8 @@ import urllib.request
 from sqlalchemy import func, select
 
 from forum.extensions import db
-from forum.models import PostVote, Topic, TopicKind
-from forum.services import discussions
+from forum.models import Post, PostVote, Topic, TopicKind
+from forum.services import posting, votes
 from tests.factories import PASSWORD, make_post, make_topic, make_user
 
 
@@ -71,7 +71,7 @@ def test_discussions_have_no_accepted_answers(client, member, other_member, topi
 def test_lists_filter_answered_and_unanswered_questions(client, member, other_member, safety):
     answered = ask(safety, member)
     answer = make_post(answered, author=other_member)
-    discussions.accept_answer(member, answer)
+    votes.accept_answer(member, answer)
     make_topic(safety, author=member, kind=TopicKind.QUESTION, title="Still open question")
     make_topic(safety, author=member, title="A discussion, not a question")
     unanswered = client.get("/c/safety?status=unanswered").get_data(as_text=True)
@@ -97,9 +97,7 @@ def test_member_upvotes_and_takes_it_back(client, member, other_member, topic):
 
 
 def test_nobody_votes_on_their_own_post(client, member, topic):
-    opening = db.session.scalar(
-        select(discussions.Post).where(discussions.Post.topic_id == topic.id)
-    )
+    opening = db.session.scalar(select(Post).where(Post.topic_id == topic.id))
     client.login(member)
     response = client.post(f"/p/{opening.id}/vote", data={"up": "1"})
     assert response.status_code == 403
@@ -110,10 +108,10 @@ def test_counts_stay_right_after_a_post_is_deleted(client, member, other_member,
     kept = make_post(topic, author=other_member, body="kept")
     gone = make_post(topic, author=other_member, body="gone")
     for voter in (member, moderator):
-        discussions.set_vote(voter, kept, up=True)
-        discussions.set_vote(voter, gone, up=True)
+        votes.set_vote(voter, kept, up=True)
+        votes.set_vote(voter, gone, up=True)
     assert db.session.get(Topic, topic.id).vote_count == 4
-    discussions.delete_post(other_member, gone)
+    posting.delete_post(other_member, gone)
     db.session.expire_all()
     assert db.session.get(Topic, topic.id).vote_count == 2
     assert kept.vote_count == 2
@@ -125,11 +123,9 @@ def test_counts_stay_right_after_a_post_is_deleted(client, member, other_member,
 def test_lists_sort_by_most_votes_and_top_of_the_week(client, member, other_member, safety):
     quiet = make_topic(safety, author=member, title="Quiet topic")
     popular = make_topic(safety, author=member, title="Popular topic")
-    opening = db.session.scalar(
-        select(discussions.Post).where(discussions.Post.topic_id == popular.id)
-    )
+    opening = db.session.scalar(select(Post).where(Post.topic_id == popular.id))
     for _ in range(3):
-        discussions.set_vote(make_user(), opening, up=True)
+        votes.set_vote(make_user(), opening, up=True)
     make_post(quiet, author=other_member)  # the quiet one has the latest activity
     latest = client.get("/c/safety").get_data(as_text=True)
     assert latest.index("Quiet topic") < latest.index("Popular topic")
@@ -176,5 +172,5 @@ def test_parallel_votes_from_one_member_count_once(live_server, member, other_me
     assert statuses == [200] * len(voters)  # each followed the redirect back to the post
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(PostVote)) == 1
-    assert db.session.get(discussions.Post, reply.id).vote_count == 1
+    assert db.session.get(Post, reply.id).vote_count == 1
     assert db.session.get(Topic, topic.id).vote_count == 1

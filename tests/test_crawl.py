@@ -28,7 +28,7 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models import Notification, Post, Role, Topic
 from forum.models.types import utcnow
-from forum.services import disclosure, discussions, moderation, tags, topic_surgery
+from forum.services import disclosure, moderation, posting, tags, topic_areas, topic_surgery
 from tests.factories import make_agenda_item, make_post, make_topic, make_user
 from tests.snapshots import changed_tables, database_snapshot
 
@@ -73,14 +73,14 @@ class Secrets:
 
 @pytest.fixture
 def hidden_world(app, moderator) -> Secrets:
-    security = discussions.get_category("security")
+    security = topic_areas.get_category("security")
     author = make_user(display_name="Rana Researcher")
     author.profile_public = True  # so that visitors, too, may open the author's profile
     invited = make_user(display_name="Ines Invited")
     uninvited = make_user(display_name="Uma Uninvited")
     db.session.commit()
     tag = tags.create_tag(moderator, name="jailbreaks")
-    topic = discussions.create_topic(author, security, title=TITLE, body=BODY, tag_ids=[tag.id])
+    topic = posting.create_topic(author, security, title=TITLE, body=BODY, tag_ids=[tag.id])
     # Mentioned while the topic was still open: the notification stays the uninvited member's.
     reply = make_post(topic, author=author, body=f"Zqxmarkerreply: @{uninvited.handle} see this.")
     hidden = make_post(topic, author=invited, body=HIDDEN_BODY)
@@ -107,7 +107,7 @@ def hidden_world(app, moderator) -> Secrets:
         select(Post).where(Post.topic_id.in_([topic.id, item.topic_id])).order_by(Post.id)
     ).all()
     assert {reply.id, hidden.id} < {p.id for p in posts}
-    public = make_topic(discussions.get_category("safety"), author=author, title="Open question")
+    public = make_topic(topic_areas.get_category("safety"), author=author, title="Open question")
     return Secrets(
         topic_ids=[topic.id, item.topic_id, earlier.id],
         post_ids=[p.id for p in posts],

@@ -27,7 +27,7 @@ from forum.models import (
     WatchLevel,
 )
 from forum.models.types import utcnow
-from forum.services import agenda, delivery, disclosure, discussions, moderation
+from forum.services import agenda, delivery, disclosure, moderation, topic_areas, votes
 from forum.services.delivery import (
     MAX_ATTEMPTS,
     message_id_for,
@@ -53,7 +53,7 @@ def parts(message: EmailMessage) -> tuple[str, str]:
 
 
 def watch(user: User, slug: str) -> None:
-    area = discussions.get_category(slug)
+    area = topic_areas.get_category(slug)
     db.session.add(
         Subscription(
             user_id=user.id, target_type="category", target_id=area.id, level=WatchLevel.WATCHING
@@ -93,7 +93,7 @@ def ledger(user: User) -> list[DigestDelivery]:
 def news(app, moderator):
     """Something new for everyone: a topic featured today (in an area nobody watches)."""
     topic = make_topic(
-        discussions.get_category("announcements"),
+        topic_areas.get_category("announcements"),
         author=moderator,
         title="Call for reviewers: the red-teaming report",
     )
@@ -136,14 +136,14 @@ def test_member_reads_the_new_topics_of_the_areas_they_watch_ranked_by_activity(
 ):
     watch(member, "privacy")
     watch(member, "safety")
-    privacy, safety = discussions.get_category("privacy"), discussions.get_category("safety")
+    privacy, safety = topic_areas.get_category("privacy"), topic_areas.get_category("safety")
     quiet = make_topic(privacy, author=other_member, title="Unlearning benchmarks compared")
     busy = make_topic(safety, author=other_member, title="Refusal training under fine-tuning")
     lively = make_topic(privacy, author=other_member, title="Membership inference on RAG")
     for _ in range(2):
         make_post(busy, author=moderator)
     make_post(lively, author=moderator)
-    discussions.set_vote(member, _opening_post(busy), up=True)
+    votes.set_vote(member, _opening_post(busy), up=True)
     hidden = make_post(busy, author=other_member, body="SECRET-HIDDEN-WORDS about a bypass")
     moderation.hide_post(moderator, hidden, reason="Hazardous details")
     muted = make_topic(safety, author=other_member, title="A thread Maya muted")
@@ -222,7 +222,7 @@ def test_arabic_reader_gets_a_right_to_left_digest_in_arabic(
 ):
     watch(member, "privacy")
     topic = make_topic(
-        discussions.get_category("privacy"),
+        topic_areas.get_category("privacy"),
         author=other_member,
         title="استخراج بيانات التدريب من النماذج",
     )
@@ -537,7 +537,7 @@ def test_members_with_digests_off_are_never_due(app, member):
 
 def test_a_burst_of_mentions_becomes_one_email_sent_once(app, mail_server, member, other_member):
     digests_for()  # no digests in this story
-    topic = make_topic(discussions.get_category("safety"), author=other_member)
+    topic = make_topic(topic_areas.get_category("safety"), author=other_member)
     make_post(topic, author=other_member, body=f"@{member.handle} what do you think?")
     make_post(topic, author=other_member, body=f"And @{member.handle}, a second thought.")
     now = utcnow()
@@ -564,7 +564,7 @@ def test_a_burst_of_mentions_becomes_one_email_sent_once(app, mail_server, membe
 def test_member_who_turned_immediate_emails_off_gets_none(app, mail_server, member, other_member):
     member.email_immediate = False
     db.session.commit()
-    topic = make_topic(discussions.get_category("safety"), author=other_member)
+    topic = make_topic(topic_areas.get_category("safety"), author=other_member)
     make_post(topic, author=other_member, body=f"@{member.handle} have a look")
 
     assert send_notifications(now=utcnow() + timedelta(minutes=3)).sent == 0
@@ -574,7 +574,7 @@ def test_member_who_turned_immediate_emails_off_gets_none(app, mail_server, memb
 def test_mention_in_a_post_hidden_since_is_not_emailed(
     app, mail_server, member, other_member, moderator
 ):
-    topic = make_topic(discussions.get_category("safety"), author=other_member)
+    topic = make_topic(topic_areas.get_category("safety"), author=other_member)
     post = make_post(topic, author=other_member, body=f"@{member.handle} SECRET-HIDDEN-WORDS")
     moderation.hide_post(moderator, post, reason="Off topic")
 

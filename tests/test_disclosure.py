@@ -21,7 +21,7 @@ from forum.models import (
     WatchLevel,
 )
 from forum.models.types import utcnow
-from forum.services import audit, disclosure, discussions
+from forum.services import audit, disclosure, reading, topic_areas
 from tests.factories import make_post, make_topic, make_user
 
 SECRET_TITLE = "Working jailbreak on Model X"
@@ -39,7 +39,7 @@ def text(response) -> str:
 
 @pytest.fixture
 def security(app):
-    return discussions.get_category("security")
+    return topic_areas.get_category("security")
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def actions() -> list[str]:
 
 
 def opening_post_id(topic: Topic) -> int:
-    return discussions.topic_posts(topic).items[0].id
+    return reading.topic_posts(topic).items[0].id
 
 
 def assert_no_trace(client, topic: Topic) -> None:
@@ -565,7 +565,7 @@ def test_visitors_are_asked_to_log_in_to_report(client):
 
 
 def test_admin_marks_which_areas_are_sensitive(client, admin, member):
-    meta, security = discussions.get_category("meta"), discussions.get_category("security")
+    meta, security = topic_areas.get_category("meta"), topic_areas.get_category("security")
     client.login(admin)
     page = text(client.get("/admin/settings"))
     assert "Sensitive areas" in page

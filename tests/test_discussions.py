@@ -7,11 +7,14 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.models import Post, PostRevision, Topic
-from forum.services import discussions
+from forum.services import reading, topic_areas
 from tests.factories import make_post, make_topic, make_user
 
-TOPIC = {"title": "Do refusal classifiers transfer across languages?", "kind": "question",
-         "body": "We see **lower** refusal rates in Swahili."}  # fmt: skip
+TOPIC = {
+    "title": "Do refusal classifiers transfer across languages?",
+    "kind": "question",
+    "body": "We see **lower** refusal rates in Swahili.",
+}
 
 
 def test_member_opens_a_topic_in_an_area(client, member):
@@ -108,7 +111,7 @@ def test_thread_order_is_depth_first_whatever_the_posting_order(member, topic):
     b1 = make_post(topic, author=member, body="b1", parent=b)
     a2 = make_post(topic, author=member, body="a2", parent=a)
     a1x = make_post(topic, author=member, body="a1x", parent=a1)
-    page = discussions.topic_posts(topic)
+    page = reading.topic_posts(topic)
     assert [p.body for p in page.items[1:]] == ["a", "a1", "a1x", "a2", "b", "b1"]
     assert [p.id for p in page.items[1:]] == [a.id, a1.id, a1x.id, a2.id, b.id, b1.id]
 
@@ -144,8 +147,8 @@ def test_permalink_of_a_nested_reply_accounts_for_thread_order(client, member, t
     first = make_post(topic, author=member, body="first")
     others = [make_post(topic, author=member, body=f"later {i}") for i in range(25)]
     nested = make_post(topic, author=member, body="nested late", parent=first)
-    assert discussions.page_of_post(nested) == 1  # shown right under "first", on page 1
-    assert discussions.page_of_post(others[-1]) == 2
+    assert reading.page_of_post(nested) == 1  # shown right under "first", on page 1
+    assert reading.page_of_post(others[-1]) == 2
 
 
 def test_unknown_topic_post_and_area_are_404_pages(client):
@@ -268,13 +271,21 @@ def test_area_list_shows_kind_author_reply_count_and_activity(client, member, ot
 
 
 def test_home_shows_every_area_with_its_latest_topics(client, member):
-    safety = discussions.get_category("safety")
-    privacy = discussions.get_category("privacy")
+    safety = topic_areas.get_category("safety")
+    privacy = topic_areas.get_category("privacy")
     make_topic(safety, author=member, title="Safety topic one")
     make_topic(privacy, author=member, title="Privacy topic one")
     page = client.get("/").get_data(as_text=True)
-    for name in ("Privacy", "Safety", "Security", "Model improvement", "Research agenda",
-                 "Workshops", "Announcements", "Meta"):  # fmt: skip
+    for name in (
+        "Privacy",
+        "Safety",
+        "Security",
+        "Model improvement",
+        "Research agenda",
+        "Workshops",
+        "Announcements",
+        "Meta",
+    ):
         assert f">{name}</a>" in page
     assert "Safety topic one" in page and "Privacy topic one" in page
 

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from forum.extensions import db
 from forum.models import Notification, TopicAccess, WatchLevel
 from forum.models.types import utcnow
-from forum.services import discussions, moderation, notifications
+from forum.services import moderation, notifications, posting
 from forum.services.delivery import send_notifications
 from tests.factories import make_post, make_topic, make_user
 
@@ -33,7 +33,7 @@ def outsider(app):
 @pytest.fixture
 def finding(member, invited, safety):
     """A topic in Safety restricted for a month, with one member let in."""
-    return discussions.create_topic(
+    return posting.create_topic(
         member,
         safety,
         title=TITLE,
@@ -62,7 +62,7 @@ def test_mentioning_an_uninvited_member_in_a_restricted_topic_tells_them_nothing
 def test_area_watchers_hear_of_a_restricted_topic_only_if_let_in(member, invited, outsider, safety):
     for person in (invited, outsider):
         notifications.set_watch(person, "category", safety.id, WatchLevel.WATCHING)
-    discussions.create_topic(
+    posting.create_topic(
         member,
         safety,
         title=TITLE,
@@ -112,8 +112,8 @@ def test_area_and_tag_counts_are_what_each_reader_can_see(
 
     tag = tags.create_tag(moderator, name="jailbreaks")
     public = make_topic(safety, author=outsider, title="A public question")
-    discussions._set_tags(public, [tag.id])
-    discussions._set_tags(finding, [tag.id])
+    posting.set_tags(public, [tag.id])
+    posting.set_tags(finding, [tag.id])
     db.session.commit()
 
     def counts(person) -> tuple[str, str]:

@@ -417,9 +417,9 @@ def test_in_application_mode_registration_points_to_applying(client, application
 
 
 def test_members_only_area_is_hidden_from_visitors(client, member):
-    from forum.services import discussions
+    from forum.services import topic_areas
 
-    meta = discussions.get_category("meta")
+    meta = topic_areas.get_category("meta")
     meta.is_members_only = True
     db.session.commit()
     topic = make_topic(meta, author=member, title="Internal planning")

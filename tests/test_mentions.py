@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import Notification, NotificationKind
-from forum.services import discussions
+from forum.services import posting
 from tests.factories import make_post, make_user
 
 
@@ -38,7 +38,7 @@ def test_editing_a_post_notifies_only_newly_mentioned_members(member, topic):
     ada = make_user(email="ada@x.example")
     bo = make_user(email="bo@x.example")
     reply = make_post(topic, author=member, body="cc @ada")
-    discussions.edit_post(member, reply, body="cc @ada and @bo")
+    posting.edit_post(member, reply, body="cc @ada and @bo")
     notified = sorted(db.session.scalars(select(Notification.user_id)).all())
     assert notified == sorted([ada.id, bo.id])
 

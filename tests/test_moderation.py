@@ -143,9 +143,9 @@ def test_hidden_posts_never_leak_their_body(client, member, other_member, modera
 def test_restricted_topics_stay_hidden_until_the_embargo_then_open_by_themselves(
     client, member, other_member, moderator, app
 ):
-    from forum.services import discussions
+    from forum.services import topic_areas
 
-    security = discussions.get_category("security")
+    security = topic_areas.get_category("security")
     topic = make_topic(security, author=member, title="Working jailbreak on Model X",
                        body="STEP ONE OF THE ATTACK")  # fmt: skip
     disclosure.restrict_topic(member, topic, embargo_until=utcnow() + timedelta(days=30))
@@ -175,9 +175,9 @@ def test_restricted_topics_stay_hidden_until_the_embargo_then_open_by_themselves
 
 
 def test_only_security_and_safety_topics_can_be_restricted(member, safety):
-    from forum.services import discussions
+    from forum.services import topic_areas
 
-    meta = make_topic(discussions.get_category("meta"), author=member)
+    meta = make_topic(topic_areas.get_category("meta"), author=member)
     with pytest.raises(Exception, match="sensitive areas"):
         disclosure.restrict_topic(member, meta, embargo_until=utcnow() + timedelta(days=1))
 
@@ -233,7 +233,7 @@ def test_first_posts_of_new_members_wait_for_review(client, moderator, safety):
 
 
 def test_topic_tools_pin_lock_move_feature_and_duplicate(client, moderator, member, safety):
-    from forum.services import discussions
+    from forum.services import reading
 
     topic = make_topic(safety, author=member, title="Curated topic")
     original = make_topic(safety, author=member, title="The original")
@@ -253,7 +253,7 @@ def test_topic_tools_pin_lock_move_feature_and_duplicate(client, moderator, memb
     client.logout()
     client.login(moderator)
     client.post(f"/t/{original.id}/moderate/duplicate", data={"topic_id": str(topic.id)})
-    assert discussions.get_topic(original.id).duplicate_of_id == topic.id
+    assert reading.get_topic(original.id).duplicate_of_id == topic.id
     actions = db.session.scalars(select(AuditEntry.action)).all()
     assert {"topic.pin", "topic.lock", "topic.feature", "topic.move", "topic.duplicate"} <= set(
         actions

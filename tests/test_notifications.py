@@ -3,8 +3,8 @@
 from sqlalchemy import select
 
 from forum.extensions import db
-from forum.models import Notification, NotificationKind, WatchLevel
-from forum.services import discussions, notifications
+from forum.models import Notification, NotificationKind, TopicKind, WatchLevel
+from forum.services import notifications, votes
 from tests.factories import make_post, make_topic, make_user
 
 
@@ -51,9 +51,9 @@ def test_a_new_topic_in_a_watched_area_tells_its_watchers(member, other_member, 
 
 
 def test_an_accepted_answer_tells_its_author(member, other_member, safety):
-    question = make_topic(safety, author=member, kind=discussions.TopicKind.QUESTION)
+    question = make_topic(safety, author=member, kind=TopicKind.QUESTION)
     answer = make_post(question, author=other_member)
-    discussions.accept_answer(member, answer)
+    votes.accept_answer(member, answer)
     assert "accepted" in kinds_for(other_member)
 
 

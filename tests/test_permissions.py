@@ -22,8 +22,8 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import RULES, can
-from forum.services import discussions
-from forum.services.discussions import delete_post
+from forum.services import topic_areas
+from forum.services.posting import delete_post
 from tests.conftest import _empty_tables, app_config
 from tests.factories import make_agenda_item, make_application, make_post, make_topic, make_user
 
@@ -48,6 +48,7 @@ LET_IN = {"author", "invited"} | MODERATORS
 # action, target -> the roles allowed (every other role is refused)
 MATRIX = {
     ("create_topic", "area"): WRITERS,
+    ("suggest_members", None): WRITERS,
     ("create_restricted_topic", "area"): WRITERS,  # Safety is a sensitive area
     ("create_restricted_topic", "members_only_area"): set(),  # Meta is not
     ("reply", "open_topic"): WRITERS,
@@ -146,14 +147,14 @@ def world(database_url):
     app = create_app(app_config(database_url))
     with app.app_context():
         _empty_tables()
-        discussions.ensure_default_categories()
+        topic_areas.ensure_default_categories()
         yield _build_world()
         db.session.remove()
         db.engine.dispose()
 
 
 def _build_world():
-    safety = discussions.get_category("safety")
+    safety = topic_areas.get_category("safety")
     author = make_user(display_name="Author")
     people = {
         "anonymous": AnonymousUserMixin(),
@@ -182,7 +183,7 @@ def _build_world():
     db.session.commit()
 
     delete_post(author, deleted_post)
-    members_only = discussions.get_category("meta")
+    members_only = topic_areas.get_category("meta")
     members_only.is_members_only = True
     members_only_topic = make_topic(members_only, author=author)
     restricted_topic = make_topic(safety, author=author, title="Working jailbreak")

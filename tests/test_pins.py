@@ -8,7 +8,7 @@ from sqlalchemy import event
 
 from forum.extensions import db
 from forum.models.types import utcnow
-from forum.services import discussions, moderation
+from forum.services import moderation, topic_areas
 from tests.factories import make_topic, make_user
 
 ROW = re.compile(r'<li class="topic-row.*?</li>', re.S)
@@ -100,7 +100,7 @@ def test_a_restricted_pinned_topic_stays_hidden_from_those_not_let_in(
 
 
 def test_a_pinned_topic_in_a_members_only_area_is_not_shown_to_visitors(client, moderator):
-    meta = discussions.get_category("meta")
+    meta = topic_areas.get_category("meta")
     meta.is_members_only = True
     db.session.commit()
     topic = make_topic(meta, author=moderator, title="Members' meeting notes")

@@ -4,7 +4,7 @@ import pytest
 
 from forum.extensions import db
 from forum.models import AgendaStatus
-from forum.services import discussions, membership
+from forum.services import membership, posting, topic_areas
 from tests.factories import make_post, make_topic, make_user
 
 PAGE_QUERY_BUDGET = 10
@@ -22,7 +22,7 @@ def grow_topic(topic, people, replies: int) -> None:
             body=f"Reply {i} with a [link](https://x.org/{i})",
             parent=nested_under,
         )
-    discussions.delete_post(parent.author, parent)
+    posting.delete_post(parent.author, parent)
 
 
 def count_page_queries(client, queries, url: str) -> int:
@@ -53,8 +53,8 @@ def test_topic_page_query_count_does_not_grow_with_posts(client, queries, safety
 @pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "member"])
 def test_area_and_home_pages_query_counts_do_not_grow_with_topics(client, queries, logged_in):
     people = [make_user() for _ in range(6)]
-    privacy = discussions.get_category("privacy")
-    security = discussions.get_category("security")
+    privacy = topic_areas.get_category("privacy")
+    security = topic_areas.get_category("security")
     for i in range(5):
         make_topic(privacy, author=people[i % 6])
     for i in range(200):
@@ -179,13 +179,13 @@ def test_latest_and_tag_lists_query_counts_do_not_grow_with_topics(client, queri
     from forum.services import tags
 
     tag = tags.create_tag(moderator, name="evaluation")
-    security = discussions.get_category("security")
+    security = topic_areas.get_category("security")
     people = [make_user() for _ in range(4)]
 
     def grow(n: int) -> None:
         for i in range(n):
             topic = make_topic(security, author=people[i % 4])
-            discussions._set_tags(topic, [tag.id])
+            posting.set_tags(topic, [tag.id])
             db.session.commit()
             if i % 5 == 0:
                 make_post(topic, author=people[(i + 1) % 4])
@@ -216,7 +216,7 @@ def test_latest_and_home_with_forum_wide_pins_run_as_many_queries_for_1_topic_as
 ):
     from forum.services import moderation
 
-    security = discussions.get_category("security")
+    security = topic_areas.get_category("security")
     people = [make_user() for _ in range(4)]
 
     def grow(n: int) -> None:

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import Post, Topic
-from forum.services import discussions
+from forum.services import posting
 from tests.factories import make_post, make_topic
 
 
@@ -46,8 +46,10 @@ def test_preview_shows_the_rendered_post_without_posting_it(client, member, topi
     assert "<strong>bold</strong>" in page and "<script>x" not in page
     assert "**bold** &lt;script&gt;x&lt;/script&gt;</textarea>" in page
     assert db.session.scalar(select(Post).where(Post.number == 2)) is None
-    response = client.post("/c/safety/new", data={"title": "T", "kind": "discussion",
-                                                  "body": "# Heading", "preview": "1"})  # fmt: skip
+    response = client.post(
+        "/c/safety/new",
+        data={"title": "T", "kind": "discussion", "body": "# Heading", "preview": "1"},
+    )
     assert "<h1>Heading</h1>" in response.get_data(as_text=True)
     assert db.session.query(Topic).count() == 1
 
@@ -66,7 +68,7 @@ def test_quote_without_script_opens_the_reply_box_with_the_post_quoted(
 
 def test_quoted_reply_links_back_to_its_source(member, other_member, topic):
     source = make_post(topic, author=other_member, body="Original claim")
-    reply = make_post(topic, author=member, body=discussions.quote(source) + "\n\nI disagree.")
+    reply = make_post(topic, author=member, body=posting.quote(source) + "\n\nI disagree.")
     assert f'<a href="/p/{source.id}" rel="nofollow ugc noopener">wrote</a>' in reply.body_html
     assert "<blockquote>" in reply.body_html
 

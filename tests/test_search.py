@@ -11,7 +11,7 @@ from forum.extensions import db
 from forum.models import Post, Topic
 from forum.models.search import TopicTerm
 from forum.permissions import ANY_MEMBER
-from forum.services import discussions
+from forum.services import posting, topic_areas
 from forum.services.search import (
     MAX_SIMILAR_TOPICS,
     index_topic,
@@ -53,12 +53,12 @@ def app(app, topic_terms_table):
 
 @pytest.fixture
 def privacy(app):
-    return discussions.get_category("privacy")
+    return topic_areas.get_category("privacy")
 
 
 @pytest.fixture
 def members_only_area(app):
-    area = discussions.get_category("research-agenda")
+    area = topic_areas.get_category("research-agenda")
     area.is_members_only = True
     db.session.commit()
     return area
@@ -273,7 +273,7 @@ def test_edited_topic_is_found_by_its_new_words_and_no_longer_by_its_old_ones(
     opening_post = db.session.scalar(select(Post).where(Post.topic_id == topic.id))
     body = "Fine-tuning makes it easier."
 
-    discussions.edit_post(member, opening_post, title=MEMBERSHIP_INFERENCE, body=body)
+    posting.edit_post(member, opening_post, title=MEMBERSHIP_INFERENCE, body=body)
     index_topic(topic.id, title=MEMBERSHIP_INFERENCE, body=body)
     db.session.commit()
 
@@ -290,7 +290,7 @@ def test_admin_reindexing_rebuilds_the_index_from_titles_and_opening_posts(
     make_post(kept, author=other_member, body="Reply about watermarking generated text.")
     hidden = make_topic(privacy, author=member, title="Poisoning", body="Backdoor triggers here.")
     opening_post = db.session.scalar(select(Post).where(Post.topic_id == hidden.id))
-    discussions.delete_post(member, opening_post)
+    posting.delete_post(member, opening_post)
     make_topic(privacy, author=member, title="Differential privacy budgets")
 
     assert reindex_all(batch_size=2) == 3

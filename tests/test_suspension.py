@@ -23,7 +23,7 @@ from forum.extensions import db
 from forum.models import FlagReason, Post, Role, User
 from forum.models.types import utcnow
 from forum.permissions import PermissionDenied
-from forum.services import discussions, moderation, reports, tags
+from forum.services import moderation, posting, reports, tags, topic_areas
 from tests.conftest import _empty_tables, app_config
 from tests.factories import make_agenda_item, make_application, make_post, make_topic, make_user
 from tests.helpers import FormClient
@@ -159,7 +159,7 @@ def _build_world() -> World:
         people[name].suspension_reason = "Used the tools in a dispute of their own."
         people[name].timezone = zone
     db.session.commit()
-    safety = discussions.get_category("safety")
+    safety = topic_areas.get_category("safety")
     topic = make_topic(safety, author=member, title="Refusal drift after fine-tuning")
     reply = make_post(topic, author=member, body="A first reply.")
     split_reply = make_post(topic, author=member, body="A reply that belongs elsewhere.")
@@ -174,9 +174,9 @@ def _build_world() -> World:
     moderation.lock_topic(staff, curated, note="Settled.")
     moderation.feature_topic(staff, curated, summary="Read this first.")
     other_topic = make_topic(safety, author=member, title="Refusal drift, again")
-    restricted = discussions.create_topic(
+    restricted = posting.create_topic(
         member,
-        discussions.get_category("security"),
+        topic_areas.get_category("security"),
         title="A working jailbreak",
         body="Steps.",
         restricted_until=now + timedelta(days=30),
@@ -238,7 +238,7 @@ def module_world(database_url):
     app.test_client_class = FormClient
     with app.app_context():
         _empty_tables()
-        discussions.ensure_default_categories()
+        topic_areas.ensure_default_categories()
         built = _build_world()
         for name in ZONES:
             built.clients[name] = app.test_client()
@@ -358,7 +358,7 @@ def test_once_the_suspension_ends_the_same_person_may_act_again(client, fresh_wo
 
 
 def _post_by(user: User) -> Post:
-    topic = make_topic(discussions.get_category("meta"), author=user)
+    topic = make_topic(topic_areas.get_category("meta"), author=user)
     return db.session.scalar(select(Post).where(Post.topic_id == topic.id))
 
 

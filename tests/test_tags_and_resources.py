@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import Tag, Topic, TopicKind
-from forum.services import discussions, tags
+from forum.services import posting, tags
 from tests.factories import make_topic
 
 
@@ -20,13 +20,17 @@ def tag_list(moderator):
             "watermarking",
             "evaluation",
             "data-governance",
-        )  # fmt: skip
+        )
     }
 
 
 def new_topic_form(**overrides) -> dict:
-    return {"title": "A new paper on extraction", "kind": "discussion", "body": "Worth reading.",
-            **overrides}  # fmt: skip
+    return {
+        "title": "A new paper on extraction",
+        "kind": "discussion",
+        "body": "Worth reading.",
+        **overrides,
+    }
 
 
 def test_moderator_keeps_the_tag_list_and_members_cannot(client, member, moderator):
@@ -67,7 +71,7 @@ def test_author_picks_up_to_five_tags_and_each_tag_has_a_page(client, member, ta
 
 def test_tags_filter_any_list(client, member, tag_list, safety):
     tagged = make_topic(safety, author=member, title="Tagged topic")
-    discussions._set_tags(tagged, [tag_list["evaluation"].id])
+    posting.set_tags(tagged, [tag_list["evaluation"].id])
     db.session.commit()
     make_topic(safety, author=member, title="Untagged topic")
     for url in ("/c/safety?tag=evaluation", "/latest?tag=evaluation"):
@@ -77,9 +81,14 @@ def test_tags_filter_any_list(client, member, tag_list, safety):
 
 def test_resource_topic_shows_a_card_with_the_domain(client, member):
     client.login(member)
-    client.post("/c/security/new", data=new_topic_form(
-        kind="resource", resource_url="https://www.arxiv.org/abs/2302.12173v2",
-        doi="https://doi.org/10.48550/ARXIV.2302.12173"))  # fmt: skip
+    client.post(
+        "/c/security/new",
+        data=new_topic_form(
+            kind="resource",
+            resource_url="https://www.arxiv.org/abs/2302.12173v2",
+            doi="https://doi.org/10.48550/ARXIV.2302.12173",
+        ),
+    )
     topic = db.session.scalar(select(Topic))
     assert topic.kind == TopicKind.RESOURCE and topic.doi == "10.48550/arxiv.2302.12173"
     page = client.get(f"/t/{topic.id}/{topic.slug}").get_data(as_text=True)
@@ -108,11 +117,13 @@ def test_a_resource_needs_a_link_or_doi_and_a_bad_doi_is_refused(client, member)
 )
 def test_sharing_a_url_again_in_another_form_tells_the_author_where(client, member, again):
     client.login(member)
-    first = new_topic_form(kind="resource", resource_url="https://example.org/paper",
-                           title="First share")  # fmt: skip
+    first = new_topic_form(
+        kind="resource", resource_url="https://example.org/paper", title="First share"
+    )
     assert client.post("/c/privacy/new", data=first).status_code == 302
-    second = new_topic_form(kind="resource", resource_url=again, title="Second share",
-                            body="Kept body")  # fmt: skip
+    second = new_topic_form(
+        kind="resource", resource_url=again, title="Second share", body="Kept body"
+    )
     response = client.post("/c/safety/new", data=second)
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -128,7 +139,8 @@ def test_sharing_a_doi_again_as_a_doi_org_link_is_caught(client, member):
     client.login(member)
     first = new_topic_form(kind="resource", doi="10.1145/3576915.3616600", title="By DOI")
     client.post("/c/privacy/new", data=first)
-    again = new_topic_form(kind="resource", title="By link",
-                           resource_url="https://doi.org/10.1145/3576915.3616600")  # fmt: skip
+    again = new_topic_form(
+        kind="resource", title="By link", resource_url="https://doi.org/10.1145/3576915.3616600"
+    )
     response = client.post("/c/privacy/new", data=again)
     assert response.status_code == 400 and "By DOI" in response.get_data(as_text=True)

@@ -18,7 +18,7 @@ from forum.models import (
     TopicTerm,
 )
 from forum.permissions import PermissionDenied
-from forum.services import discussions
+from forum.services import posting, read_state, reading, topic_areas, votes
 from forum.services.topic_surgery import (
     ModerationError,
     merge_topics,
@@ -82,7 +82,7 @@ def two_threads(member, other_member, safety):
     make_post(source, author=member, body="s1.1.1", parent=s11, now=at(30))
     make_post(target, author=other_member, body="t2", now=at(35))
     gone = make_post(source, author=member, body="s2 (deleted)", now=at(40))
-    discussions.delete_post(member, gone)
+    posting.delete_post(member, gone)
     return target, source
 
 
@@ -182,10 +182,10 @@ def test_merging_recounts_replies_votes_and_the_latest_post(
     target, source = two_threads
     voter = make_user(display_name="Vera Voter")
     by_body = {p.body: p for p in posts_of(target) + posts_of(source)}
-    discussions.set_vote(voter, by_body["s1.1"], up=True)
-    discussions.set_vote(voter, by_body["t1"], up=True)
-    discussions.set_vote(voter, by_body["Source opens"], up=True)
-    discussions.mark_read(other_member, source, posts_of(source))
+    votes.set_vote(voter, by_body["s1.1"], up=True)
+    votes.set_vote(voter, by_body["t1"], up=True)
+    votes.set_vote(voter, by_body["Source opens"], up=True)
+    read_state.mark_read(other_member, source, posts_of(source))
     topics_in_safety = safety.topic_count
 
     merge_topics(moderator, source, target)
@@ -216,9 +216,9 @@ def test_permalinks_of_moved_posts_lead_to_their_page_of_the_merged_topic(
 
     thread = posts_of(target, order=Post.path)
     for position, post in enumerate(thread):
-        assert discussions.page_of_post(post) == position // discussions.POSTS_PER_PAGE + 1
+        assert reading.page_of_post(post) == position // reading.POSTS_PER_PAGE + 1
     late = db.session.get(Post, late.id)
-    assert discussions.page_of_post(late) == 3
+    assert reading.page_of_post(late) == 3
     response = client.get(f"/p/{late.id}")
     assert response.status_code == 302
     assert response.location.endswith(f"/t/{target.id}/{target.slug}?page=3#post-{late.id}")
@@ -241,7 +241,7 @@ def test_an_accepted_answer_moves_only_into_a_question_without_one(
     def answered_question(title: str) -> tuple[Topic, Post]:
         question = make_topic(safety, author=member, kind=TopicKind.QUESTION, title=title)
         answer = make_post(question, author=other_member, body="Use LiRA.")
-        discussions.accept_answer(member, answer)
+        votes.accept_answer(member, answer)
         return question, answer
 
     source, answer = answered_question("Which attack first?")
@@ -359,8 +359,8 @@ def test_the_earliest_of_several_chosen_replies_opens_the_new_topic(
     answer = make_post(topic, author=member, body="answer", parent=first, now=later(topic, 30))
     last = make_post(topic, author=member, body="last", now=later(topic, 40))
     voter = make_user(display_name="Vera Voter")
-    discussions.set_vote(voter, last, up=True)
-    discussions.set_vote(voter, answer, up=True)
+    votes.set_vote(voter, last, up=True)
+    votes.set_vote(voter, answer, up=True)
 
     new = split_topic(moderator, topic, [last.id, answer.id], title="A side question")
 
@@ -374,7 +374,7 @@ def test_the_earliest_of_several_chosen_replies_opens_the_new_topic(
 
 
 def test_moderator_can_split_into_another_area(moderator, topic, side_thread):
-    privacy = discussions.get_category("privacy")
+    privacy = topic_areas.get_category("privacy")
 
     new = split_topic(moderator, topic, [side_thread.id], title="Side", category=privacy)
 

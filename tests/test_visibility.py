@@ -39,7 +39,7 @@ from forum.permissions import (
     readable_topics,
     visible_posts,
 )
-from forum.services import discussions, membership, moderation
+from forum.services import membership, moderation, posting, reading, topic_areas
 from tests.conftest import _empty_tables, app_config
 from tests.factories import (
     make_agenda_item,
@@ -171,7 +171,7 @@ def world(database_url):
     app.test_client_class = FormClient
     with app.app_context():
         _empty_tables()
-        discussions.ensure_default_categories()
+        topic_areas.ensure_default_categories()
         yield _build_world(app)
         db.session.remove()
         db.engine.dispose()
@@ -225,14 +225,14 @@ def _build_world(app) -> World:
     people["suspended_admin"].suspended_until = later
     db.session.commit()
     invited = people["invited_member"]
-    safety = discussions.get_category("safety")
-    security = discussions.get_category("security")
-    members_only = discussions.get_category("meta")
+    safety = topic_areas.get_category("safety")
+    security = topic_areas.get_category("security")
+    members_only = topic_areas.get_category("meta")
     members_only.is_members_only = True
     db.session.commit()
 
     def topic_place(topic: Topic) -> Place:
-        return Place(topic, discussions.topic_posts(topic, page=1).items[0])
+        return Place(topic, reading.topic_posts(topic, page=1).items[0])
 
     def reply_place(**changes) -> Place:
         topic = make_topic(safety, author=author)
@@ -243,7 +243,7 @@ def _build_world(app) -> World:
         return Place(topic, post)
 
     public = make_topic(safety, author=author, title="Public topic")
-    restricted = discussions.create_topic(
+    restricted = posting.create_topic(
         author,
         security,
         title="Restricted finding",
@@ -253,7 +253,7 @@ def _build_world(app) -> World:
     )
     no_end_date = make_topic(security, author=author, title="Restricted with no end date")
     no_end_date.is_restricted = True
-    opened = discussions.create_topic(
+    opened = posting.create_topic(
         author,
         security,
         title="Finding out of embargo",
@@ -264,14 +264,14 @@ def _build_world(app) -> World:
     opened.embargo_until = earlier  # the clock passed the embargo date
     merged = make_topic(safety, author=author, title="Merged away")
     merged.merged_into_id = public.id
-    report = discussions.create_topic(
+    report = posting.create_topic(
         author, safety, title="A private report", body="Look at this.", private_report=True
     )
     db.session.add(TopicAccess(topic_id=report.id, user_id=invited.id))
     db.session.commit()
 
     deleted = reply_place()
-    discussions.delete_post(author, deleted.post)
+    posting.delete_post(author, deleted.post)
     hidden = reply_place()
     moderation.hide_post(people["moderator"], hidden.post, reason="Shares a working exploit")
     places = {

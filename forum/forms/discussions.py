@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional, StopValidation, V
 from forum.forms.fields import DayField, MultiCheckboxField, after_today, without_nul
 from forum.links import canonical_url, normalise_doi
 from forum.models.discussions import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
-from forum.services.discussions import MAX_TAGS_PER_TOPIC
+from forum.services.posting import MAX_TAGS_PER_TOPIC
 
 
 def _formatted(number: int) -> LazyString:

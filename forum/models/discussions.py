@@ -56,7 +56,7 @@ class Category(db.Model):
     description: Mapped[str] = mapped_column(String(300), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
     # Live topics every reader of the area sees (not restricted, not private reports);
-    # forum.services.discussions adds the restricted ones the reader may see.
+    # forum.services.topic_counts adds the restricted ones the reader may see.
     topic_count: Mapped[int] = mapped_column(Integer, default=0)
     # Hidden from visitors who are not logged-in members (lists, pages, permalinks).
     is_members_only: Mapped[bool] = mapped_column(default=False)
@@ -104,7 +104,7 @@ class Topic(db.Model):
     is_locked: Mapped[bool] = mapped_column(default=False)
     is_featured: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Denormalised for fast lists; kept right by forum.services.discussions in the same transaction.
+    # Denormalised for fast lists; kept right by forum.services.posting in the same transaction.
     reply_count: Mapped[int] = mapped_column(Integer, default=0)
     last_post_number: Mapped[int] = mapped_column(Integer, default=0)
     last_post_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -28,6 +28,7 @@ from forum.models import (
     RoundItem,
     RoundResult,
     Topic,
+    TopicKind,
     User,
     UserState,
     VotingMethod,
@@ -35,7 +36,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import readable_agenda_items, require
-from forum.services import audit, discussions, notifications
+from forum.services import audit, notifications, posting, search, topic_areas
 
 AGENDA_CATEGORY = "research-agenda"
 SIMILAR_ITEMS_SHOWN = 5
@@ -65,7 +66,7 @@ def propose_item(member: User, draft: ItemDraft, *, now: datetime | None = None)
     """A member proposes an open research question; it gets its own discussion topic."""
     require(member, "propose_agenda_item")
     now = now or utcnow()
-    area = discussions.get_category(AGENDA_CATEGORY)
+    area = topic_areas.get_category(AGENDA_CATEGORY)
     body = "\n\n".join(
         [
             f"**{_('Problem statement')}**\n\n{draft.statement.strip()}",
@@ -77,8 +78,8 @@ def propose_item(member: User, draft: ItemDraft, *, now: datetime | None = None)
             ),  # fmt: skip
         ]
     )
-    topic = discussions.create_topic(
-        member, area, title=draft.title, body=body, kind=discussions.TopicKind.DISCUSSION, now=now
+    topic = posting.create_topic(
+        member, area, title=draft.title, body=body, kind=TopicKind.DISCUSSION, now=now
     )
     item = AgendaItem(
         title=draft.title.strip(),
@@ -175,9 +176,7 @@ def item_results(item: AgendaItem) -> list[tuple[VotingRound, RoundResult]]:
 def similar_items(viewer, title: str, statement: str = "") -> list[AgendaItem]:
     """Existing agenda items that look like the one being proposed (via their topics), among
     those whose topics the reader may read."""
-    found = discussions.search.similar_topics(
-        title, statement, limit=SIMILAR_ITEMS_SHOWN * 3, viewer=viewer
-    )
+    found = search.similar_topics(title, statement, limit=SIMILAR_ITEMS_SHOWN * 3, viewer=viewer)
     topic_ids = [t.id for t, _score in found]
     if not topic_ids:
         return []

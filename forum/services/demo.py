@@ -16,11 +16,12 @@ from forum.models import (
     ApplicationState,
     Category,
     Role,
+    TopicKind,
     User,
     VotingMethod,
 )
 from forum.models.types import utcnow
-from forum.services import accounts, agenda, discussions, membership, tags
+from forum.services import accounts, agenda, membership, posting, tags, topic_areas, votes
 
 DEMO_DOMAIN = "demo.forum.test"
 
@@ -97,7 +98,7 @@ def is_seeded() -> bool:
 
 def seed_demo(*, now=None) -> list[DemoLogin]:
     """Fill an empty forum with demo people and threads; returns the logins (random passwords)."""
-    discussions.ensure_default_categories()
+    topic_areas.ensure_default_categories()
     now = now or utcnow()
     logins: list[DemoLogin] = []
     people: dict[str, User] = {}
@@ -126,10 +127,10 @@ def seed_demo(*, now=None) -> list[DemoLogin]:
     def at(hours: float):
         return start + timedelta(hours=hours)
 
-    q = discussions.create_topic(
+    q = posting.create_topic(
         people["priya"],
         areas["privacy"],
-        kind=discussions.TopicKind.QUESTION,
+        kind=TopicKind.QUESTION,
         title="Can membership inference tell us whether a clinical note was in the training set?",
         body=(
             "We are assessing a fine-tuned model for a hospital partner. Loss-based membership "
@@ -139,37 +140,37 @@ def seed_demo(*, now=None) -> list[DemoLogin]:
         ),
         now=at(1),
     )
-    r1 = discussions.post_reply(
+    r1 = posting.post_reply(
         people["mei"],
         q,
         body="Min-k% degrades on paraphrased records. We saw AUC drop from 0.81 to 0.62.",
         now=at(2),
     )
-    r2 = discussions.post_reply(
+    r2 = posting.post_reply(
         people["moderator"],
         q,
         parent=r1,
         body="Did you calibrate per document length? Long notes dominate the loss otherwise.",
         now=at(3),
     )
-    discussions.post_reply(
+    posting.post_reply(
         people["mei"],
         q,
         parent=r2,
         body="Yes, bucketed by length. Table in the appendix.",
         now=at(4),
     )
-    discussions.post_reply(
+    posting.post_reply(
         people["kwame"],
         q,
         body="On the evidential question: a regulator will ask what an error *costs* the patient.",
         now=at(5),
     )
 
-    s = discussions.create_topic(
+    s = posting.create_topic(
         people["layla"],
         areas["safety"],
-        kind=discussions.TopicKind.DISCUSSION,
+        kind=TopicKind.DISCUSSION,
         title="تقييم سلامة النماذج اللغوية باللغة العربية",
         body=(
             "معظم معايير تقييم السلامة مكتوبة بالإنجليزية. هل نحتاج إلى مجموعة اختبارات "
@@ -178,13 +179,13 @@ def seed_demo(*, now=None) -> list[DemoLogin]:
         ),
         now=at(6),
     )
-    a1 = discussions.post_reply(
+    a1 = posting.post_reply(
         people["admin"],
         s,
         body="الترجمة وحدها لا تكفي: اللهجات تغيّر المعنى. هل لديكم أمثلة يمكن مشاركتها؟",
         now=at(7),
     )
-    discussions.post_reply(
+    posting.post_reply(
         people["layla"],
         s,
         parent=a1,
@@ -192,11 +193,11 @@ def seed_demo(*, now=None) -> list[DemoLogin]:
         now=at(8),
     )
 
-    sec = discussions.create_topic(
+    sec = posting.create_topic(
         people["admin"],
         areas["security"],
-        kind=discussions.TopicKind.RESOURCE,
-        resource=discussions.Resource(url="https://arxiv.org/abs/2302.12173"),
+        kind=TopicKind.RESOURCE,
+        resource=posting.Resource(url="https://arxiv.org/abs/2302.12173"),
         title="Reading list: indirect prompt injection against tool-using agents",
         body=(
             "A starting list; add what is missing in replies.\n\n"
@@ -207,24 +208,24 @@ def seed_demo(*, now=None) -> list[DemoLogin]:
         ),
         now=at(9),
     )
-    discussions.post_reply(
+    posting.post_reply(
         people["kwame"],
         sec,
         body="Could we tag which ones release their attack prompts?",
         now=at(10),
     )
-    discussions.create_topic(
+    posting.create_topic(
         people["moderator"],
         areas["meta"],
-        kind=discussions.TopicKind.DISCUSSION,
+        kind=TopicKind.DISCUSSION,
         title="Welcome: how this forum works",
         body="Introduce yourself: your institution, your discipline, what you hope to work on.",
         now=at(11),
     )
-    discussions.create_topic(
+    posting.create_topic(
         people["priya"],
         areas["research-agenda"],
-        kind=discussions.TopicKind.QUESTION,
+        kind=TopicKind.QUESTION,
         title="Should machine unlearning claims come with an audit protocol?",
         body="Vendors claim to *unlearn* data on request. What would count as proof?",
         now=at(12),
@@ -256,12 +257,12 @@ def _seed_curation(people: dict[str, User], *, question, answer, reading_list, a
         (reading_list, ["jailbreaks", "red-teaming"]),
         (arabic, ["evaluation", "red-teaming"]),
     ):
-        discussions._set_tags(topic, [made[s].id for s in slugs])
+        posting.set_tags(topic, [made[s].id for s in slugs])
     db.session.commit()
-    discussions.accept_answer(people["priya"], answer)
+    votes.accept_answer(people["priya"], answer)
     for voter in ("priya", "kwame", "layla"):
-        discussions.set_vote(people[voter], answer, up=True)
-    discussions.post_reply(
+        votes.set_vote(people[voter], answer, up=True)
+    posting.post_reply(
         people["priya"],
         question,
         body=f"@{people['mei'].handle} could you share the length buckets you used?",

@@ -26,7 +26,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import can, is_under_embargo, require
-from forum.services import audit, discussions, notifications
+from forum.services import audit, notifications, posting, topic_counts
 
 # A restricted topic is for a few co-investigators: the panel lists them all on one page.
 MAX_MEMBERS_LET_IN = 100
@@ -74,7 +74,7 @@ def restrict_topic(actor: User, topic: Topic, *, embargo_until: datetime, now=No
             topic, Topic.is_restricted.is_(False), is_restricted=True, embargo_until=embargo_until
         ):
             raise DisclosureError(_("This topic is restricted already: change its embargo date."))
-        discussions.count_as_listed(topic, -1)
+        topic_counts.count_as_listed(topic, -1)
     else:  # restricted once, its embargo over but not yet recorded as ended: not counted
         topic.is_restricted = True
         topic.embargo_until = embargo_until
@@ -91,10 +91,10 @@ def open_restricted_topic(
     now=None,
     **topic_fields,
 ) -> Topic:
-    """Open a topic restricted from its first moment (discussions.create_topic), then tell the
+    """Open a topic restricted from its first moment (posting.create_topic), then tell the
     members invited that they are let in."""
     now = now or utcnow()
-    topic = discussions.start_topic(
+    topic = posting.start_topic(
         author,
         category,
         restricted_until=restricted_until,
@@ -219,7 +219,7 @@ def lift_embargo(actor: User, topic: Topic, *, now=None) -> None:
     ):
         raise DisclosureError(_("The embargo has ended already."))
     if topic.is_listed_to_all:  # read after the change: reloaded, with its area and tags
-        discussions.count_as_listed(topic, +1)
+        topic_counts.count_as_listed(topic, +1)
     _audit(actor, "topic.embargo_lift", topic, now)
     db.session.commit()
 
@@ -246,7 +246,7 @@ def lift_due_embargoes(*, now=None) -> list[Topic]:
         # The claim wrote past the session: load the row as it is now, not a copy held before.
         topic = db.session.get(Topic, topic_id, populate_existing=True)
         if topic.is_listed_to_all:
-            discussions.count_as_listed(topic, +1)
+            topic_counts.count_as_listed(topic, +1)
         audit.record(None, "topic.embargo_end", target_type="topic", target_id=topic_id, now=now)
         db.session.commit()
         lifted.append(topic)

@@ -24,7 +24,7 @@ from forum.models import (
 from forum.models.types import utcnow
 from forum.pagination import Page
 from forum.permissions import not_suspended, require
-from forum.services import audit, discussions, notifications
+from forum.services import audit, notifications, posting
 from forum.services.disclosure import DisclosureError, check_embargo_date
 
 REPORTS_PER_PAGE = 30
@@ -44,7 +44,7 @@ def report_privately(
     """Open a thread only the reporter and the moderators read. Every active moderator is told
     and watches it, so replies reach them (and theirs reach the reporter) like any reply."""
     now = now or utcnow()
-    topic = discussions.start_topic(
+    topic = posting.start_topic(
         reporter,
         category,
         title=title,

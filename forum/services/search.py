@@ -126,6 +126,12 @@ def similar_topics(
     return [(topic, round(score, SCORE_DECIMALS)) for topic, score in rows]
 
 
+def similar_to_draft(viewer: Any, *, title: str, body: str = "") -> list[Topic]:
+    """The topics shown to a member writing a new one: those like it that the member may read
+    and that are listed (the SQL rule of similar_topics), best first, at most MAX_SIMILAR_TOPICS."""
+    return [topic for topic, _score in similar_topics(title, body, viewer=viewer)]
+
+
 def reindex_all(*, batch_size: int = REINDEX_BATCH_SIZE) -> int:
     """Rebuild every topic's terms from its title and opening post; returns how many topics.
 

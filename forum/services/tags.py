@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from enum import Enum
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -14,8 +15,19 @@ from forum.permissions import require
 TAG_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$")
 
 
+class TagProblem(Enum):
+    """Why a tag could not be added."""
+
+    NAME = "name"  # not 2 to 40 lower-case letters, digits and hyphens
+    EXISTS = "exists"  # a tag of that name is on the list already
+
+
 class TagError(ValueError):
-    """A tag that breaks a rule; the message says which."""
+    """A tag that breaks a rule; ``problem`` says which."""
+
+    def __init__(self, problem: TagProblem):
+        super().__init__(problem.value)
+        self.problem = problem
 
 
 def all_tags() -> list[Tag]:
@@ -29,7 +41,7 @@ def get_tag(slug: str) -> Tag | None:
 def _slug(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")
     if not TAG_SLUG.match(slug):
-        raise TagError("name")
+        raise TagError(TagProblem.NAME)
     return slug
 
 
@@ -43,7 +55,7 @@ def create_tag(actor: User, *, name: str, description: str = "") -> Tag:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise TagError("exists") from None
+        raise TagError(TagProblem.EXISTS) from None
     return tag
 
 

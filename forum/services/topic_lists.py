@@ -13,9 +13,10 @@ from forum.extensions import db
 from forum.models import Category, Tag, Topic, TopicKind, TopicRead
 from forum.models.discussions import topic_tags
 from forum.models.types import utcnow
+from forum.pagination import Page
 from forum.permissions import listed_topics
-from forum.services.discussions import TOPICS_PER_PAGE, Page
 
+TOPICS_PER_PAGE = 30
 SORTS = ("latest", "newest", "votes", "top")
 STATUSES = ("answered", "unanswered")
 TOP_PERIODS = {"week": timedelta(days=7), "month": timedelta(days=30), "all": None}

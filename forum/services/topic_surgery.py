@@ -28,7 +28,7 @@ from forum.models import (
 from forum.models.discussions import PATH_SEGMENT_WIDTH, TITLE_MAX_LENGTH, slugify
 from forum.models.types import utcnow
 from forum.permissions import is_under_embargo, require
-from forum.services import audit, discussions, search
+from forum.services import audit, search, topic_counts
 from forum.services.moderation import ModerationError
 
 __all__ = ["ModerationError", "merge_topics", "resolve_merged", "split_topic"]
@@ -225,7 +225,7 @@ def merge_topics(
         target.accepted_post_id = source.accepted_post_id
     source.accepted_post_id = None
     if source.is_listed_to_all:  # about to be merged away: out of the stored counts
-        discussions.count_as_listed(source, -1)
+        topic_counts.count_as_listed(source, -1)
     source.merged_into_id = target.id
     source.reply_count = source.last_post_number = source.vote_count = 0
     _recount(target)
@@ -353,7 +353,7 @@ def split_topic(
         .execution_options(synchronize_session=False)
     )
     if new.is_listed_to_all:
-        discussions.count_as_listed(new, +1)
+        topic_counts.count_as_listed(new, +1)
     _index(topic)
     _index(new)
     audit.record(

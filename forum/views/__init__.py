@@ -53,10 +53,10 @@ def id_arg(value: Any) -> int | None:
 
 def visible_topic_or_404(topic_id: Any):
     """The topic, if it exists and the reader may see it; else the same 404 as a missing id."""
-    from forum.services import discussions
+    from forum.services import reading
 
     number = id_arg(topic_id)
-    found = discussions.get_topic(number) if number is not None else None
+    found = reading.get_topic(number) if number is not None else None
     if found is None or not can(current_user, "view_topic", found):
         abort(404)
     return found
@@ -64,10 +64,10 @@ def visible_topic_or_404(topic_id: Any):
 
 def visible_post_or_404(post_id: Any):
     """The post, if it exists and the reader may see that it does; else a 404."""
-    from forum.services import discussions
+    from forum.services import reading
 
     number = id_arg(post_id)
-    found = discussions.get_post(number) if number is not None else None
+    found = reading.get_post(number) if number is not None else None
     if found is None or not can(current_user, "view_post", found):
         abort(404)
     return found

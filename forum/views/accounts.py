@@ -10,7 +10,7 @@ from forum.extensions import db, limiter
 from forum.forms.accounts import LoginForm, ProfileForm, RegisterForm
 from forum.models import RegistrationMode, User
 from forum.permissions import can, require
-from forum.services import accounts, discussions, membership
+from forum.services import accounts, membership, reading
 from forum.views import id_arg, safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -88,8 +88,8 @@ def profile(user_id: int):
     return render_template(
         "accounts/profile.html",
         profile=user,
-        topics=discussions.recent_topics_by(user, viewer=current_user),
-        posts=discussions.recent_posts_by(user, viewer=current_user),
+        topics=reading.recent_topics_by(user, viewer=current_user),
+        posts=reading.recent_posts_by(user, viewer=current_user),
     )
 
 

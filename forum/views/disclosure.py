@@ -21,7 +21,7 @@ from forum.forms.fields import start_of_day
 from forum.i18n import category_name
 from forum.models import Topic, User
 from forum.permissions import PermissionDenied, require
-from forum.services import accounts, disclosure, discussions, reports
+from forum.services import accounts, disclosure, reports, topic_areas
 from forum.views import id_arg, page_arg, safe_next, visible_topic_or_404
 
 bp = Blueprint("disclosure", __name__)
@@ -142,7 +142,7 @@ def lift(topic_id: int):
 @bp.route("/reports/new", methods=["GET", "POST"])
 def new_report():
     require(current_user, "report_privately")
-    areas = discussions.list_categories(viewer=current_user)
+    areas = topic_areas.list_categories(viewer=current_user)
     form = PrivateReportForm()
     form.category.choices = [(a.slug, category_name(a)) for a in areas]
     if request.method == "GET":
@@ -187,7 +187,7 @@ def convert(topic_id: int):
     form.category.choices = [(a.slug, category_name(a)) for a in disclosure.sensitive_areas()]
 
     def convert_it() -> None:
-        area = discussions.get_category(form.category.data)
+        area = topic_areas.get_category(form.category.data)
         reports.convert_report(current_user, topic, category=area, embargo_until=_day(form))
 
     return _act(

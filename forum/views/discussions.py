@@ -29,18 +29,23 @@ from forum.permissions import can, require
 from forum.services import (
     accounts,
     disclosure,
-    discussions,
     moderation,
     notifications,
+    posting,
+    read_state,
+    reading,
     search,
     tags,
+    topic_areas,
+    topic_counts,
     topic_lists,
+    topic_surgery,
+    votes,
 )
+from forum.services.tags import TagProblem
 from forum.views import page_arg, visible_post_or_404, visible_topic_or_404
 
 bp = Blueprint("discussions", __name__)
-
-SIMILAR_TOPICS_SHOWN = 5
 
 
 def post_url(post: Post, *, explicit_page: bool = False, **values) -> str:
@@ -49,7 +54,7 @@ def post_url(post: Post, *, explicit_page: bool = False, **values) -> str:
     ``explicit_page`` always names the page, even page 1: the topic view sends readers without
     a page to their first unread post, and that must not send them round in a circle.
     """
-    page = discussions.page_of_post(post)
+    page = reading.page_of_post(post)
     return url_for(
         "discussions.topic",
         topic_id=post.topic_id,
@@ -83,13 +88,13 @@ def _list_query() -> topic_lists.ListQuery:
 
 @bp.route("/")
 def home():
-    areas = discussions.list_categories(viewer=current_user)
+    areas = topic_areas.list_categories(viewer=current_user)
     return render_template(
         "home.html",
         pinned=topic_lists.pinned_across_forum(current_user),
         categories=areas,
-        topic_counts=discussions.area_topic_counts(current_user, areas),
-        latest=discussions.latest_topics_by_category(viewer=current_user),
+        topic_counts=topic_counts.area_topic_counts(current_user, areas),
+        latest=topic_areas.latest_topics_by_category(viewer=current_user),
         featured=moderation.featured_topics(current_user),
     )
 
@@ -109,7 +114,7 @@ def latest():
 
 @bp.route("/c/<slug>")
 def category(slug: str):
-    area = discussions.get_category(slug) or abort(404)
+    area = topic_areas.get_category(slug) or abort(404)
     require(current_user, "view_category", area)
     query = _list_query()
     return render_template(
@@ -133,7 +138,7 @@ def tag_index():
 
 def _tags_page(form: TagForm, status: int = 200):
     every_tag = tags.all_tags()
-    counts = discussions.tag_topic_counts(current_user, every_tag)
+    counts = topic_counts.tag_topic_counts(current_user, every_tag)
     return render_template("tags.html", tags=every_tag, counts=counts, form=form), status
 
 
@@ -165,7 +170,7 @@ def create_tag():
         except tags.TagError as error:
             form.name.errors.append(
                 _("That tag exists already.")
-                if str(error) == "exists"
+                if error.problem is TagProblem.EXISTS
                 else _("Use lower-case letters, digits and hyphens, 2 to 40 characters.")
             )
         else:
@@ -195,13 +200,13 @@ def _topic_form(area) -> TopicForm:
     return form
 
 
-def _resource(form: TopicForm) -> discussions.Resource:
-    return discussions.Resource(url=form.resource_url.data or "", doi=form.doi.data or "")
+def _resource(form: TopicForm) -> posting.Resource:
+    return posting.Resource(url=form.resource_url.data or "", doi=form.doi.data or "")
 
 
 @bp.route("/c/<slug>/new", methods=["GET", "POST"])
 def new_topic(slug: str):
-    area = discussions.get_category(slug) or abort(404)
+    area = topic_areas.get_category(slug) or abort(404)
     require(current_user, "create_topic", area)
     form = _topic_form(area)
     preview = duplicates = None
@@ -209,7 +214,7 @@ def new_topic(slug: str):
         form.validate()
         preview = render_markdown(form.body.data or "")
     elif form.validate_on_submit():
-        duplicates = discussions.find_shared_resource(_resource(form), viewer=current_user)
+        duplicates = reading.find_shared_resource(_resource(form), viewer=current_user)
         if not duplicates or form.confirm_duplicate.data:
             fields = {
                 "title": form.title.data,
@@ -228,16 +233,11 @@ def new_topic(slug: str):
                     **fields,
                 )
             else:
-                topic = discussions.create_topic(current_user, area, **fields)
+                topic = posting.create_topic(current_user, area, **fields)
             flash(_("Your topic is posted."), "success")
             return redirect(url_for("discussions.topic", topic_id=topic.id, slug=topic.slug))
     similar = (
-        search.similar_topics(
-            form.title.data or "",
-            form.body.data or "",
-            limit=SIMILAR_TOPICS_SHOWN,
-            viewer=current_user,
-        )
+        search.similar_to_draft(current_user, title=form.title.data, body=form.body.data or "")
         if request.method == "POST" and form.title.data
         else []
     )
@@ -248,7 +248,7 @@ def new_topic(slug: str):
         form=form,
         preview=preview,
         duplicates=duplicates,
-        similar=[topic for topic, _score in similar],
+        similar=similar,
     ), status
 
 
@@ -256,17 +256,15 @@ def new_topic(slug: str):
 def similar():
     """Topics like the one being written, for the composer's live suggestions (JSON)."""
     require(current_user, "create_topic", None)
-    title = request.args.get("title", "")[:300]
-    found = search.similar_topics(
-        title,
-        request.args.get("body", "")[:2000],
-        limit=SIMILAR_TOPICS_SHOWN,
-        viewer=current_user,
+    found = search.similar_to_draft(
+        current_user,
+        title=request.args.get("title", "")[:300],
+        body=request.args.get("body", "")[:2000],
     )
     return jsonify(
         [
             {"title": t.title, "url": url_for("discussions.topic", topic_id=t.id, slug=t.slug)}
-            for t, _score in found
+            for t in found
         ]
     )
 
@@ -274,7 +272,7 @@ def similar():
 @bp.route("/api/members/suggest")
 def suggest_members():
     """Members whose handle or name starts with the typed text, for @mention suggestions."""
-    require(current_user, "create_topic", None)
+    require(current_user, "suggest_members")
     return jsonify(
         [
             {"handle": u.handle, "name": u.display_name}
@@ -289,10 +287,8 @@ def suggest_members():
 @bp.route("/t/<int:topic_id>")
 @bp.route("/t/<int:topic_id>/<slug>")
 def topic(topic_id: int, slug: str | None = None):
-    found = discussions.get_topic(topic_id) or abort(404)
+    found = reading.get_topic(topic_id) or abort(404)
     if found.merged_into_id is not None:  # merged away: its old address leads to the merged topic
-        from forum.services import topic_surgery
-
         merged = topic_surgery.resolve_merged(found)
         if not can(current_user, "view_topic", merged):
             abort(404)
@@ -304,26 +300,23 @@ def topic(topic_id: int, slug: str | None = None):
             url_for("discussions.topic", topic_id=found.id, slug=found.slug, **request.args),
             301,
         )
-    last_read = discussions.last_read_number(current_user, found)
-    if "page" not in request.args and last_read is not None and last_read < found.last_post_number:
-        unread = discussions.first_unread_post(found, last_read)
-        if unread is not None and last_read > 0:
+    if "page" not in request.args:
+        unread = read_state.where_to_resume(current_user, found)
+        if unread is not None:
             return redirect(post_url(unread, explicit_page=True))  # open where they stopped
-    posts = discussions.topic_posts(found, page=page_arg())
+    shown = reading.topic_page(current_user, found, page=page_arg())
     page = render_template(
         "topic.html",
         topic=found,
-        posts=posts,
+        posts=shown.posts,
         form=ReplyForm(),
-        voted=discussions.voted_post_ids(current_user, posts.items),
-        watching=notifications.watch_level(current_user, "topic", found.id)
-        if current_user.is_authenticated
-        else None,
-        accepted=found.accepted_post if posts.page == 1 else None,
-        panel=disclosure.panel(current_user, found),
+        voted=shown.voted,
+        watching=shown.watching,
+        accepted=shown.accepted,
+        panel=shown.panel,
     )
     # After rendering: recording the read position commits, which would expire what is shown.
-    discussions.mark_read(current_user, found, posts.items)
+    read_state.mark_read(current_user, found, shown.posts.items)
     return page
 
 
@@ -347,14 +340,15 @@ def reply(topic_id: int):
         form.parent_id.data = str(parent.id)
     if request.method == "GET" and request.args.get("quote"):
         source = _post_in_topic(found, request.args.get("quote"))
-        if source is not None and can(current_user, "quote_post", source):
-            form.body.data = discussions.quote(source) + "\n\n"
+        quoted = posting.reply_quoting(current_user, source) if source is not None else ""
+        if quoted:
+            form.body.data = quoted
     preview = None
     if request.method == "POST" and "preview" in request.form:
         form.validate()
         preview = render_markdown(form.body.data or "")
     elif form.validate_on_submit():
-        post = discussions.post_reply(current_user, found, body=form.body.data, parent=parent)
+        post = posting.post_reply(current_user, found, body=form.body.data, parent=parent)
         flash(_("Your reply is posted."), "success")
         return redirect(post_url(post))
     status = 400 if form.errors else 200
@@ -381,16 +375,16 @@ def mention(handle: str):
 @bp.route("/p/<int:post_id>/vote", methods=["POST"])
 def vote(post_id: int):
     found = _post_or_404(post_id)
-    voted = discussions.set_vote(current_user, found, up=request.form.get("up") != "0")
+    voted = votes.set_vote(current_user, found, up=request.form.get("up") != "0")
     if request.accept_mimetypes.best == "application/json":
-        return jsonify({"voted": voted, "count": discussions.get_post(post_id).vote_count})
+        return jsonify({"voted": voted, "count": reading.get_post(post_id).vote_count})
     return redirect(post_url(found))
 
 
 @bp.route("/p/<int:post_id>/accept", methods=["POST"])
 def accept(post_id: int):
     found = _post_or_404(post_id)
-    discussions.accept_answer(current_user, found)
+    votes.accept_answer(current_user, found)
     flash(_("Marked as the accepted answer."), "success")
     return redirect(post_url(found))
 
@@ -398,7 +392,7 @@ def accept(post_id: int):
 @bp.route("/p/<int:post_id>/unaccept", methods=["POST"])
 def unaccept(post_id: int):
     found = _post_or_404(post_id)
-    discussions.unaccept_answer(current_user, found)
+    votes.unaccept_answer(current_user, found)
     flash(_("The answer is no longer marked as accepted."), "info")
     return redirect(post_url(found))
 
@@ -417,7 +411,7 @@ def edit_post(post_id: int):
         form.validate()
         preview = render_markdown(form.body.data or "")
     elif form.validate_on_submit():
-        discussions.edit_post(
+        posting.edit_post(
             current_user,
             found,
             body=form.body.data,
@@ -432,7 +426,7 @@ def edit_post(post_id: int):
 @bp.route("/p/<int:post_id>/delete", methods=["POST"])
 def delete_post(post_id: int):
     found = _post_or_404(post_id)
-    discussions.delete_post(current_user, found)
+    posting.delete_post(current_user, found)
     flash(_("The post is deleted."), "info")
     return redirect(post_url(found))
 
@@ -441,6 +435,4 @@ def delete_post(post_id: int):
 def post_history(post_id: int):
     found = _post_or_404(post_id)
     require(current_user, "view_revisions", found)
-    return render_template(
-        "post_history.html", post=found, revisions=discussions.post_revisions(found)
-    )
+    return render_template("post_history.html", post=found, revisions=reading.post_revisions(found))

@@ -26,7 +26,7 @@ from forum.forms.membership import (
 from forum.i18n import category_name
 from forum.models import Application, RegistrationMode
 from forum.permissions import has_conflict_of_interest, require
-from forum.services import discussions, membership
+from forum.services import membership, topic_areas
 from forum.views import page_arg
 
 bp = Blueprint("membership", __name__)
@@ -337,7 +337,7 @@ def _aware(moment: datetime | None, zone: str) -> datetime | None:
 def settings():
     require(current_user, "manage_settings")
     current = membership.get_settings()
-    categories = discussions.list_categories(viewer=current_user)
+    categories = topic_areas.list_categories(viewer=current_user)
     form = SettingsForm()
     form.members_only.choices = [SelectChoice(c.id, category_name(c)) for c in categories]
     form.sensitive.choices = form.members_only.choices

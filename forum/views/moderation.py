@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from forum.models import FlagReason, Post, Topic
 from forum.permissions import can, require
-from forum.services import audit, discussions, moderation
+from forum.services import audit, moderation, posting, reading, topic_areas
 from forum.views import id_arg, page_arg, visible_post_or_404, visible_topic_or_404
 from forum.views.discussions import post_url
 
@@ -86,7 +86,7 @@ def post_action(post_id: int, action: str):
         elif action == "restore":
             moderation.restore_post(current_user, post)
         elif action == "delete":
-            discussions.delete_post(current_user, post)
+            posting.delete_post(current_user, post)
         elif action == "approve":
             moderation.approve_post(current_user, post)
         elif action == "warn":
@@ -127,8 +127,8 @@ def topic_tools(topic_id: int):
     return render_template(
         "moderation/topic_tools.html",
         topic=topic,
-        categories=discussions.list_categories(viewer=current_user),
-        posts=discussions.thread_outline(topic),
+        categories=topic_areas.list_categories(viewer=current_user),
+        posts=reading.thread_outline(topic),
     )
 
 
@@ -147,7 +147,7 @@ def topic_action(topic_id: int, action: str):
         elif action == "unlock":
             moderation.unlock_topic(current_user, topic)
         elif action == "move":
-            area = discussions.get_category(_text("category"))
+            area = topic_areas.get_category(_text("category"))
             if area is None:
                 raise moderation.ModerationError(_("Choose an area."))
             moderation.move_topic(current_user, topic, area)
@@ -159,7 +159,7 @@ def topic_action(topic_id: int, action: str):
             moderation.unfeature_topic(current_user, topic)
         elif action in {"duplicate", "merge"}:
             other_id = id_arg(_text("topic_id"))
-            other = discussions.get_topic(other_id) if other_id is not None else None
+            other = reading.get_topic(other_id) if other_id is not None else None
             # A merged-away topic is named so that the service can say where it went.
             named = other is not None and (
                 other.merged_into_id is not None or can(current_user, "view_topic", other)

@@ -21,7 +21,7 @@ from forum.extensions import csrf, db
 from forum.forms.notifications import EmailPreferencesForm
 from forum.models import User, WatchLevel
 from forum.permissions import can, require
-from forum.services import discussions, notifications
+from forum.services import notifications, topic_areas
 from forum.views import visible_topic_or_404
 
 bp = Blueprint("notifications", __name__)
@@ -80,7 +80,7 @@ def watch_topic(topic_id: int):
 @bp.route("/c/<slug>/watch", methods=["POST"])
 @login_required
 def watch_category(slug: str):
-    area = discussions.get_category(slug) or abort(404)
+    area = topic_areas.get_category(slug) or abort(404)
     require(current_user, "view_category", area)
     return _watch("category", area.id, url_for("discussions.category", slug=area.slug))
 

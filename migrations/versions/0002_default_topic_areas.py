@@ -5,7 +5,7 @@ Revises: 0001
 Create Date: 2026-11-26
 
 The list is copied here (not imported) so this migration keeps meaning what it meant when written;
-forum.services.discussions.DEFAULT_CATEGORIES is the living list (and `flask create-areas`).
+forum.services.topic_areas.DEFAULT_CATEGORIES is the living list (and `flask create-areas`).
 """
 from alembic import op
 import sqlalchemy as sa

@@ -7,7 +7,7 @@ Create Date: 2026-12-03
 
 categories.topic_count and tags.topic_count now count the live topics every reader of them
 sees (neither restricted nor private reports nor merged away); the restricted topics a reader
-may see are added per reader (forum.services.discussions). Both are recomputed here.
+may see are added per reader (forum.services.topic_counts). Both are recomputed here.
 """
 from alembic import op
 import sqlalchemy as sa

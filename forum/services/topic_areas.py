@@ -1,0 +1,95 @@
+"""Topic areas (Category): the ones every forum starts with, the areas a reader may see, and the
+most active topics of each for the home page."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from forum.extensions import db
+from forum.i18n import N_
+from forum.models import Category, Topic
+from forum.permissions import listed_topics
+
+LATEST_TOPICS_PER_AREA = 4
+
+# Areas where authors may restrict a new topic until an embargo date (admins mark others).
+SENSITIVE_AREAS = frozenset({"security", "safety"})
+
+# The topic areas every forum starts with (also created by the 0002 migration).
+# Names are stored in English and translated when shown (forum.i18n.category_name).
+DEFAULT_CATEGORIES = [
+    (
+        "privacy",
+        N_("Privacy"),
+        N_("Memorisation, membership inference, data extraction, unlearning."),
+    ),
+    ("safety", N_("Safety"), N_("Harmful outputs, alignment, evaluations, red-teaming for harm.")),
+    ("security", N_("Security"), N_("Prompt injection, jailbreaks, model theft, supply chain.")),
+    (
+        "model-improvement",
+        N_("Model improvement"),
+        N_("Training and fine-tuning methods that fix problems."),
+    ),
+    (
+        "research-agenda",
+        N_("Research agenda"),
+        N_("Which open questions the community takes on next."),
+    ),
+    ("workshops", N_("Workshops"), N_("Planning and reports of the community's workshops.")),
+    ("announcements", N_("Announcements"), N_("News from the organisers.")),
+    ("meta", N_("Meta"), N_("About this forum: how it works and how to improve it.")),
+]
+
+
+def ensure_default_categories() -> list[Category]:
+    """Create the standard topic areas that are missing (idempotent)."""
+    existing = {c.slug for c in db.session.scalars(select(Category))}
+    for position, (slug, name, description) in enumerate(DEFAULT_CATEGORIES):
+        if slug not in existing:
+            db.session.add(
+                Category(
+                    slug=slug,
+                    name=name,
+                    description=description,
+                    position=position,
+                    is_sensitive=slug in SENSITIVE_AREAS,
+                )
+            )
+    db.session.commit()
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))
+
+
+def list_categories(*, viewer=None) -> list[Category]:
+    """The topic areas in their order; members-only ones only for logged-in members."""
+    stmt = select(Category).order_by(Category.position, Category.id)
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        stmt = stmt.where(Category.is_members_only.is_(False))
+    return list(db.session.scalars(stmt))
+
+
+def get_category(slug: str) -> Category | None:
+    return db.session.scalar(select(Category).where(Category.slug == slug))
+
+
+def latest_topics_by_category(
+    limit: int = LATEST_TOPICS_PER_AREA, *, viewer=None
+) -> dict[int, list[Topic]]:
+    """The few most active topics of every area, in one query (a window function)."""
+    rank = (
+        func.row_number()
+        .over(partition_by=Topic.category_id, order_by=(Topic.last_post_at.desc(), Topic.id.desc()))
+        .label("rank")
+    )
+    ranked = select(Topic.id, rank).where(listed_topics(viewer)).subquery()
+    topics = db.session.scalars(
+        select(Topic)
+        .join(ranked, ranked.c.id == Topic.id)
+        .where(ranked.c.rank <= limit)
+        .options(joinedload(Topic.author), joinedload(Topic.last_poster))
+        .order_by(Topic.category_id, ranked.c.rank)
+    ).all()
+    by_category: dict[int, list[Topic]] = {}
+    for topic in topics:
+        by_category.setdefault(topic.category_id, []).append(topic)
+    return by_category
