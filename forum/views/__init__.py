@@ -10,6 +10,7 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from forum.permissions import can
+from forum.services import reading
 
 # The largest id any database here stores (PostgreSQL integer); larger ones never exist.
 MAX_ID = 2**31 - 1
@@ -53,8 +54,6 @@ def id_arg(value: Any) -> int | None:
 
 def visible_topic_or_404(topic_id: Any):
     """The topic, if it exists and the reader may see it; else the same 404 as a missing id."""
-    from forum.services import reading
-
     number = id_arg(topic_id)
     found = reading.get_topic(number) if number is not None else None
     if found is None or not can(current_user, "view_topic", found):
@@ -64,8 +63,6 @@ def visible_topic_or_404(topic_id: Any):
 
 def visible_post_or_404(post_id: Any):
     """The post, if it exists and the reader may see that it does; else a 404."""
-    from forum.services import reading
-
     number = id_arg(post_id)
     found = reading.get_post(number) if number is not None else None
     if found is None or not can(current_user, "view_post", found):
