@@ -20,7 +20,7 @@ from forum.models import (
     VotingMethod,
 )
 from forum.models.types import utcnow
-from forum.services import accounts, agenda, discussions, membership, tags
+from forum.services import accounts, agenda, discussions, site_settings, tags
 
 DEMO_DOMAIN = "demo.forum.test"
 
@@ -305,7 +305,7 @@ APPLICANTS = [
 
 def _seed_applications(people: dict[str, User], *, now) -> None:
     """Applications in every state, and a window that is open for the next month."""
-    settings = membership.get_settings()
+    settings = site_settings.get_settings()
     settings.applications_open_at = now - timedelta(days=14)
     settings.applications_close_at = now + timedelta(days=30)
     settings.applications_timezone = "Europe/London"
