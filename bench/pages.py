@@ -53,7 +53,7 @@ def seed(topics: int, posts: int) -> None:
     topic_areas.ensure_default_categories()
     areas = [c.id for c in db.session.scalars(select(Category))]
     now = utcnow()
-    password = accounts._hash("bench password")
+    password = accounts.hash_password("bench password")
     db.session.execute(
         insert(User.__table__),
         [

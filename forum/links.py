@@ -1,4 +1,5 @@
-"""Canonical keys for shared resources (links, papers, datasets), used to catch duplicates.
+"""Canonical keys for shared resources (links, papers, datasets), used to catch duplicates, and
+checks of the identifiers researchers cite (DOIs, ORCID iDs).
 
 Members share resources as topics carrying a URL and optionally a DOI. The same resource is
 routinely pasted in trivially different forms (``http`` vs ``https``, ``www.``, a trailing
@@ -25,6 +26,8 @@ __all__ = [
     "display_domain",
     "doi_url",
     "normalise_doi",
+    "normalise_orcid",
+    "orcid_check_digit",
     "resource_key",
 ]
 
@@ -153,6 +156,30 @@ def doi_url(doi: str) -> str:
     if normalised is None:
         raise ValueError(f"not a DOI: {doi!r}")
     return "https://doi.org/" + quote(normalised, safe=_DOI_URL_SAFE)
+
+
+# An ORCID iD: 16 characters in groups of four, the last a check digit or "X", bare or as a URL.
+_ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dX])$", re.I)
+
+
+def orcid_check_digit(base_digits: str) -> str:
+    """ISO 7064 MOD 11-2 check character for the first 15 digits of an ORCID iD."""
+    total = 0
+    for digit in base_digits:
+        total = (total + int(digit)) * 2
+    result = (12 - total % 11) % 11
+    return "X" if result == 10 else str(result)
+
+
+def normalise_orcid(text: str) -> str | None:
+    """The iD as 0000-0000-0000-000X when well-formed with a right check digit, else None."""
+    match = _ORCID.match(text.strip())
+    if not match:
+        return None
+    digits = "".join(match.groups()).upper()
+    if orcid_check_digit(digits[:15]) != digits[15]:
+        return None
+    return "-".join(digits[i : i + 4] for i in range(0, 16, 4))
 
 
 def resource_key(url: str | None, doi: str | None) -> list[str]:

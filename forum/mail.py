@@ -19,12 +19,14 @@ from urllib.parse import quote, urlsplit
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 
-from forum.i18n import text_direction
-from forum.templating import DEFAULT_SITE_NAME
+from forum.i18n import N_, text_direction
 
 # 7-bit transfer encoding: non-ASCII (Arabic) bodies go as base64 or quoted-printable and
 # headers as RFC 2047 words, so no relay on the way needs to support 8BITMIME or SMTPUTF8.
 POLICY = email.policy.SMTP.clone(cte_type="7bit")
+
+# The forum's name in mail and on pages when FORUM_SITE_NAME is not set (translated when shown).
+DEFAULT_SITE_NAME = N_("LLM Privacy, Safety & Security Forum")
 
 
 class MailError(Exception):

@@ -404,10 +404,14 @@ def has_conflict_of_interest(reviewer: User, application: Application) -> bool:
     return bool(mine) and mine == institution_key(application.institution)
 
 
-def can_register(user: User | None, settings: SiteSettings) -> Decision:
+def can_register(user: User | None, settings: SiteSettings | None = None) -> Decision:
+    """Visitors create their own accounts only while registration is open; else they apply.
+    Without ``settings`` (templates ask ``can('register')``) the saved ones are read."""
     if _signed_in(user):
         return _deny(_l("You already have an account."))
-    if settings.registration_mode != RegistrationMode.OPEN:
+    if settings is None:
+        settings = db.session.get(SiteSettings, 1)  # none saved yet: the default, by application
+    if settings is None or settings.registration_mode != RegistrationMode.OPEN:
         return _deny(_l("Membership is by application: apply to join instead."))
     return ALLOW
 

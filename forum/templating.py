@@ -10,12 +10,12 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from forum import links
-from forum.i18n import N_, category_description, category_name, text_direction
+from forum.i18n import category_description, category_name, text_direction
+from forum.mail import DEFAULT_SITE_NAME
 from forum.markup import safe_html
 from forum.models.types import utcnow
 from forum.permissions import can
-
-DEFAULT_SITE_NAME = N_("LLM Privacy, Safety & Security Forum")
+from forum.services.notifications import unread_count
 
 
 def _can(action: str, thing=None):
@@ -50,17 +50,7 @@ def time_tag(
     )
 
 
-def _registration_is_open() -> bool:
-    """Only asked (one query) on pages shown to visitors who are not logged in."""
-    from forum.models import RegistrationMode
-    from forum.services.membership import get_settings
-
-    return get_settings().registration_mode == RegistrationMode.OPEN
-
-
 def _unread_notifications() -> int:
-    from forum.services.notifications import unread_count
-
     return unread_count(current_user) if current_user.is_authenticated else 0
 
 
@@ -83,7 +73,6 @@ def init_app(app: Flask) -> None:
     def page_language() -> dict:
         locale = str(get_locale() or "en")
         return {
-            "registration_is_open": _registration_is_open,
             "unread_notifications": _unread_notifications,
             "locale": locale,
             "text_dir": text_direction(locale),

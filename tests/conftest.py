@@ -198,7 +198,7 @@ def admin(app):
 def open_registration(app):
     """The forum in open mode: anyone may register (the default is by application)."""
     from forum.models import RegistrationMode
-    from forum.services.membership import get_settings
+    from forum.services.site_settings import get_settings
 
     settings = get_settings()
     settings.registration_mode = RegistrationMode.OPEN
@@ -212,7 +212,7 @@ def applications_open(app):
     from datetime import timedelta
 
     from forum.models.types import utcnow
-    from forum.services.membership import get_settings
+    from forum.services.site_settings import get_settings
 
     settings = get_settings()
     settings.applications_open_at = utcnow() - timedelta(days=1)

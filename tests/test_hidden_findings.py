@@ -135,7 +135,7 @@ def test_area_and_tag_counts_are_what_each_reader_can_see(
 
 
 def test_a_reply_waiting_for_review_is_counted_once_approved(client, member, moderator, topic, app):
-    from forum.services.membership import get_settings
+    from forum.services.site_settings import get_settings
 
     settings = get_settings()
     settings.first_post_review = True

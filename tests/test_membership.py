@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from forum.extensions import db
+from forum.links import normalise_orcid
 from forum.models import (
     AccountToken,
     Application,
@@ -17,10 +18,11 @@ from forum.models import (
     ApplicationReview,
     ApplicationState,
     Post,
+    Role,
     User,
 )
 from forum.models.types import utcnow
-from forum.services import membership
+from forum.services import invitations, reviews, site_settings
 from tests.factories import make_application, make_topic, make_user
 
 ORCID_EXAMPLE = "0000-0002-1825-0097"  # ORCID's documented example iD (Josiah Carberry)
@@ -69,7 +71,7 @@ def link_in(message, path_prefix: str) -> str:
     ],
 )
 def test_orcid_ids_are_checked_with_their_iso_7064_check_digit(text, expected):
-    assert membership.normalise_orcid(text) == expected
+    assert normalise_orcid(text) == expected
 
 
 # --- Applying -------------------------------------------------------------------------------------
@@ -225,8 +227,6 @@ def test_anonymous_visitor_is_sent_to_log_in_for_every_review_url(app, client):
 
 
 def test_reviewer_from_the_applicants_institution_is_refused_with_the_reason(client):
-    from forum.models import Role
-
     reviewer = make_user(role=Role.MODERATOR, affiliation="University of Lagos")
     application = make_application(institution="The University of  Lagos")
     client.login(reviewer)
@@ -250,8 +250,9 @@ def test_reviewer_from_the_applicants_institution_is_refused_with_the_reason(cli
 
 
 def test_approval_creates_the_member_and_emails_a_single_use_link(client, moderator, mail_server):
-    application = make_application(email="amal@birzeit.example", full_name="Amal Nasser",
-                                   institution="Birzeit University")  # fmt: skip
+    application = make_application(
+        email="amal@birzeit.example", full_name="Amal Nasser", institution="Birzeit University"
+    )
     client.login(moderator)
     response = client.post(f"/review/{application.id}/approve")
     assert response.status_code == 302
@@ -285,7 +286,7 @@ def test_approval_creates_the_member_and_emails_a_single_use_link(client, modera
 
 def test_expired_and_tampered_invitation_links_get_a_clear_page_and_change_nothing(client):
     member = make_user(password="original password")
-    token = membership._new_account_token(member, utcnow() - timedelta(hours=73))
+    token = invitations.new_account_token(member, utcnow() - timedelta(hours=73))
     db.session.commit()
     for link, message in (
         (f"/invitation/{token}", "This link has expired."),
@@ -389,8 +390,11 @@ def test_score_out_of_range_is_refused(client, moderator):
 def test_queue_filters_and_summarises_by_state_discipline_and_institution(client, moderator):
     make_application(institution="ETH Zurich", disciplines=("law",))
     make_application(institution="ETH Zurich", disciplines=("medicine", "law"))
-    make_application(institution="Makerere University", disciplines=("medicine",),
-                     state=ApplicationState.APPROVED)  # fmt: skip
+    make_application(
+        institution="Makerere University",
+        disciplines=("medicine",),
+        state=ApplicationState.APPROVED,
+    )
     client.login(moderator)
     page = client.get("/review").get_data(as_text=True)
     assert page.count('href="/review/') == 2  # pending only, by default
@@ -398,7 +402,7 @@ def test_queue_filters_and_summarises_by_state_discipline_and_institution(client
     assert by_institution.count('href="/review/') == 2
     by_discipline = client.get("/review?state=all&discipline=medicine").get_data(as_text=True)
     assert by_discipline.count('href="/review/') == 2
-    summary = membership.review_queue(moderator, membership.QueueFilters())
+    summary = reviews.review_queue(moderator, reviews.QueueFilters())
     assert summary.by_state == {"submitted": 2, "approved": 1}
     assert summary.by_discipline == [("law", 2), ("medicine", 2)]
     assert summary.by_institution == [("ETH Zurich", 2), ("Makerere University", 1)]
@@ -440,15 +444,18 @@ def test_members_only_area_is_hidden_from_visitors(client, member):
 
 def test_admin_sets_the_application_window_in_a_time_zone(client, admin):
     client.login(admin)
-    response = client.post("/admin/settings", data={
-        "registration_mode": "application",
-        "applications_open_at": "2026-12-01T09:00",
-        "applications_close_at": "2027-01-15T17:00",
-        "applications_timezone": "Asia/Riyadh",
-        "members_only": [],
-    })  # fmt: skip
+    response = client.post(
+        "/admin/settings",
+        data={
+            "registration_mode": "application",
+            "applications_open_at": "2026-12-01T09:00",
+            "applications_close_at": "2027-01-15T17:00",
+            "applications_timezone": "Asia/Riyadh",
+            "members_only": [],
+        },
+    )
     assert response.status_code == 302
-    settings = membership.get_settings()
+    settings = site_settings.get_settings()
     db.session.refresh(settings)
     assert settings.applications_open_at.isoformat() == "2026-12-01T06:00:00+00:00"
     assert settings.applications_close_at.isoformat() == "2027-01-15T14:00:00+00:00"
@@ -458,12 +465,15 @@ def test_admin_sets_the_application_window_in_a_time_zone(client, admin):
 
 def test_deadline_before_opening_is_refused_and_input_kept(client, admin):
     client.login(admin)
-    response = client.post("/admin/settings", data={
-        "registration_mode": "open",
-        "applications_open_at": "2027-01-15T17:00",
-        "applications_close_at": "2026-12-01T09:00",
-        "applications_timezone": "UTC",
-    })  # fmt: skip
+    response = client.post(
+        "/admin/settings",
+        data={
+            "registration_mode": "open",
+            "applications_open_at": "2027-01-15T17:00",
+            "applications_close_at": "2026-12-01T09:00",
+            "applications_timezone": "UTC",
+        },
+    )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "The deadline must be after the opening time." in page

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models import AuditEntry, Flag, Notification, NotificationKind, Post, Role, Topic
 from forum.models.types import utcnow
-from forum.services import disclosure, membership, moderation
+from forum.services import disclosure, moderation, site_settings
 from tests.factories import make_post, make_topic, make_user
 
 # Every moderation URL, by the rule in the app's URL map, and who gets what. A new moderation
@@ -109,7 +109,7 @@ def test_three_flags_from_different_members_hide_a_post_until_review(
 
 
 def test_the_flag_threshold_is_a_setting(member, other_member, safety):
-    membership.get_settings().flag_threshold = 1
+    site_settings.get_settings().flag_threshold = 1
     db.session.commit()
     post = make_post(make_topic(safety, author=member), author=member)
     assert moderation.flag_post(other_member, post, reason=moderation.FlagReason.OFF_TOPIC)
@@ -212,7 +212,7 @@ def test_a_warning_reaches_only_the_author_and_the_log_withholds_its_text(
 
 
 def test_first_posts_of_new_members_wait_for_review(client, moderator, safety):
-    settings = membership.get_settings()
+    settings = site_settings.get_settings()
     settings.first_post_review = True
     settings.first_posts_reviewed = 1
     db.session.commit()

@@ -4,7 +4,7 @@ import pytest
 
 from forum.extensions import db
 from forum.models import AgendaStatus
-from forum.services import membership, posting, topic_areas
+from forum.services import posting, reviews, topic_areas
 from tests.factories import make_post, make_topic, make_user
 
 PAGE_QUERY_BUDGET = 10
@@ -96,8 +96,8 @@ def test_review_queue_query_count_does_not_grow_with_applications(client, querie
                 state=ApplicationState.SUBMITTED if i % 3 else ApplicationState.APPROVED,
             )
             if i % 4 == 0:
-                membership.score_application(
-                    moderator, application, membership.Scores(relevance=3, fit=4, breadth=5)
+                reviews.score_application(
+                    moderator, application, reviews.Scores(relevance=3, fit=4, breadth=5)
                 )
 
     client.login(moderator)

@@ -39,7 +39,8 @@ from forum.permissions import (
     readable_topics,
     visible_posts,
 )
-from forum.services import membership, moderation, posting, reading, topic_areas
+from forum.services import moderation, posting, reading, topic_areas
+from forum.services.accounts import hash_token
 from tests.conftest import _empty_tables, app_config
 from tests.factories import (
     make_agenda_item,
@@ -188,7 +189,7 @@ def _applicant(app) -> AnonymousUserMixin:
     """The reader a visitor is to the app after opening their application's status link."""
     token = "private-status-link-of-the-applicant"
     application = make_application()
-    application.token_hash = membership._token_hash(token)
+    application.token_hash = hash_token(token)
     db.session.commit()
     seen = []
 

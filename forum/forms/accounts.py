@@ -14,10 +14,11 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import EqualTo, InputRequired, Length, Optional, ValidationError
 
-from forum.services.accounts import PASSWORD_MIN_LENGTH
-from forum.services.membership import normalise_orcid
+from forum.forms.fields import EmailAddressField
+from forum.links import normalise_orcid
+from forum.services.accounts import PASSWORD_MIN_LENGTH, ProfileChanges
 
 LANGUAGE_CHOICES = [
     SelectChoice("", _l("Browser default")),
@@ -27,14 +28,7 @@ LANGUAGE_CHOICES = [
 
 
 class RegisterForm(FlaskForm):
-    email = EmailField(
-        _l("Email"),
-        validators=[
-            InputRequired(_l("Enter your email address.")),
-            Email(_l("Enter a valid email address."), check_deliverability=False),
-            Length(max=254),
-        ],
-    )
+    email = EmailAddressField()
     display_name = StringField(
         _l("Display name"),
         validators=[InputRequired(_l("Enter the name others will see.")), Length(max=80)],
@@ -113,3 +107,19 @@ class ProfileForm(FlaskForm):
             "posts wherever those can be read."
         ),
     )
+
+    def changes(self) -> ProfileChanges:
+        """What the member submitted, for update_profile (blank language: the browser's)."""
+        return ProfileChanges(
+            display_name=self.display_name.data,
+            affiliation=self.affiliation.data or "",
+            department=self.department.data or "",
+            disciplines=self.disciplines.data or "",
+            bio=self.bio.data or "",
+            position=self.position.data or "",
+            orcid=self.orcid.data or "",
+            homepage=self.homepage.data or "",
+            timezone=self.timezone.data,
+            locale=self.locale.data or None,
+            profile_public=self.profile_public.data,
+        )

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectMultipleField, widgets
-from wtforms.validators import ValidationError
+from wtforms import DateField, EmailField, SelectMultipleField, widgets
+from wtforms.validators import Email, InputRequired, Length, ValidationError
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -14,6 +14,20 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+class EmailAddressField(EmailField):
+    """An email address the forum will write to: required, well-formed, and at most 254
+    characters (the longest an SMTP path allows); registering and applying both ask for one."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        if validators is None:
+            validators = [
+                InputRequired(_l("Enter your email address.")),
+                Email(_l("Enter a valid email address."), check_deliverability=False),
+                Length(max=254),
+            ]
+        super().__init__(label or _l("Email"), validators, **kwargs)
 
 
 def without_nul(value):

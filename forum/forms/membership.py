@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
-    EmailField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -16,7 +18,6 @@ from wtforms import (
     URLField,
 )
 from wtforms.validators import (
-    Email,
     EqualTo,
     InputRequired,
     Length,
@@ -27,9 +28,18 @@ from wtforms.validators import (
 )
 
 from forum.forms.accounts import orcid_id, timezone_choices, web_address
-from forum.forms.fields import MultiCheckboxField
+from forum.forms.fields import EmailAddressField, MultiCheckboxField
+from forum.i18n import category_name
+from forum.models import Category, RegistrationMode, SiteSettings
 from forum.services.accounts import PASSWORD_MIN_LENGTH
-from forum.services.membership import DISCIPLINES, STATEMENT_MAX_WORDS, count_words
+from forum.services.applications import (
+    DISCIPLINES,
+    STATEMENT_MAX_WORDS,
+    ApplicationDraft,
+    count_words,
+)
+from forum.services.reviews import Scores
+from forum.services.site_settings import SettingsChanges
 
 
 def _strip(value):
@@ -54,15 +64,7 @@ class ApplicationForm(FlaskForm):
         filters=[_strip],
         validators=[_required(_l("Enter your full name.")), Length(max=120)],
     )
-    email = EmailField(
-        _l("Email"),
-        filters=[_strip],
-        validators=[
-            InputRequired(_l("Enter your email address.")),
-            Email(_l("Enter a valid email address."), check_deliverability=False),
-            Length(max=254),
-        ],
-    )
+    email = EmailAddressField(filters=[_strip])
     institution = StringField(
         _l("Institution"),
         description=_l(
@@ -96,7 +98,7 @@ class ApplicationForm(FlaskForm):
         description=_l(
             "Why you want to join and what you would bring (at most %(n)d words).",
             n=STATEMENT_MAX_WORDS,
-        ),  # fmt: skip
+        ),
         validators=[_required(_l("Write a statement of interest.")), Length(max=20000)],
     )
     homepage = URLField(
@@ -110,6 +112,23 @@ class ApplicationForm(FlaskForm):
         filters=[_strip],
         validators=[Optional(), Length(max=40), orcid_id],
     )
+
+    def draft(self, *, locale: str) -> ApplicationDraft:
+        """What the applicant typed, for submit_application."""
+        return ApplicationDraft(
+            full_name=self.full_name.data or "",
+            email=self.email.data or "",
+            institution=self.institution.data or "",
+            position=self.position.data or "",
+            department=self.department.data or "",
+            disciplines=self.disciplines.data or [],
+            disciplines_other=self.disciplines_other.data or "",
+            ai_experience=self.ai_experience.data or "",
+            statement=self.statement.data or "",
+            homepage=self.homepage.data or "",
+            orcid=self.orcid.data or "",
+            locale=locale,
+        )
 
     def validate_disciplines(self, field) -> None:
         if not field.data and not (self.disciplines_other.data or "").strip():
@@ -127,7 +146,7 @@ class ApplicationForm(FlaskForm):
                     "Your statement has %(words)d words; the limit is %(n)d.",
                     words=words,
                     n=STATEMENT_MAX_WORDS,
-                )  # fmt: skip
+                )
             )
 
 
@@ -147,6 +166,16 @@ class ScoreForm(FlaskForm):
         validators=[InputRequired(_l("Give a score from 1 to 5.")), NumberRange(1, 5)],
     )
     breadth_comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
+
+    def scores(self) -> Scores:
+        return Scores(
+            relevance=self.relevance.data,
+            fit=self.fit.data,
+            breadth=self.breadth.data,
+            relevance_comment=self.relevance_comment.data or "",
+            fit_comment=self.fit_comment.data or "",
+            breadth_comment=self.breadth_comment.data or "",
+        )
 
 
 class ApproveForm(FlaskForm):
@@ -188,7 +217,7 @@ class SetPasswordForm(FlaskForm):
                 max=200,
                 message=_l("Use at least %(n)d characters.", n=PASSWORD_MIN_LENGTH),
             ),
-        ],  # fmt: skip
+        ],
     )
     confirm = PasswordField(
         _l("Repeat password"),
@@ -223,7 +252,44 @@ class SettingsForm(FlaskForm):
         validate_choice=False,
     )
 
+    def offer_areas(self, categories: list[Category]) -> None:
+        """The topic areas the two lists of checkboxes choose from."""
+        self.members_only.choices = [SelectChoice(c.id, category_name(c)) for c in categories]
+        self.sensitive.choices = self.members_only.choices
+
+    def show(self, settings: SiteSettings, categories: list[Category]) -> None:
+        """Fill the form with the saved settings, dates in the zone the admin set them in."""
+        zone = settings.applications_timezone
+        self.registration_mode.data = settings.registration_mode.value
+        self.applications_timezone.data = zone
+        self.applications_open_at.data = _local(settings.applications_open_at, zone)
+        self.applications_close_at.data = _local(settings.applications_close_at, zone)
+        self.members_only.data = [c.id for c in categories if c.is_members_only]
+        self.sensitive.data = [c.id for c in categories if c.is_sensitive]
+
+    def changes(self) -> SettingsChanges:
+        """What the admin submitted, dates read in the zone chosen with them."""
+        zone = self.applications_timezone.data
+        return SettingsChanges(
+            registration_mode=RegistrationMode(self.registration_mode.data),
+            applications_open_at=_aware(self.applications_open_at.data, zone),
+            applications_close_at=_aware(self.applications_close_at.data, zone),
+            applications_timezone=zone,
+            members_only_category_ids=set(self.members_only.data or []),
+            sensitive_category_ids=set(self.sensitive.data or []),
+        )
+
     def validate_applications_close_at(self, field) -> None:
         opens = self.applications_open_at.data
         if field.data and opens and field.data <= opens:
             raise ValidationError(_l("The deadline must be after the opening time."))
+
+
+def _local(moment: datetime | None, zone: str) -> datetime | None:
+    """A stored UTC moment as the wall-clock time <input type="datetime-local"> shows."""
+    return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None) if moment else None
+
+
+def _aware(moment: datetime | None, zone: str) -> datetime | None:
+    """A wall-clock time typed for ``zone`` as an aware datetime."""
+    return moment.replace(tzinfo=ZoneInfo(zone)) if moment else None

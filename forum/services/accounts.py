@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -12,25 +13,30 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from forum.extensions import db
-from forum.models import Role, User
+from forum.models import Post, Role, Topic, User
 from forum.models.accounts import split_list
-from forum.permissions import require
+from forum.permissions import can, require
+from forum.services import reading
 
 PASSWORD_MIN_LENGTH = 10
 # Checked against when no account matches, so a wrong email costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password, only for timing")
 
 
-def _hash(password: str) -> str:
-    # Werkzeug's default (scrypt) unless FORUM_PASSWORD_HASH_METHOD says otherwise (tests: cheap).
+def hash_password(password: str) -> str:
+    """The stored form of a password: Werkzeug's default (scrypt) unless
+    FORUM_PASSWORD_HASH_METHOD says otherwise (tests use a cheap one)."""
     return generate_password_hash(password, current_app.config["FORUM_PASSWORD_HASH_METHOD"])
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a secret link's token (an applicant's private page, an invitation):
+    only its SHA-256 is kept, so the database alone cannot open the link."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class EmailTaken(Exception):
     """Another account already uses this email address."""
-
-
-HANDLE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,29}$")
 
 
 def handle_base(email: str, display_name: str) -> str:
@@ -57,6 +63,28 @@ def unique_handle(email: str, display_name: str) -> str:
 
 def find_user_by_handle(handle: str) -> User | None:
     return db.session.scalar(select(User).where(User.handle == handle.lower()))
+
+
+@dataclass
+class ProfilePage:
+    """A member's profile with their latest topics and replies, as one reader may see them."""
+
+    profile: User
+    topics: list[Topic]
+    posts: list[Post]
+
+
+def profile_page(viewer, user_id: int | None) -> ProfilePage | None:
+    """None for an id that does not exist and for a profile the reader may not see: both answer
+    404, so walking the ids cannot rebuild the member directory (issue 11, item 8)."""
+    profile = db.session.get(User, user_id) if user_id is not None else None
+    if profile is None or not can(viewer, "view_profile", profile):
+        return None
+    return ProfilePage(
+        profile=profile,
+        topics=reading.recent_topics_by(profile, viewer=viewer),
+        posts=reading.recent_posts_by(profile, viewer=viewer),
+    )
 
 
 def suggest_handles(prefix: str, *, limit: int = 8) -> list[User]:
@@ -106,7 +134,7 @@ def register_user(
         email=normalise_email(email),
         handle=unique_handle(email, display_name),
         display_name=display_name.strip(),
-        password_hash=_hash(password),
+        password_hash=hash_password(password),
         role=role,
         affiliation=affiliation.strip(),
         department=department.strip(),
@@ -182,14 +210,10 @@ def create_admin(*, email: str, display_name: str, password: str) -> User:
         if password:
             if len(password) < PASSWORD_MIN_LENGTH:
                 raise ValueError("password too short")
-            user.password_hash = _hash(password)
+            user.password_hash = hash_password(password)
         db.session.commit()
         return user
     return register_user(email=email, display_name=display_name, password=password, role=Role.ADMIN)
-
-
-def count_users() -> int:
-    return db.session.scalar(select(func.count()).select_from(User)) or 0
 
 
 def set_locale(user: User, locale: str) -> None:

@@ -21,7 +21,7 @@ from forum.models import (
     VotingMethod,
 )
 from forum.models.types import utcnow
-from forum.services import accounts, agenda, membership, posting, tags, topic_areas, votes
+from forum.services import accounts, agenda, posting, site_settings, tags, topic_areas, votes
 
 DEMO_DOMAIN = "demo.forum.test"
 
@@ -368,7 +368,7 @@ APPLICANTS = [
 
 def _seed_applications(people: dict[str, User], *, now) -> None:
     """Applications in every state, and a window that is open for the next month."""
-    settings = membership.get_settings()
+    settings = site_settings.get_settings()
     settings.applications_open_at = now - timedelta(days=14)
     settings.applications_close_at = now + timedelta(days=30)
     settings.applications_timezone = "Europe/London"

@@ -28,7 +28,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import listed_topics, require
-from forum.services import audit, membership, search
+from forum.services import audit, search, site_settings
 
 QUEUE_SIZE = 50
 
@@ -90,7 +90,7 @@ def flag_post(member: User, post: Post, *, reason: FlagReason, note: str = "", n
         .select_from(Flag)
         .where(Flag.post_id == post.id, Flag.resolved_at.is_(None))
     )
-    threshold = membership.get_settings().flag_threshold
+    threshold = site_settings.get_settings().flag_threshold
     hidden_now = False
     if open_flags >= threshold and not post.is_hidden:
         post.hidden_at = now
@@ -264,7 +264,7 @@ def approve_post(moderator: User, post: Post, *, now=None) -> None:
 
 def needs_first_post_review(author: User) -> bool:
     """When the setting is on, a member's first few posts wait for a moderator."""
-    settings = membership.get_settings()
+    settings = site_settings.get_settings()
     if not settings.first_post_review or author.is_moderator:
         return False
     published = db.session.scalar(

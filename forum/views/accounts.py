@@ -6,11 +6,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from forum.extensions import db, limiter
+from forum.extensions import limiter
 from forum.forms.accounts import LoginForm, ProfileForm, RegisterForm
-from forum.models import RegistrationMode, User
 from forum.permissions import can, require
-from forum.services import accounts, membership, reading
+from forum.services import accounts, site_settings
 from forum.views import id_arg, safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -21,9 +20,9 @@ bp = Blueprint("accounts", __name__)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("discussions.home"))
-    settings = membership.get_settings()
-    if settings.registration_mode != RegistrationMode.OPEN:
-        window = membership.application_window(settings)
+    settings = site_settings.get_settings()
+    if not can(current_user, "register", settings):
+        window = site_settings.application_window(settings)
         status = 403 if request.method == "POST" else 200
         return render_template("accounts/register_closed.html", window=window), status
     form = RegisterForm()
@@ -78,18 +77,11 @@ def logout():
 
 @bp.route("/u/<int:user_id>")
 def profile(user_id: int):
-    # An id past the database's integer range is missing, not an error (id_arg). A profile its
-    # owner keeps to members answers visitors like a missing id, so walking the ids cannot
-    # rebuild the member directory (issue 11, item 8).
-    number = id_arg(user_id)
-    user = db.session.get(User, number) if number is not None else None
-    if user is None or not can(current_user, "view_profile", user):
-        abort(404)
+    # An id past the database's integer range is missing, not an error (id_arg); so is a
+    # profile its owner keeps to members, for visitors.
+    page = accounts.profile_page(current_user, id_arg(user_id)) or abort(404)
     return render_template(
-        "accounts/profile.html",
-        profile=user,
-        topics=reading.recent_topics_by(user, viewer=current_user),
-        posts=reading.recent_posts_by(user, viewer=current_user),
+        "accounts/profile.html", profile=page.profile, topics=page.topics, posts=page.posts
     )
 
 
@@ -99,23 +91,7 @@ def edit_profile():
     require(current_user, "edit_profile", current_user)
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
-        accounts.update_profile(
-            current_user,
-            current_user,
-            accounts.ProfileChanges(
-                display_name=form.display_name.data,
-                affiliation=form.affiliation.data or "",
-                department=form.department.data or "",
-                disciplines=form.disciplines.data or "",
-                bio=form.bio.data or "",
-                position=form.position.data or "",
-                orcid=form.orcid.data or "",
-                homepage=form.homepage.data or "",
-                timezone=form.timezone.data,
-                locale=form.locale.data or None,
-                profile_public=form.profile_public.data,
-            ),
-        )
+        accounts.update_profile(current_user, current_user, form.changes())
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("accounts.profile", user_id=current_user.id))
     if request.method == "GET" and current_user.locale is None:

@@ -3,14 +3,10 @@ directory and the admin settings."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
-from wtforms import SelectChoice
 
 from forum.forms.membership import (
     AnswerForm,
@@ -23,10 +19,10 @@ from forum.forms.membership import (
     SettingsForm,
     WithdrawForm,
 )
-from forum.i18n import category_name
-from forum.models import Application, RegistrationMode
-from forum.permissions import has_conflict_of_interest, require
-from forum.services import membership, topic_areas
+from forum.models import Application
+from forum.permissions import require
+from forum.services import applications, invitations, reviews, site_settings, topic_areas
+from forum.services.directory import DirectoryFilters, member_directory
 from forum.views import page_arg
 
 bp = Blueprint("membership", __name__)
@@ -37,37 +33,18 @@ bp = Blueprint("membership", __name__)
 
 @bp.route("/apply", methods=["GET", "POST"])
 def apply():
-    settings = membership.get_settings()
+    settings = site_settings.get_settings()
     require(current_user, "apply", settings)
-    window = membership.application_window(settings)
     form = ApplicationForm()
     if form.validate_on_submit():
-        draft = membership.ApplicationDraft(
-            **{
-                name: form[name].data or ""
-                for name in (
-                    "full_name",
-                    "email",
-                    "institution",
-                    "position",
-                    "department",
-                    "disciplines_other",
-                    "ai_experience",
-                    "statement",
-                    "homepage",
-                    "orcid",
-                )
-            },  # fmt: skip
-            disciplines=form.disciplines.data or [],
-            locale=str(get_locale() or "en"),
-        )
         try:
-            submitted = membership.submit_application(draft)
-        except membership.DuplicateApplication as error:
+            submitted = applications.submit_application(
+                form.draft(locale=str(get_locale() or "en"))
+            )
+        except applications.DuplicateApplication as error:
             form.email.errors.append(str(error))
-        except membership.ApplicationsClosed:
+        except applications.ApplicationsClosed:
             # The deadline passed while the form was open: say so, keep every word typed.
-            window = membership.application_window(settings)
             message = _("Applications closed before you submitted. Your text is kept below.")
             flash(message, "error")
         else:
@@ -83,48 +60,44 @@ def apply():
     return render_template(
         "membership/apply.html",
         form=form,
-        window=window,
-        statement_max_words=membership.STATEMENT_MAX_WORDS,
+        window=site_settings.application_window(settings),
+        statement_max_words=applications.STATEMENT_MAX_WORDS,
     ), status
 
 
 def _application_or_404(token: str) -> Application:
-    return membership.application_for_token(token) or abort(404)
+    return applications.application_for_token(token) or abort(404)
 
 
-@bp.route("/apply/status/<token>")
-def status(token: str):
-    application = _application_or_404(token)
+def _status_page(application: Application, token: str, answer_form: AnswerForm, status: int = 200):
     return render_template(
         "membership/status.html",
         application=application,
         token=token,
-        messages=membership.application_messages(application),
-        answer_form=AnswerForm(),
+        messages=applications.application_messages(application),
+        answer_form=answer_form,
         withdraw_form=WithdrawForm(),
-    )
+    ), status
+
+
+@bp.route("/apply/status/<token>")
+def status(token: str):
+    return _status_page(_application_or_404(token), token, AnswerForm())
 
 
 @bp.route("/apply/status/<token>/answer", methods=["POST"])
 def answer(token: str):
     application = _application_or_404(token)
     form = AnswerForm()
-    if form.validate_on_submit():
-        try:
-            membership.answer_info_request(application, body=form.answer.data)
-        except membership.MembershipError as error:
-            flash(str(error), "error")
-        else:
-            flash(_("Thank you: your answer is with the reviewers."), "success")
-        return redirect(url_for("membership.status", token=token))
-    return render_template(
-        "membership/status.html",
-        application=application,
-        token=token,
-        messages=membership.application_messages(application),
-        answer_form=form,
-        withdraw_form=WithdrawForm(),
-    ), 400
+    if not form.validate_on_submit():
+        return _status_page(application, token, form, 400)
+    try:
+        applications.answer_info_request(application, body=form.answer.data)
+    except applications.MembershipError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("Thank you: your answer is with the reviewers."), "success")
+    return redirect(url_for("membership.status", token=token))
 
 
 @bp.route("/apply/status/<token>/withdraw", methods=["POST"])
@@ -132,8 +105,8 @@ def withdraw(token: str):
     application = _application_or_404(token)
     if WithdrawForm().validate_on_submit():
         try:
-            membership.withdraw_application(application)
-        except membership.MembershipError as error:
+            applications.withdraw_application(application)
+        except applications.MembershipError as error:
             flash(str(error), "error")
         else:
             flash(_("Your application is withdrawn."), "info")
@@ -146,14 +119,14 @@ def withdraw(token: str):
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 def set_password(token: str):
     try:
-        membership.check_account_token(token)
-    except membership.InvalidLink as error:
+        invitations.check_account_token(token)
+    except invitations.InvalidLink as error:
         return render_template("membership/invalid_link.html", message=str(error)), 410
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
-            user = membership.set_password_with_token(token, password=form.password.data)
-        except membership.InvalidLink as error:
+            user = invitations.set_password_with_token(token, password=form.password.data)
+        except invitations.InvalidLink as error:
             return render_template("membership/invalid_link.html", message=str(error)), 410
         login_user(user, remember=True)
         flash(
@@ -169,31 +142,29 @@ def set_password(token: str):
 
 @bp.route("/review")
 def queue():
-    require(current_user, "review_applications")
-    filters = membership.QueueFilters(
+    filters = reviews.QueueFilters(
         state=request.args.get("state", "pending"),
         institution=request.args.get("institution", ""),
         discipline=request.args.get("discipline", ""),
     )
-    result = membership.review_queue(current_user, filters, page=page_arg())
-    conflicts = {a.id for a in result.page.items if has_conflict_of_interest(current_user, a)}
+    result = reviews.review_queue(current_user, filters, page=page_arg())
     return render_template(
         "membership/queue.html",
         queue=result,
         filters=filters,
-        conflicts=conflicts,
-        disciplines=membership.DISCIPLINES,
+        disciplines=applications.DISCIPLINES,
     )
 
 
 def _reviewable(application_id: int) -> Application:
     require(current_user, "review_applications")
-    return membership.get_application(application_id) or abort(404)
+    return reviews.get_application(application_id) or abort(404)
 
 
 def _detail(application: Application, status: int = 200, **forms):
+    page = reviews.review_page(current_user, application)
     forms = {
-        "score_form": ScoreForm(obj=_my_review(application)),
+        "score_form": ScoreForm(obj=page.own_review),
         "approve_form": ApproveForm(),
         "reject_form": RejectForm(),
         "info_form": RequestInfoForm(),
@@ -202,23 +173,12 @@ def _detail(application: Application, status: int = 200, **forms):
     return render_template(
         "membership/application.html",
         application=application,
-        reviews=membership.application_reviews(application),
-        messages=membership.application_messages(application),
-        conflict=has_conflict_of_interest(current_user, application),
-        disciplines=membership.DISCIPLINES,
+        reviews=page.reviews,
+        messages=page.messages,
+        conflict=page.conflict,
+        disciplines=applications.DISCIPLINES,
         **forms,
     ), status
-
-
-def _my_review(application: Application):
-    return next(
-        (
-            r
-            for r in membership.application_reviews(application)
-            if r.reviewer_id == current_user.id
-        ),
-        None,
-    )
 
 
 @bp.route("/review/<int:application_id>")
@@ -233,15 +193,7 @@ def score(application_id: int):
     form = ScoreForm()
     if not form.validate_on_submit():
         return _detail(found, 400, score_form=form)
-    scores = membership.Scores(
-        relevance=form.relevance.data,
-        fit=form.fit.data,
-        breadth=form.breadth.data,
-        relevance_comment=form.relevance_comment.data or "",
-        fit_comment=form.fit_comment.data or "",
-        breadth_comment=form.breadth_comment.data or "",
-    )
-    membership.score_application(current_user, found, scores)
+    reviews.score_application(current_user, found, form.scores())
     flash(_("Your scores are saved."), "success")
     return redirect(url_for("membership.application", application_id=found.id))
 
@@ -254,7 +206,7 @@ def _decide(application_id: int, form_class, form_name: str, action):
         return _detail(found, 400, **{form_name: form})
     try:
         message = action(found, form)
-    except membership.MembershipError as error:
+    except applications.MembershipError as error:
         flash(str(error), "error")
     else:
         flash(message, "success")
@@ -268,7 +220,7 @@ def _mail_note(sent: bool) -> str:
 @bp.route("/review/<int:application_id>/approve", methods=["POST"])
 def approve(application_id: int):
     def act(found, form):
-        member, sent = membership.approve_application(current_user, found)
+        member, sent = reviews.approve_application(current_user, found)
         return _(
             "%(name)s is approved and invited to set a password.", name=member.display_name
         ) + _mail_note(sent)
@@ -279,7 +231,7 @@ def approve(application_id: int):
 @bp.route("/review/<int:application_id>/reject", methods=["POST"])
 def reject(application_id: int):
     def act(found, form):
-        sent = membership.reject_application(current_user, found, note=form.note.data)
+        sent = reviews.reject_application(current_user, found, note=form.note.data)
         return _("The application is rejected and the applicant told.") + _mail_note(sent)
 
     return _decide(application_id, RejectForm, "reject_form", act)
@@ -288,7 +240,7 @@ def reject(application_id: int):
 @bp.route("/review/<int:application_id>/request-info", methods=["POST"])
 def request_info(application_id: int):
     def act(found, form):
-        sent = membership.request_information(current_user, found, question=form.question.data)
+        sent = reviews.request_information(current_user, found, question=form.question.data)
         return _("Your question is sent to the applicant.") + _mail_note(sent)
 
     return _decide(application_id, RequestInfoForm, "info_form", act)
@@ -299,8 +251,8 @@ def resend_invitation(application_id: int):
     found = _reviewable(application_id)
     if ApproveForm().validate_on_submit():
         try:
-            sent = membership.resend_invitation(current_user, found)
-        except membership.MembershipError as error:
+            sent = invitations.resend_invitation(current_user, found)
+        except applications.MembershipError as error:
             flash(str(error), "error")
         else:
             flash(_("A new invitation is on its way.") + _mail_note(sent), "success")
@@ -312,55 +264,30 @@ def resend_invitation(application_id: int):
 
 @bp.route("/members")
 def directory():
-    require(current_user, "view_directory")
-    filters = membership.DirectoryFilters(
+    filters = DirectoryFilters(
         q=request.args.get("q", ""),
         institution=request.args.get("institution", ""),
         discipline=request.args.get("discipline", ""),
     )
-    members = membership.member_directory(current_user, filters, page=page_arg())
+    members = member_directory(current_user, filters, page=page_arg())
     return render_template("membership/directory.html", members=members, filters=filters)
 
 
 # --- Admin settings ------------------------------------------------------------------------
 
 
-def _local(moment: datetime | None, zone: str) -> datetime | None:
-    return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None) if moment else None
-
-
-def _aware(moment: datetime | None, zone: str) -> datetime | None:
-    return moment.replace(tzinfo=ZoneInfo(zone)) if moment else None
-
-
 @bp.route("/admin/settings", methods=["GET", "POST"])
 def settings():
     require(current_user, "manage_settings")
-    current = membership.get_settings()
+    current = site_settings.get_settings()
     categories = topic_areas.list_categories(viewer=current_user)
     form = SettingsForm()
-    form.members_only.choices = [SelectChoice(c.id, category_name(c)) for c in categories]
-    form.sensitive.choices = form.members_only.choices
+    form.offer_areas(categories)
     if request.method == "GET":
-        zone = current.applications_timezone
-        form.registration_mode.data = current.registration_mode.value
-        form.applications_timezone.data = zone
-        form.applications_open_at.data = _local(current.applications_open_at, zone)
-        form.applications_close_at.data = _local(current.applications_close_at, zone)
-        form.members_only.data = [c.id for c in categories if c.is_members_only]
-        form.sensitive.data = [c.id for c in categories if c.is_sensitive]
+        form.show(current, categories)
     if form.validate_on_submit():
-        zone = form.applications_timezone.data
-        membership.update_settings(current_user, membership.SettingsChanges(
-            registration_mode=RegistrationMode(form.registration_mode.data),
-            applications_open_at=_aware(form.applications_open_at.data, zone),
-            applications_close_at=_aware(form.applications_close_at.data, zone),
-            applications_timezone=zone,
-            members_only_category_ids=set(form.members_only.data or []),
-            sensitive_category_ids=set(form.sensitive.data or []),
-        ))  # fmt: skip
+        site_settings.update_settings(current_user, form.changes())
         flash(_("The settings are saved."), "success")
         return redirect(url_for("membership.settings"))
-    return render_template("membership/settings.html", form=form, categories=categories), (
-        400 if form.errors else 200
-    )
+    status = 400 if form.errors else 200
+    return render_template("membership/settings.html", form=form, categories=categories), status

@@ -1,0 +1,310 @@
+"""Reviewing applications: the review queue, one application's page, rubric scores, and the
+decisions (approve, reject, ask the applicant for more)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import selectinload
+
+from forum.database import claim
+from forum.extensions import db
+from forum.models import (
+    Application,
+    ApplicationDiscipline,
+    ApplicationMessage,
+    ApplicationReview,
+    ApplicationState,
+    NotificationKind,
+    Role,
+    User,
+)
+from forum.models.membership import PENDING_STATES
+from forum.models.types import utcnow
+from forum.pagination import Page
+from forum.permissions import has_conflict_of_interest, require
+from forum.services import notifications
+from forum.services.accounts import unique_handle
+from forum.services.applications import (
+    DISCIPLINES,
+    MembershipError,
+    application_messages,
+    mail_applicant,
+)
+from forum.services.invitations import new_account_token, send_invitation
+
+APPLICATIONS_PER_PAGE = 30
+
+
+# --- The review queue ----------------------------------------------------------------------------
+
+
+@dataclass
+class QueueFilters:
+    state: str = "pending"
+    institution: str = ""
+    discipline: str = ""
+
+
+@dataclass
+class ScoreSummary:
+    reviews: int
+    relevance: float
+    fit: float
+    breadth: float
+
+
+@dataclass
+class Queue:
+    page: Page
+    scores: dict[int, ScoreSummary]
+    by_state: dict[str, int]
+    by_discipline: list[tuple[str, int]]
+    by_institution: list[tuple[str, int]]
+    # Ids of the applications on the page from the reviewer's own institution.
+    conflicts: set[int]
+
+
+def _queue_conditions(filters: QueueFilters) -> list:
+    conditions = []
+    if filters.state == "pending":
+        conditions.append(Application.state.in_(PENDING_STATES))
+    elif filters.state in {s.value for s in ApplicationState}:
+        conditions.append(Application.state == ApplicationState(filters.state))
+    if filters.institution:
+        conditions.append(
+            func.lower(Application.institution) == filters.institution.strip().lower()
+        )
+    if filters.discipline:
+        conditions.append(
+            exists().where(
+                and_(
+                    ApplicationDiscipline.application_id == Application.id,
+                    ApplicationDiscipline.discipline == filters.discipline,
+                )
+            )
+        )
+    return conditions
+
+
+def review_queue(reviewer: User, filters: QueueFilters, *, page: int = 1) -> Queue:
+    """A page of applications with their scores and the community summary: six queries."""
+    require(reviewer, "review_applications")
+    conditions = _queue_conditions(filters)
+    total = db.session.scalar(select(func.count()).select_from(Application).where(*conditions)) or 0
+    pages = max(1, -(-total // APPLICATIONS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    items = list(
+        db.session.scalars(
+            select(Application)
+            .where(*conditions)
+            .options(selectinload(Application.disciplines))
+            .order_by(Application.submitted_at, Application.id)
+            .limit(APPLICATIONS_PER_PAGE)
+            .offset((page - 1) * APPLICATIONS_PER_PAGE)
+        )
+    )
+    ids = [a.id for a in items]
+    scores = {
+        row.application_id: ScoreSummary(row.n, row.relevance, row.fit, row.breadth)
+        for row in db.session.execute(
+            select(
+                ApplicationReview.application_id,
+                func.count().label("n"),
+                func.avg(ApplicationReview.relevance).label("relevance"),
+                func.avg(ApplicationReview.fit).label("fit"),
+                func.avg(ApplicationReview.breadth).label("breadth"),
+            )
+            .where(ApplicationReview.application_id.in_(ids or [-1]))
+            .group_by(ApplicationReview.application_id)
+        )
+    }
+    by_state = dict(
+        db.session.execute(
+            select(Application.state, func.count()).group_by(Application.state)
+        ).all()
+    )
+    by_discipline = db.session.execute(
+        select(ApplicationDiscipline.discipline, func.count())
+        .group_by(ApplicationDiscipline.discipline)
+        .order_by(func.count().desc(), ApplicationDiscipline.discipline)
+    ).all()
+    by_institution = db.session.execute(
+        select(Application.institution, func.count())
+        .group_by(Application.institution)
+        .order_by(func.count().desc(), Application.institution)
+        .limit(20)
+    ).all()
+    return Queue(
+        page=Page(items, page, APPLICATIONS_PER_PAGE, total),
+        scores=scores,
+        by_state={str(k.value if hasattr(k, "value") else k): v for k, v in by_state.items()},
+        by_discipline=[tuple(r) for r in by_discipline],
+        by_institution=[tuple(r) for r in by_institution],
+        conflicts={a.id for a in items if has_conflict_of_interest(reviewer, a)},
+    )
+
+
+# --- One application -----------------------------------------------------------------------------
+
+
+def get_application(application_id: int) -> Application | None:
+    return db.session.scalar(
+        select(Application)
+        .where(Application.id == application_id)
+        .options(selectinload(Application.disciplines), selectinload(Application.decided_by))
+    )
+
+
+def application_reviews(application: Application) -> list[ApplicationReview]:
+    return list(
+        db.session.scalars(
+            select(ApplicationReview)
+            .where(ApplicationReview.application_id == application.id)
+            .options(selectinload(ApplicationReview.reviewer))
+            .order_by(ApplicationReview.updated_at)
+        )
+    )
+
+
+@dataclass
+class ReviewPage:
+    """What a reviewer sees of one application."""
+
+    application: Application
+    reviews: list[ApplicationReview]
+    messages: list[ApplicationMessage]
+    # The reviewer's own scores, to fill their form with.
+    own_review: ApplicationReview | None
+    conflict: bool
+
+
+def review_page(reviewer: User, application: Application) -> ReviewPage:
+    """The scores so far, the messages with the applicant, and the reviewer's own scores."""
+    require(reviewer, "review_applications")
+    reviews = application_reviews(application)
+    return ReviewPage(
+        application=application,
+        reviews=reviews,
+        messages=application_messages(application),
+        own_review=next((r for r in reviews if r.reviewer_id == reviewer.id), None),
+        conflict=has_conflict_of_interest(reviewer, application),
+    )
+
+
+# --- Scores and decisions ------------------------------------------------------------------------
+
+
+@dataclass
+class Scores:
+    relevance: int
+    fit: int
+    breadth: int
+    relevance_comment: str = ""
+    fit_comment: str = ""
+    breadth_comment: str = ""
+
+
+def score_application(
+    reviewer: User, application: Application, scores: Scores, *, now=None
+) -> ApplicationReview:
+    """Record (or replace) a reviewer's rubric scores for an application."""
+    require(reviewer, "score_application", application)
+    review = db.session.scalar(
+        select(ApplicationReview).where(
+            ApplicationReview.application_id == application.id,
+            ApplicationReview.reviewer_id == reviewer.id,
+        )
+    )
+    if review is None:
+        review = ApplicationReview(application_id=application.id, reviewer_id=reviewer.id)
+        db.session.add(review)
+    for name, value in vars(scores).items():
+        setattr(review, name, value.strip() if isinstance(value, str) else value)
+    review.updated_at = now or utcnow()
+    db.session.commit()
+    return review
+
+
+def _claim_decision(
+    application: Application, reviewer: User, state: ApplicationState, note: str, now
+):
+    """Move a pending application to its decision exactly once, even with two reviewers racing."""
+    decided = claim(
+        Application,
+        application.id,
+        Application.state.in_(PENDING_STATES),
+        state=state,
+        decided_at=now,
+        decided_by_id=reviewer.id,
+        decision_note=note,
+    )
+    if not decided:
+        db.session.rollback()
+        raise MembershipError(_("This application has already been decided or withdrawn."))
+    db.session.refresh(application)
+
+
+def approve_application(reviewer: User, application: Application, *, now=None) -> tuple[User, bool]:
+    """Approve: create the member's account and email a single-use link to set a password.
+    Returns the new member and whether the invitation email went out."""
+    require(reviewer, "decide_application", application)
+    now = now or utcnow()
+    if db.session.scalar(select(User.id).where(User.email == application.email)) is not None:
+        raise MembershipError(_("An account with this email address already exists."))
+    _claim_decision(application, reviewer, ApplicationState.APPROVED, "", now)
+    labels = [str(DISCIPLINES.get(d, d)) for d in application.discipline_keys if d != "other"]
+    if application.disciplines_other:
+        labels.append(application.disciplines_other)
+    member = User(
+        email=application.email,
+        handle=unique_handle(application.email, application.full_name),
+        display_name=application.full_name[:80],
+        password_hash=None,
+        affiliation=application.institution,
+        department=application.department,
+        position=application.position,
+        disciplines=", ".join(labels)[:300],
+        orcid=application.orcid,
+        homepage=application.homepage,
+        locale=application.locale,
+        role=Role.MEMBER,
+        created_at=now,
+    )
+    db.session.add(member)
+    db.session.flush()
+    application.user_id = member.id
+    notifications.notify_members(
+        [member.id], NotificationKind.APPLICATION, key=f"application:{application.id}"
+    )
+    token = new_account_token(member, now)
+    db.session.commit()
+    return member, send_invitation(application, token)
+
+
+def reject_application(reviewer: User, application: Application, *, note: str, now=None) -> bool:
+    """Reject with a note the applicant receives by email. Returns whether the email went out."""
+    require(reviewer, "decide_application", application)
+    _claim_decision(application, reviewer, ApplicationState.REJECTED, note.strip(), now or utcnow())
+    db.session.commit()
+    return mail_applicant(application, "application_rejected", note=application.decision_note)
+
+
+def request_information(
+    reviewer: User, application: Application, *, question: str, now=None
+) -> bool:
+    """Ask the applicant for more; they answer through their private link."""
+    require(reviewer, "decide_application", application)
+    db.session.add(
+        ApplicationMessage(
+            application_id=application.id,
+            author_id=reviewer.id,
+            body=question.strip(),
+            created_at=now or utcnow(),
+        )
+    )
+    application.state = ApplicationState.INFO_REQUESTED
+    db.session.commit()
+    return mail_applicant(application, "application_info_requested", question=question.strip())
