@@ -12,14 +12,15 @@ from flask.cli import AppGroup
 from forum import tally as tally_core
 from forum.services import (
     accounts,
-    agenda,
     audit,
     delivery,
     demo,
     digests,
     disclosure,
+    round_results,
     search,
     topic_areas,
+    voting,
 )
 
 DEMO_LOGINS_FILE = "demo-logins.txt"
@@ -67,10 +68,10 @@ def seed_demo() -> None:
 def close_rounds() -> None:
     """Announce rounds that opened, remind non-voters a day before the deadline, and publish
     the results of every round whose deadline has passed (safe from cron, and twice at once)."""
-    announced, reminded = agenda.announce_rounds()
+    announced, reminded = voting.announce_rounds()
     if announced or reminded:
         click.echo(f"{announced} round(s) announced, {reminded} reminder(s) sent.")
-    closed = agenda.close_due_rounds()
+    closed = round_results.close_due_rounds()
     for round_ in closed:
         click.echo(f"Round {round_.id} closed: {round_.title}")
     if not closed:
@@ -82,11 +83,11 @@ def close_rounds() -> None:
 @click.argument("ballots", type=click.File("r", encoding="utf-8"))
 def verify_round(round_id: int, ballots) -> None:
     """Recompute a closed round's result from a ballot file and say whether it matches."""
-    round_ = agenda.get_round(round_id)
+    round_ = voting.get_round(round_id)
     if round_ is None or round_.results is None:
         raise click.ClickException(f"Round {round_id} has no published result.")
     try:
-        check = agenda.verify_round(round_, ballots.read())
+        check = round_results.verify_round(round_, ballots.read())
     except tally_core.BallotFileError as error:
         raise click.ClickException(str(error)) from None
     if check.matches:

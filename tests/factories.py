@@ -17,7 +17,7 @@ from forum.models import (
     TopicKind,
     User,
 )
-from forum.services import accounts, posting
+from forum.services import accounts, posting, voting
 
 PASSWORD = "correct horse battery"
 _sequence = itertools.count(1)
@@ -116,12 +116,11 @@ def make_round(
 
     from forum.models import VotingMethod
     from forum.models.types import utcnow
-    from forum.services import agenda
 
     now = utcnow()
-    return agenda.create_round(
+    return voting.create_round(
         moderator,
-        agenda.RoundDraft(
+        voting.RoundDraft(
             title=overrides.pop("title", f"Round {next(_sequence)}"),
             description="",
             opens_at=now + (opens_in if opens_in is not None else timedelta(minutes=-1)),

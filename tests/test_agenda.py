@@ -17,17 +17,20 @@ from forum.models import (
     VotingRound,
 )
 from forum.models.types import utcnow
-from forum.services import agenda
+from forum.services import agenda, round_results, voting
 from tests.factories import make_agenda_item, make_round, make_user
 
 
 @pytest.fixture
 def items(member):
-    return [make_agenda_item(member, title=t) for t in (
-        "Membership inference on clinical fine-tunes",
-        "Jailbreak transfer across languages",
-        "Watermark robustness to paraphrase",
-    )]  # fmt: skip
+    return [
+        make_agenda_item(member, title=t)
+        for t in (
+            "Membership inference on clinical fine-tunes",
+            "Jailbreak transfer across languages",
+            "Watermark robustness to paraphrase",
+        )
+    ]
 
 
 def close(round_: VotingRound) -> VotingRound:
@@ -35,17 +38,22 @@ def close(round_: VotingRound) -> VotingRound:
     round_.closes_at = utcnow() - timedelta(seconds=1)
     round_.opens_at = min(round_.opens_at, round_.closes_at - timedelta(hours=1))
     db.session.commit()
-    agenda.close_due_rounds()
-    return agenda.get_round(round_.id)
+    round_results.close_due_rounds()
+    return voting.get_round(round_.id)
 
 
 def test_a_proposal_gets_its_own_discussion_topic_and_history(client, member):
     client.login(member)
-    response = client.post("/agenda/new", data={
-        "title": "Can unlearning be audited?", "area": "privacy",
-        "statement": "Vendors claim to unlearn.", "rationale": "Regulators need proof.",
-        "evidence": "https://arxiv.org/abs/2310.02238\nhttps://example.org/report",
-    })  # fmt: skip
+    response = client.post(
+        "/agenda/new",
+        data={
+            "title": "Can unlearning be audited?",
+            "area": "privacy",
+            "statement": "Vendors claim to unlearn.",
+            "rationale": "Regulators need proof.",
+            "evidence": "https://arxiv.org/abs/2310.02238\nhttps://example.org/report",
+        },
+    )
     assert response.status_code == 302
     item = agenda.get_item(1)
     topic = db.session.get(Topic, item.topic_id)
@@ -61,10 +69,16 @@ def test_a_proposal_gets_its_own_discussion_topic_and_history(client, member):
 
 def test_bad_evidence_link_is_refused_and_the_text_kept(client, member):
     client.login(member)
-    response = client.post("/agenda/new", data={
-        "title": "Q", "area": "safety", "statement": "S kept", "rationale": "R",
-        "evidence": "not a link",
-    })  # fmt: skip
+    response = client.post(
+        "/agenda/new",
+        data={
+            "title": "Q",
+            "area": "safety",
+            "statement": "S kept",
+            "rationale": "R",
+            "evidence": "not a link",
+        },
+    )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "This is not a web address: not a link" in page and "S kept</textarea>" in page
@@ -72,12 +86,18 @@ def test_bad_evidence_link_is_refused_and_the_text_kept(client, member):
 
 def test_moderators_move_items_through_statuses_with_a_note(client, member, moderator, items):
     client.login(member)
-    assert client.post(f"/agenda/{items[0].id}/status", data={"status": "prioritised",
-                       "note": "x"}).status_code == 403  # fmt: skip
+    assert (
+        client.post(
+            f"/agenda/{items[0].id}/status", data={"status": "prioritised", "note": "x"}
+        ).status_code
+        == 403
+    )
     client.logout()
     client.login(moderator)
-    client.post(f"/agenda/{items[0].id}/status", data={"status": "in_progress",
-                "note": "A workshop took it on."})  # fmt: skip
+    client.post(
+        f"/agenda/{items[0].id}/status",
+        data={"status": "in_progress", "note": "A workshop took it on."},
+    )
     db.session.refresh(items[0])
     assert items[0].status == AgendaStatus.IN_PROGRESS
     notes = db.session.scalars(
@@ -90,9 +110,9 @@ def test_moderators_move_items_through_statuses_with_a_note(client, member, mode
 def test_round_state_follows_the_clock_without_any_job(moderator, items):
     upcoming = make_round(moderator, items, opens_in=timedelta(hours=1))
     open_ = make_round(moderator, items)
-    assert agenda.round_state(upcoming) == "upcoming"
-    assert agenda.round_state(open_) == "open"
-    assert agenda.round_state(open_, now=open_.closes_at) == "closed"
+    assert voting.round_state(upcoming) == "upcoming"
+    assert voting.round_state(open_) == "open"
+    assert voting.round_state(open_, now=open_.closes_at) == "closed"
     assert {i.status for i in items} == {AgendaStatus.ON_BALLOT}
 
 
@@ -104,39 +124,39 @@ def test_budget_ballot_keeps_budget_and_cap_and_a_rejected_ballot_changes_nothin
 ):
     round_ = make_round(moderator, items, method="budget", budget=10, per_item_cap=5)
     a, b, c = (i.id for i in items)
-    agenda.cast_ballot(member, round_, entries={a: 5, b: 5})
-    with pytest.raises(agenda.BallotRejected, match="You spread 11 points but have 10."):
-        agenda.cast_ballot(member, round_, entries={a: 5, b: 5, c: 1})
-    with pytest.raises(agenda.BallotRejected, match="At most 5 points may go to one item."):
-        agenda.cast_ballot(member, round_, entries={a: 6})
-    with pytest.raises(agenda.BallotRejected, match="Item 999 is not on this ballot."):
-        agenda.cast_ballot(member, round_, entries={999: 1})
-    ballot = agenda.my_ballot(member, round_)
+    voting.cast_ballot(member, round_, entries={a: 5, b: 5})
+    with pytest.raises(voting.BallotRejected, match="You spread 11 points but have 10."):
+        voting.cast_ballot(member, round_, entries={a: 5, b: 5, c: 1})
+    with pytest.raises(voting.BallotRejected, match="At most 5 points may go to one item."):
+        voting.cast_ballot(member, round_, entries={a: 6})
+    with pytest.raises(voting.BallotRejected, match="Item 999 is not on this ballot."):
+        voting.cast_ballot(member, round_, entries={999: 1})
+    ballot = voting.my_ballot(member, round_)
     assert {e.item_id: e.value for e in ballot.entries} == {a: 5, b: 5}
 
 
 def test_quadratic_votes_cost_their_square(member, moderator, items):
     round_ = make_round(moderator, items, method="quadratic", credits=20)
     a, b, c = (i.id for i in items)
-    agenda.cast_ballot(member, round_, entries={a: 3, b: 3})  # 9 + 9 = 18 credits
-    with pytest.raises(agenda.BallotRejected, match="These votes cost 27 credits but you have 20."):
-        agenda.cast_ballot(member, round_, entries={a: 3, b: 3, c: 3})
+    voting.cast_ballot(member, round_, entries={a: 3, b: 3})  # 9 + 9 = 18 credits
+    with pytest.raises(voting.BallotRejected, match="These votes cost 27 credits but you have 20."):
+        voting.cast_ballot(member, round_, entries={a: 3, b: 3, c: 3})
 
 
 def test_ranked_ballots_are_a_strict_order(member, moderator, items):
     round_ = make_round(moderator, items, method="ranked")
     a, b, c = (i.id for i in items)
-    agenda.cast_ballot(member, round_, entries={b: 1, a: 2})
-    with pytest.raises(agenda.BallotRejected, match="order must be strict"):
-        agenda.cast_ballot(member, round_, entries={a: 1, b: 1})
-    with pytest.raises(agenda.BallotRejected, match="without gaps"):
-        agenda.cast_ballot(member, round_, entries={a: 1, c: 3})
+    voting.cast_ballot(member, round_, entries={b: 1, a: 2})
+    with pytest.raises(voting.BallotRejected, match="order must be strict"):
+        voting.cast_ballot(member, round_, entries={a: 1, b: 1})
+    with pytest.raises(voting.BallotRejected, match="without gaps"):
+        voting.cast_ballot(member, round_, entries={a: 1, c: 3})
 
 
 def test_approval_is_yes_or_no(member, moderator, items):
     round_ = make_round(moderator, items, method="approval")
-    with pytest.raises(agenda.BallotRejected, match="yes or no"):
-        agenda.cast_ballot(member, round_, entries={items[0].id: 2})
+    with pytest.raises(voting.BallotRejected, match="yes or no"):
+        voting.cast_ballot(member, round_, entries={items[0].id: 2})
 
 
 def test_voting_one_second_after_closing_is_refused(client, member, moderator, items):
@@ -154,8 +174,8 @@ def test_voting_one_second_after_closing_is_refused(client, member, moderator, i
 def test_the_deadline_is_checked_again_inside_the_voting_transaction(member, moderator, items):
     round_ = make_round(moderator, items, method="approval")
     one_second_late = round_.closes_at + timedelta(seconds=1)
-    with pytest.raises(agenda.BallotRejected, match="not open for voting"):
-        agenda.cast_ballot(member, round_, entries={items[0].id: 1}, now=one_second_late)
+    with pytest.raises(voting.BallotRejected, match="not open for voting"):
+        voting.cast_ballot(member, round_, entries={items[0].id: 1}, now=one_second_late)
     assert db.session.scalar(select(Ballot)) is None
 
 
@@ -173,8 +193,13 @@ def test_suspended_members_and_visitors_cannot_vote(client, member, moderator, i
 
 
 def test_a_round_can_exclude_members_who_joined_after_it_opened(client, moderator, items):
-    round_ = make_round(moderator, items, method="approval", late_joiners_may_vote=False,
-                        opens_in=timedelta(minutes=-10))  # fmt: skip
+    round_ = make_round(
+        moderator,
+        items,
+        method="approval",
+        late_joiners_may_vote=False,
+        opens_in=timedelta(minutes=-10),
+    )
     newcomer = make_user()
     client.login(newcomer)
     response = client.post(f"/rounds/{round_.id}/ballot", data={f"item-{items[0].id}": "1"})
@@ -213,7 +238,7 @@ def test_running_tally_is_hidden_unless_the_round_shows_it(client, member, moder
     hidden = make_round(moderator, items, method="approval")
     shown = make_round(moderator, items, method="approval", show_running_tally=True)
     for r in (hidden, shown):
-        agenda.cast_ballot(member, r, entries={items[0].id: 1})
+        voting.cast_ballot(member, r, entries={items[0].id: 1})
     assert "Running tally" not in client.get(f"/rounds/{hidden.id}").get_data(as_text=True)
     assert "Running tally" in client.get(f"/rounds/{shown.id}").get_data(as_text=True)
 
@@ -235,10 +260,10 @@ def test_tally_on_the_exported_csv_reproduces_the_published_result(
 ):
     round_ = make_round(moderator, items, method=method)
     for values in ballots:
-        agenda.cast_ballot(make_user(), round_, entries={items[k].id: v for k, v in values.items()})
+        voting.cast_ballot(make_user(), round_, entries={items[k].id: v for k, v in values.items()})
     round_ = close(round_)
     csv_path = tmp_path / "ballots.csv"
-    csv_path.write_text(agenda.export_ballots(round_))
+    csv_path.write_text(round_results.export_ballots(round_))
     args = ["tally", "--method", method, "--json", str(csv_path)]
     if method == "budget":
         args[3:3] = ["--budget", "10", "--cap", "5"]
@@ -256,15 +281,16 @@ def test_verify_round_detects_a_ballot_file_with_one_changed_line(
 ):
     round_ = make_round(moderator, items, method="approval")
     for chosen in ([0], [0], [0, 1], [1], [2]):
-        agenda.cast_ballot(make_user(), round_, entries={items[k].id: 1 for k in chosen})
+        voting.cast_ballot(make_user(), round_, entries={items[k].id: 1 for k in chosen})
     round_ = close(round_)
-    lines = agenda.export_ballots(round_).splitlines()
+    lines = round_results.export_ballots(round_).splitlines()
     ballots_of = [line.split(",")[0] for line in lines[1:]]
     # Move one single-item ballot's approval from the first item to the third: one line changes.
     target = next(
-        i for i, line in enumerate(lines)
+        i
+        for i, line in enumerate(lines)
         if line.endswith(f",{items[0].id},1") and ballots_of.count(line.split(",")[0]) == 1
-    )  # fmt: skip
+    )
     changed = list(lines)
     changed[target] = lines[target].replace(f",{items[0].id},1", f",{items[2].id},1")
     assert sum(a != b for a, b in zip(lines, changed, strict=True)) == 1
@@ -278,17 +304,20 @@ def test_a_members_receipt_is_found_in_the_export(member, moderator, items):
     from forum import tally
 
     round_ = make_round(moderator, items, method="budget")
-    ballot = agenda.cast_ballot(member, round_, entries={items[0].id: 3, items[2].id: 2})
+    ballot = voting.cast_ballot(member, round_, entries={items[0].id: 3, items[2].id: 2})
     receipt = ballot.receipt
     round_ = close(round_)
-    assert receipt in tally.receipts_in(tally.read_ballots(agenda.export_ballots(round_))).values()
+    assert (
+        receipt
+        in tally.receipts_in(tally.read_ballots(round_results.export_ballots(round_))).values()
+    )
 
 
 def test_export_has_random_ballot_ids_and_no_member_ids(member, moderator, items):
     round_ = make_round(moderator, items, method="approval")
-    agenda.cast_ballot(member, round_, entries={items[0].id: 1})
+    voting.cast_ballot(member, round_, entries={items[0].id: 1})
     round_ = close(round_)
-    csv_text = agenda.export_ballots(round_)
+    csv_text = round_results.export_ballots(round_)
     assert csv_text.splitlines()[0] == "ballot_id,item_id,value"
     assert member.email not in csv_text and f"\n{member.id}," not in csv_text
 
@@ -302,11 +331,11 @@ def test_malformed_ballot_file_gets_an_error_naming_the_line(runner, tmp_path):
 
 def test_closing_twice_at_once_publishes_once(moderator, items, member):
     round_ = make_round(moderator, items, method="approval")
-    agenda.cast_ballot(member, round_, entries={items[0].id: 1})
+    voting.cast_ballot(member, round_, entries={items[0].id: 1})
     round_.closes_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    first = agenda.close_due_rounds()
-    second = agenda.close_due_rounds()
+    first = round_results.close_due_rounds()
+    second = round_results.close_due_rounds()
     assert len(first) == 1 and second == []
     assert db.session.scalar(select(func.count()).select_from(RoundResult)) == 3
 
@@ -315,11 +344,11 @@ def test_results_page_shows_table_chart_participation_and_rank_changes(
     client, member, moderator, items
 ):
     first = make_round(moderator, items, method="approval", title="Spring round")
-    agenda.cast_ballot(member, first, entries={items[2].id: 1})
+    voting.cast_ballot(member, first, entries={items[2].id: 1})
     close(first)
     second = make_round(moderator, items, method="approval", title="Autumn round")
-    agenda.cast_ballot(member, second, entries={items[0].id: 1})
-    agenda.cast_ballot(moderator, second, entries={items[0].id: 1, items[1].id: 1})
+    voting.cast_ballot(member, second, entries={items[0].id: 1})
+    voting.cast_ballot(moderator, second, entries={items[0].id: 1, items[1].id: 1})
     second = close(second)
     page = client.get(f"/rounds/{second.id}").get_data(as_text=True)
     assert "<svg" in page and 'role="img"' in page
@@ -334,8 +363,8 @@ def test_institution_cap_limits_one_institutions_share_and_says_where(moderator,
     round_ = make_round(moderator, items, method="budget", institution_share=0.5)
     a, b = items[0].id, items[1].id
     for _ in range(3):
-        agenda.cast_ballot(make_user(affiliation="Big University"), round_, entries={a: 5})
-    agenda.cast_ballot(make_user(affiliation="Small College"), round_, entries={a: 1, b: 5})
+        voting.cast_ballot(make_user(affiliation="Big University"), round_, entries={a: 5})
+    voting.cast_ballot(make_user(affiliation="Small College"), round_, entries={a: 1, b: 5})
     round_ = close(round_)
     assert round_.results["capped"].get(str(a)) == ["Big University"]
     scores = {int(k): v for k, v in round_.results["scores"].items()}
@@ -359,8 +388,8 @@ def test_many_members_voting_at_the_same_moment_get_exact_tallies(app, backend, 
             try:
                 start.wait()
                 user = db.session.get(User, user_id)
-                r = agenda.get_round(round_id)
-                agenda.cast_ballot(user, r, entries={ids[n % 3]: 3, ids[(n + 1) % 3]: 2})
+                r = voting.get_round(round_id)
+                voting.cast_ballot(user, r, entries={ids[n % 3]: 3, ids[(n + 1) % 3]: 2})
             except Exception as error:  # collected and reported below
                 errors.append(repr(error))
             finally:
@@ -373,7 +402,7 @@ def test_many_members_voting_at_the_same_moment_get_exact_tallies(app, backend, 
         thread.join(timeout=120)
     assert errors == []
     assert db.session.scalar(select(func.count()).select_from(Ballot)) == len(voter_ids)
-    result = agenda.compute_result(agenda.get_round(round_id))
+    result = round_results.compute_result(voting.get_round(round_id))
     expected = {i: 0 for i in ids}
     for n in range(len(voter_ids)):
         expected[ids[n % 3]] += 3

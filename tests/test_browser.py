@@ -169,7 +169,7 @@ def test_member_spreads_points_changes_their_mind_and_sees_the_results_chart(
 
     from forum.extensions import db
     from forum.models.types import utcnow
-    from forum.services import agenda
+    from forum.services import round_results
     from tests.factories import make_agenda_item, make_round
 
     titles = ("Audit unlearning", "Detect jailbreaks")
@@ -196,7 +196,7 @@ def test_member_spreads_points_changes_their_mind_and_sees_the_results_chart(
 
     round_.closes_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    agenda.close_due_rounds()
+    round_results.close_due_rounds()
     page.reload()
     expect(page.get_by_role("heading", name="Results")).to_be_visible()
     chart = page.locator(".chart svg[role=img]")

@@ -27,7 +27,16 @@ from forum.models import (
     WatchLevel,
 )
 from forum.models.types import utcnow
-from forum.services import agenda, delivery, disclosure, moderation, topic_areas, votes
+from forum.services import (
+    agenda,
+    delivery,
+    disclosure,
+    moderation,
+    round_results,
+    topic_areas,
+    votes,
+    voting,
+)
 from forum.services.delivery import (
     MAX_ATTEMPTS,
     message_id_for,
@@ -189,9 +198,9 @@ def test_member_who_voted_hears_of_the_new_status_and_the_results(
 ):
     items = [make_agenda_item(other_member, title=f"Question {n}") for n in (1, 2)]
     round_ = make_round(moderator, items, title="Autumn priorities", closes_in=timedelta(hours=1))
-    agenda.cast_ballot(member, round_, entries={items[0].id: 3})
+    voting.cast_ballot(member, round_, entries={items[0].id: 3})
     agenda.change_status(moderator, items[0], AgendaStatus.IN_PROGRESS, note="A team formed")
-    agenda.close_due_rounds(now=round_.closes_at + timedelta(minutes=1))
+    round_results.close_due_rounds(now=round_.closes_at + timedelta(minutes=1))
     digests_for(member)
 
     send_digests(now=round_.closes_at + timedelta(minutes=30))

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import Notification, NotificationKind, TopicKind, WatchLevel
-from forum.services import notifications, votes
+from forum.services import notifications, round_results, votes, voting
 from tests.factories import make_post, make_topic, make_user
 
 
@@ -111,28 +111,26 @@ def test_round_results_tell_the_voters(member, moderator):
     from datetime import timedelta
 
     from forum.models.types import utcnow
-    from forum.services import agenda
     from tests.factories import make_agenda_item, make_round
 
     items = [make_agenda_item(member) for _ in range(2)]
     round_ = make_round(moderator, items, method="approval")
-    agenda.cast_ballot(member, round_, entries={items[0].id: 1})
+    voting.cast_ballot(member, round_, entries={items[0].id: 1})
     round_.closes_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    agenda.close_due_rounds()
+    round_results.close_due_rounds()
     assert NotificationKind.ROUND_RESULT.value in kinds_for(member)
 
 
 def test_members_hear_a_round_opened_and_non_voters_are_reminded_once(member, moderator, runner):
     from datetime import timedelta
 
-    from forum.services import agenda
     from tests.factories import make_agenda_item, make_round
 
     voter, idle = make_user(), make_user()
     items = [make_agenda_item(member) for _ in range(2)]
     round_ = make_round(moderator, items, method="approval", closes_in=timedelta(hours=20))
-    agenda.cast_ballot(voter, round_, entries={items[0].id: 1})
+    voting.cast_ballot(voter, round_, entries={items[0].id: 1})
     for _ in range(2):  # cron may run twice: each member is told once
         assert runner.invoke(args=["close-rounds"]).exit_code == 0
     assert kinds_for(idle) == ["round_open", "round_reminder"]

@@ -4,7 +4,7 @@ import pytest
 
 from forum.extensions import db
 from forum.models import AgendaStatus
-from forum.services import posting, reviews, topic_areas
+from forum.services import posting, reviews, round_results, topic_areas, voting
 from tests.factories import make_post, make_topic, make_user
 
 PAGE_QUERY_BUDGET = 10
@@ -133,14 +133,14 @@ def test_agenda_and_round_pages_query_counts_do_not_grow(client, queries, member
         round_ = make_round(moderator, items, method="ranked")
         for v in range(n_voters):
             voter = make_user(affiliation=f"University {v % 5}")
-            agenda.cast_ballot(voter, round_, entries={items[v % n_items].id: 1})
+            voting.cast_ballot(voter, round_, entries={items[v % n_items].id: 1})
         closed = make_round(moderator, items, method="budget")
         for v in range(n_voters):
-            agenda.cast_ballot(make_user(), closed, entries={items[(v + 1) % n_items].id: 3})
+            voting.cast_ballot(make_user(), closed, entries={items[(v + 1) % n_items].id: 3})
         closed.closes_at = utcnow() - timedelta(seconds=1)
         closed.opens_at = closed.closes_at - timedelta(hours=1)
         db.session.commit()
-        agenda.close_due_rounds()
+        round_results.close_due_rounds()
         for i in range(2):
             agenda.change_status(
                 moderator,

@@ -21,7 +21,17 @@ from forum.models import (
     VotingMethod,
 )
 from forum.models.types import utcnow
-from forum.services import accounts, agenda, posting, site_settings, tags, topic_areas, votes
+from forum.services import (
+    accounts,
+    agenda,
+    posting,
+    round_results,
+    site_settings,
+    tags,
+    topic_areas,
+    votes,
+    voting,
+)
 
 DEMO_DOMAIN = "demo.forum.test"
 
@@ -293,9 +303,9 @@ def _seed_agenda(people: dict[str, User], *, now) -> None:
         )
         for title, area, who in AGENDA
     ]
-    spring = agenda.create_round(
+    spring = voting.create_round(
         people["moderator"],
-        agenda.RoundDraft(
+        voting.RoundDraft(
             title="Spring priorities",
             description="Spread 10 points over the questions you think matter most.",
             opens_at=now - timedelta(days=1),
@@ -312,14 +322,14 @@ def _seed_agenda(people: dict[str, User], *, now) -> None:
         ("mei", {2: 5, 0: 3, 1: 2}),
         ("admin", {0: 4, 1: 4, 3: 2}),
     ):
-        agenda.cast_ballot(people[who], spring, entries={items[k].id: v for k, v in points.items()})
+        voting.cast_ballot(people[who], spring, entries={items[k].id: v for k, v in points.items()})
     spring.opens_at = now - timedelta(days=8)
     spring.closes_at = now - timedelta(days=1)
     db.session.commit()
-    agenda.close_due_rounds(now=now)
-    autumn = agenda.create_round(
+    round_results.close_due_rounds(now=now)
+    autumn = voting.create_round(
         people["moderator"],
-        agenda.RoundDraft(
+        voting.RoundDraft(
             title="Autumn ranking",
             description="Rank the questions: 1 for the one to start first.",
             opens_at=now - timedelta(hours=2),
@@ -329,7 +339,7 @@ def _seed_agenda(people: dict[str, User], *, now) -> None:
             item_ids=[i.id for i in items],
         ),
     )
-    agenda.cast_ballot(people["priya"], autumn, entries={items[0].id: 1, items[4].id: 2})
+    voting.cast_ballot(people["priya"], autumn, entries={items[0].id: 1, items[4].id: 2})
 
 
 APPLICANTS = [

@@ -16,7 +16,7 @@ from forum.forms.agenda import AgendaItemForm, RoundForm, StatusForm
 from forum.i18n import text_direction
 from forum.models import AgendaArea, AgendaItem, AgendaStatus, VotingMethod, VotingRound
 from forum.permissions import can, require
-from forum.services import agenda
+from forum.services import agenda, round_results, voting
 
 bp = Blueprint("agenda", __name__)
 
@@ -25,9 +25,11 @@ bp = Blueprint("agenda", __name__)
 def index():
     area = request.args.get("area", "")
     return render_template(
-        "agenda/index.html", overview=agenda.agenda_overview(current_user, area=area), area=area,
-        rounds=agenda.list_rounds(),
-    )  # fmt: skip
+        "agenda/index.html",
+        overview=agenda.agenda_overview(current_user, area=area),
+        area=area,
+        rounds=voting.list_rounds(),
+    )
 
 
 @bp.route("/agenda/new", methods=["GET", "POST"])
@@ -35,10 +37,16 @@ def propose():
     require(current_user, "propose_agenda_item")
     form = AgendaItemForm()
     if form.validate_on_submit():
-        item = agenda.propose_item(current_user, agenda.ItemDraft(
-            title=form.title.data, statement=form.statement.data, rationale=form.rationale.data,
-            area=AgendaArea(form.area.data), evidence=form.evidence_links(),
-        ))  # fmt: skip
+        item = agenda.propose_item(
+            current_user,
+            agenda.ItemDraft(
+                title=form.title.data,
+                statement=form.statement.data,
+                rationale=form.rationale.data,
+                area=AgendaArea(form.area.data),
+                evidence=form.evidence_links(),
+            ),
+        )
         flash(_("Your research question is on the agenda, with its own discussion."), "success")
         return redirect(url_for("agenda.item", item_id=item.id))
     similar = (
@@ -105,29 +113,38 @@ def new_round():
     form = RoundForm()
     candidates = agenda.agenda_overview(current_user)
     open_items = [
-        i for s in (AgendaStatus.PROPOSED, AgendaStatus.ON_BALLOT, AgendaStatus.PRIORITISED)
+        i
+        for s in (AgendaStatus.PROPOSED, AgendaStatus.ON_BALLOT, AgendaStatus.PRIORITISED)
         for i in candidates.by_status[s]
-    ]  # fmt: skip
+    ]
     form.items.choices = [SelectChoice(i.id, i.title) for i in open_items]
     if form.validate_on_submit():
         zone = ZoneInfo(form.timezone.data)
-        round_ = agenda.create_round(current_user, agenda.RoundDraft(
-            title=form.title.data, description=form.description.data or "",
-            opens_at=form.opens_at.data.replace(tzinfo=zone),
-            closes_at=form.closes_at.data.replace(tzinfo=zone),
-            timezone=form.timezone.data, method=VotingMethod(form.method.data),
-            item_ids=form.items.data, budget=form.budget.data, per_item_cap=form.per_item_cap.data,
-            credits=form.credits.data, show_running_tally=form.show_running_tally.data,
-            late_joiners_may_vote=form.late_joiners_may_vote.data,
-            institution_share=share / 100 if (share := form.institution_share.data) else None,
-        ))  # fmt: skip
+        round_ = voting.create_round(
+            current_user,
+            voting.RoundDraft(
+                title=form.title.data,
+                description=form.description.data or "",
+                opens_at=form.opens_at.data.replace(tzinfo=zone),
+                closes_at=form.closes_at.data.replace(tzinfo=zone),
+                timezone=form.timezone.data,
+                method=VotingMethod(form.method.data),
+                item_ids=form.items.data,
+                budget=form.budget.data,
+                per_item_cap=form.per_item_cap.data,
+                credits=form.credits.data,
+                show_running_tally=form.show_running_tally.data,
+                late_joiners_may_vote=form.late_joiners_may_vote.data,
+                institution_share=share / 100 if (share := form.institution_share.data) else None,
+            ),
+        )
         flash(_("The round is set up."), "success")
         return redirect(url_for("agenda.round", round_id=round_.id))
     return render_template("agenda/new_round.html", form=form), 400 if form.errors else 200
 
 
 def _round_or_404(round_id: int) -> VotingRound:
-    return agenda.get_round(round_id) or abort(404)
+    return voting.get_round(round_id) or abort(404)
 
 
 def _results_view(round_: VotingRound) -> dict:
@@ -141,9 +158,9 @@ def _results_view(round_: VotingRound) -> dict:
         participation = data.get("participation")
         turnout = data.get("turnout_by_institution", [])
         capped = data.get("capped", {})
-        previous = agenda.previous_ranks(round_)
+        previous = round_results.previous_ranks(round_)
     else:
-        result = agenda.running_tally(round_)
+        result = round_results.running_tally(round_)
         order, scores, supporters = result.order, result.scores, result.supporters
         pairwise = result.to_json().get("pairwise")
         participation, turnout, capped, previous = None, [], {}, {}
@@ -178,8 +195,8 @@ def _results_view(round_: VotingRound) -> dict:
 @bp.route("/rounds/<int:round_id>", methods=["GET"])
 def round(round_id: int):  # noqa: A001 - the URL's noun
     round_ = _round_or_404(round_id)
-    state = agenda.round_state(round_)
-    ballot = agenda.my_ballot(current_user, round_)
+    state = voting.round_state(round_)
+    ballot = voting.my_ballot(current_user, round_)
     values = {e.item_id: e.value for e in ballot.entries} if ballot else {}
     show = can(current_user, "see_tally", round_) and (state != "upcoming")
     return render_template(
@@ -205,15 +222,15 @@ def cast(round_id: int):
                 entries[item_id] = 1 if text else 0
             elif text:
                 if not text.isdigit():
-                    raise agenda.BallotRejected(_("Enter whole numbers (or leave a box empty)."))
+                    raise voting.BallotRejected(_("Enter whole numbers (or leave a box empty)."))
                 entries[item_id] = int(text)
-        agenda.cast_ballot(current_user, round_, entries=entries)
-    except agenda.BallotRejected as error:
-        ballot = agenda.my_ballot(current_user, round_)
+        voting.cast_ballot(current_user, round_, entries=entries)
+    except voting.BallotRejected as error:
+        ballot = voting.my_ballot(current_user, round_)
         return render_template(
             "agenda/round.html",
             round=round_,
-            state=agenda.round_state(round_),
+            state=voting.round_state(round_),
             ballot=ballot,
             values=typed,
             results=None,
@@ -229,7 +246,7 @@ def ballots_csv(round_id: int):
     if round_.results is None:
         abort(404)
     return Response(
-        agenda.export_ballots(round_),
+        round_results.export_ballots(round_),
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename=round-{round_.id}-ballots.csv"},
     )
