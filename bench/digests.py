@@ -47,7 +47,7 @@ from forum.models import (  # noqa: E402
 )
 from forum.models.types import utcnow  # noqa: E402
 from forum.services import topic_areas  # noqa: E402
-from forum.services.digests import send_digests  # noqa: E402
+from forum.services.digests.sending import send_digests  # noqa: E402
 
 AREAS = ["privacy", "safety", "security", "model-improvement"]
 ZONES = ["UTC", "Europe/Berlin", "Asia/Tokyo", "America/New_York", "Africa/Cairo"]

@@ -13,15 +13,15 @@ from forum import tally as tally_core
 from forum.services import (
     accounts,
     audit,
-    delivery,
     demo,
-    digests,
     disclosure,
+    notification_emails,
     round_results,
     search,
     topic_areas,
     voting,
 )
+from forum.services.digests.sending import send_digests
 
 DEMO_LOGINS_FILE = "demo-logins.txt"
 
@@ -158,7 +158,7 @@ def _echo_report(report, dry_run: bool) -> None:
 @click.option("--limit", type=int, default=None, help="Attempt at most this many digests.")
 def send_digests_command(dry_run: bool, limit: int | None) -> None:
     """Send the digests that are due (safe from cron, and to run twice at once)."""
-    _echo_report(digests.send_digests(dry_run=dry_run, limit=limit), dry_run)
+    _echo_report(send_digests(dry_run=dry_run, limit=limit), dry_run)
 
 
 @click.command("send-notifications")
@@ -167,7 +167,7 @@ def send_digests_command(dry_run: bool, limit: int | None) -> None:
 )
 def send_notifications_command(dry_run: bool) -> None:
     """Email waiting mentions and replies, one email per burst (safe from cron)."""
-    _echo_report(delivery.send_notifications(dry_run=dry_run), dry_run)
+    _echo_report(notification_emails.send_notifications(dry_run=dry_run), dry_run)
 
 
 search_group = AppGroup("search", help="The similar-topics index.")

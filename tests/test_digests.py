@@ -29,7 +29,6 @@ from forum.models import (
 from forum.models.types import utcnow
 from forum.services import (
     agenda,
-    delivery,
     disclosure,
     moderation,
     round_results,
@@ -37,16 +36,19 @@ from forum.services import (
     votes,
     voting,
 )
-from forum.services.delivery import (
-    MAX_ATTEMPTS,
-    message_id_for,
+from forum.services import (
+    unsubscribe as unsubscribe_links,
+)
+from forum.services.digests.schedule import period_for
+from forum.services.digests.sending import send_digests
+from forum.services.notification_emails import send_notifications
+from forum.services.outbox import MAX_ATTEMPTS, message_id_for
+from forum.services.unsubscribe import (
     read_unsubscribe_token,
-    send_notifications,
     unsubscribe,
     unsubscribe_token,
     unsubscribe_url,
 )
-from forum.services.digests import period_for, send_digests
 from tests.conftest import app_config
 from tests.factories import make_agenda_item, make_post, make_round, make_topic, make_user
 from tests.smtp import SMTPServer, _Handler
@@ -345,7 +347,7 @@ _SENDER = """
 import json, sys, time
 from datetime import datetime
 from forum import create_app
-from forum.services.digests import send_digests
+from forum.services.digests.sending import send_digests
 
 config, now, start = sys.argv[1:]
 app = create_app(json.loads(config))
@@ -597,4 +599,4 @@ def test_mention_in_a_post_hidden_since_is_not_emailed(
 def test_unsubscribe_link_carries_the_members_own_token(app, member):
     url = unsubscribe_url(member, "digest")
     assert url.startswith("http://127.0.0.1:5000/unsubscribe/")
-    assert delivery.read_unsubscribe_token(url.rsplit("/", 1)[1]) == (member.id, "digest")
+    assert unsubscribe_links.read_unsubscribe_token(url.rsplit("/", 1)[1]) == (member.id, "digest")

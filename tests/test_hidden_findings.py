@@ -14,7 +14,7 @@ from forum.extensions import db
 from forum.models import Notification, TopicAccess, WatchLevel
 from forum.models.types import utcnow
 from forum.services import moderation, notifications, posting
-from forum.services.delivery import send_notifications
+from forum.services.notification_emails import send_notifications
 from tests.factories import make_post, make_topic, make_user
 
 TITLE = "ZQX working jailbreak of the refusal layer"

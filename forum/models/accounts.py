@@ -69,7 +69,7 @@ class User(UserMixin, db.Model):
     # A suspension ends by itself at suspended_until (state stays "active"; see is_suspended).
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     suspension_reason: Mapped[str] = mapped_column(Text, default="")
-    # Email preferences (forum/services/notifications.py, forum/services/digests.py).
+    # Email preferences (forum/services/notifications.py, forum/services/digests/).
     email_immediate: Mapped[bool] = mapped_column(default=True)  # mentions and replies, at once
     digest_frequency: Mapped[str] = mapped_column(String(10), default="weekly")  # daily/weekly/off
     digest_hour: Mapped[int] = mapped_column(default=8)  # in the member's own time zone

@@ -22,6 +22,8 @@ from forum.forms.notifications import EmailPreferencesForm
 from forum.models import User, WatchLevel
 from forum.permissions import can, require
 from forum.services import notifications, topic_areas
+from forum.services import unsubscribe as unsubscribe_links
+from forum.services.digests import sending as digest_sending
 from forum.views import visible_topic_or_404
 
 bp = Blueprint("notifications", __name__)
@@ -105,13 +107,11 @@ def preferences():
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058 one-click: a bare POST from the mail client, no cookies, no form
 def unsubscribe(token: str):
-    from forum.services import delivery
-
-    decoded = delivery.read_unsubscribe_token(token)
+    decoded = unsubscribe_links.read_unsubscribe_token(token)
     if decoded is None:
         return render_template("notifications/unsubscribe.html", state="invalid"), 400
     if request.method == "POST":
-        delivery.unsubscribe(token)
+        unsubscribe_links.unsubscribe(token)
         return render_template("notifications/unsubscribe.html", state="done", scope=decoded[1])
     return render_template(
         "notifications/unsubscribe.html", state="confirm", scope=decoded[1], token=token
@@ -121,10 +121,8 @@ def unsubscribe(token: str):
 @bp.route("/admin/digest/<int:user_id>")
 def preview_digest(user_id: int):
     require(current_user, "manage_settings")
-    from forum.services import digests
-
     member = db.session.get(User, user_id) or abort(404)
-    content, message = digests.preview_digest(member)
+    content, message = digest_sending.preview_digest(member)
     html = message.get_body(("html",))
     return render_template(
         "notifications/preview.html",
