@@ -28,7 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.load_or_create_secret_key(app.instance_path)
 
-    from forum import database, errors, i18n, templating
+    from forum import database, errors, i18n, input_checks, templating
     from forum.views import BoundedIntConverter
 
     # Every <int:...> id in a URL fits the database's integer: larger ones are missing ids (404).
@@ -37,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     database.init_app(app)
     i18n.init_app(app)
     _init_security(app)
+    input_checks.init_app(app)
     templating.init_app(app)
 
     from forum.views import (

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Forbidden
 
 from forum.extensions import db
+from forum.input_checks import ControlCharactersRefused
 from forum.permissions import PermissionDenied
 
 
@@ -31,6 +32,16 @@ def init_app(app: Flask) -> None:
             _("Your form expired"),
             _("The page was open too long or came from elsewhere. Reload it and try again."),
         )
+
+    @app.errorhandler(ControlCharactersRefused)
+    def control_characters(error: ControlCharactersRefused):
+        message = _(
+            "The address or the form holds a control character (such as NUL) that cannot be "
+            "typed. Remove it and try again."
+        )
+        if request.path.startswith("/api/"):  # the composer's scripts read JSON
+            return jsonify({"error": message}), 400
+        return _page(400, _("Unreadable characters"), message)
 
     @app.errorhandler(400)
     def bad_request(error):

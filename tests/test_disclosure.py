@@ -150,7 +150,7 @@ def test_restriction_is_offered_only_in_sensitive_areas(client, member):
         ({"restricted": "y", "restricted_until": in_days(0)}, "Choose a date after today."),
         ({"restricted": "y", "restricted_until": ""}, "Give the day the restriction ends."),
         ({"restricted": "y", "restricted_until": "next tuesday"}, "Give a date like 2030-03-01."),
-        ({"restricted": "y", "restricted_until": "2\x0030-01-01"}, "Give a date like 2030-03-01."),
+        ({"restricted": "y", "restricted_until": "٢٠٣٠-٠١-٠١"}, "Give a date like 2030-03-01."),
         ({"restricted": "y", "restricted_until": "9" * 50_000}, "Give a date like 2030-03-01."),
         ({"restricted": "y", "restricted_until": in_days(30), "invite": "@nobody-here"},
          "No member has the handle @nobody-here."),
@@ -182,9 +182,8 @@ def test_nul_bytes_and_huge_fields_never_break_the_new_topic_form(client, member
         "restricted": "y", "restricted_until": in_days(10),
         "invite": f"@{other_member.handle}\x00",
     })  # fmt: skip
-    assert response.status_code == 302
-    topic = db.session.scalar(select(Topic))
-    assert topic.title == "Nul title" and topic.is_restricted
+    assert response.status_code == 400 and "control character" in text(response)
+    assert db.session.scalar(select(func.count()).select_from(Topic)) == 0
     huge = client.post("/c/security/new", data={
         "title": "t" * 50_000, "kind": "discussion", "body": "b" * 50_001,
         "restricted": "y", "restricted_until": in_days(10),
@@ -340,7 +339,6 @@ def test_author_lets_in_a_member_by_handle_who_is_told(client, member, outsider,
         ("@nobody-at-all", "No member has that @handle."),
         ("", "Give the member&#39;s @handle."),
         ("h" * 50_000, "No member has that @handle."),
-        ("bad\x00handle", "No member has that @handle."),
         (member.handle, "opened this topic and sees it already."),
     ]:
         page = client.post(f"/t/{restricted.id}/access", data={"handle": handle},
@@ -544,9 +542,9 @@ def test_moderator_turns_a_report_into_a_restricted_topic(
         ({"title": "", "body": "Body"}, "Give the topic a title."),
         ({"title": "T" * 50_000, "body": "Body"}, "Keep the title under"),
         ({"title": "Leak", "body": "b" * 50_001}, "Keep it under"),
-        ({"title": "Leak", "body": "\x00\x00"}, "Write something before posting."),
+        ({"title": "Leak", "body": " \n\t "}, "Write something before posting."),
         ({"title": "Leak", "body": "Body", "category": "no-such-area"}, "Not a valid choice"),
-        ({"title": "Leak", "body": "Body", "category": "x\x00" * 30_000}, "Not a valid choice"),
+        ({"title": "Leak", "body": "Body", "category": "x\x00" * 30_000}, "control character"),
     ],
 )
 def test_bad_report_input_reshows_the_form_and_never_fails(client, member, fields, message):

@@ -6,8 +6,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateTimeLocalField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
@@ -16,7 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from forum.forms.accounts import timezone_choices
-from forum.forms.fields import MultiCheckboxField
+from forum.forms.fields import MomentField, MultiCheckboxField, WholeNumberField, number_choice
 from forum.links import canonical_url
 
 AREA_CHOICES = [
@@ -92,31 +90,27 @@ class RoundForm(FlaskForm):
         validators=[DataRequired(_l("Name the round.")), Length(max=200)],
     )
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
-    opens_at = DateTimeLocalField(
-        _l("Opens"), format="%Y-%m-%dT%H:%M", validators=[DataRequired(_l("When does it open?"))]
-    )
-    closes_at = DateTimeLocalField(
-        _l("Closes"), format="%Y-%m-%dT%H:%M", validators=[DataRequired(_l("When does it close?"))]
-    )
+    opens_at = MomentField(_l("Opens"), validators=[DataRequired(_l("When does it open?"))])
+    closes_at = MomentField(_l("Closes"), validators=[DataRequired(_l("When does it close?"))])
     timezone = SelectField(_l("Time zone of these times"), choices=timezone_choices, default="UTC")
     method = SelectField(_l("Method"), choices=METHOD_CHOICES, default="budget")
     items = MultiCheckboxField(
-        _l("Agenda items on the ballot"), coerce=int, choices=[], validate_choice=False
+        _l("Agenda items on the ballot"), coerce=number_choice, choices=[], validate_choice=False
     )
-    budget = IntegerField(
+    budget = WholeNumberField(
         _l("Points per member (budget)"), default=10, validators=[NumberRange(1, 1000)]
     )
-    per_item_cap = IntegerField(
+    per_item_cap = WholeNumberField(
         _l("Most points on one item (budget)"), default=5, validators=[NumberRange(1, 1000)]
     )
-    credits = IntegerField(
+    credits = WholeNumberField(
         _l("Credits per member (quadratic)"), default=100, validators=[NumberRange(1, 10_000)]
     )
     show_running_tally = BooleanField(_l("Show the running tally while the round is open"))
     late_joiners_may_vote = BooleanField(
         _l("Members who join after the round opens may vote"), default=True
     )
-    institution_share = IntegerField(
+    institution_share = WholeNumberField(
         _l("Most of an item's total one institution may give (%)"),
         description=_l("Leave empty for no cap."),
         validators=[Optional(), NumberRange(10, 100)],

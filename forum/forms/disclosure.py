@@ -6,7 +6,7 @@ from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from forum.forms.discussions import TopicForm, _body_field, _strip
-from forum.forms.fields import DayField, after_today, without_nul
+from forum.forms.fields import DayField, after_today
 
 HANDLE_MAX_LENGTH = 40  # handles have at most 30 characters; a little room for "@" and spaces
 
@@ -23,7 +23,7 @@ class InviteForm(FlaskForm):
     handle = StringField(
         _l("Let in a member"),
         description=_l("Their @handle."),
-        filters=[without_nul, _strip],
+        filters=[_strip],
         validators=[
             DataRequired(_l("Give the member's @handle.")),
             Length(max=HANDLE_MAX_LENGTH, message=_l("No member has that @handle.")),

@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
-from forum.forms.fields import DayField, MultiCheckboxField, after_today, without_nul
+from forum.forms.fields import DayField, MultiCheckboxField, after_today, number_choice
 from forum.links import canonical_url, normalise_doi
 from forum.models.discussions import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
 from forum.services.posting import MAX_TAGS_PER_TOPIC
@@ -49,7 +49,6 @@ def _body_field(label) -> TextAreaField:
     return TextAreaField(
         label,
         description=_l("Markdown: **bold**, *italic*, [links](https://…), lists, tables, `code`."),
-        filters=[without_nul],
         validators=[
             _not_blank,
             Length(
@@ -74,7 +73,7 @@ def handles_in(text: str | None) -> list[str]:
 class TopicForm(FlaskForm):
     title = StringField(
         _l("Title"),
-        filters=[without_nul, _strip],
+        filters=[_strip],
         validators=[
             DataRequired(_l("Give the topic a title.")),
             Length(
@@ -99,7 +98,7 @@ class TopicForm(FlaskForm):
     tags = MultiCheckboxField(
         _l("Tags"),
         description=_l("Up to %(n)d.", n=MAX_TAGS_PER_TOPIC),
-        coerce=int,
+        coerce=number_choice,
         choices=[],
         validate_choice=False,
     )
@@ -118,7 +117,7 @@ class TopicForm(FlaskForm):
     invite = StringField(
         _l("Members to invite (optional)"),
         description=_l("Their @handles, separated by spaces or commas."),
-        filters=[without_nul, _strip],
+        filters=[_strip],
         validators=[Length(max=1000, message=_l("Keep the list under %(n)d characters.", n=1000))],
     )
     # The members named in ``invite``, found while validating.

@@ -8,8 +8,6 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateTimeLocalField,
-    IntegerField,
     PasswordField,
     SelectChoice,
     SelectField,
@@ -28,7 +26,13 @@ from wtforms.validators import (
 )
 
 from forum.forms.accounts import orcid_id, timezone_choices, web_address
-from forum.forms.fields import EmailAddressField, MultiCheckboxField
+from forum.forms.fields import (
+    EmailAddressField,
+    MomentField,
+    MultiCheckboxField,
+    WholeNumberField,
+    number_choice,
+)
 from forum.i18n import category_name
 from forum.models import Category, RegistrationMode, SiteSettings
 from forum.services.accounts import PASSWORD_MIN_LENGTH
@@ -151,17 +155,17 @@ class ApplicationForm(FlaskForm):
 
 
 class ScoreForm(FlaskForm):
-    relevance = IntegerField(
+    relevance = WholeNumberField(
         _l("Relevance of AI experience (1-5)"),
         validators=[InputRequired(_l("Give a score from 1 to 5.")), NumberRange(1, 5)],
     )
     relevance_comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
-    fit = IntegerField(
+    fit = WholeNumberField(
         _l("Fit with the privacy, safety and security focus (1-5)"),
         validators=[InputRequired(_l("Give a score from 1 to 5.")), NumberRange(1, 5)],
     )
     fit_comment = TextAreaField(_l("Comment"), validators=[Length(max=2000)])
-    breadth = IntegerField(
+    breadth = WholeNumberField(
         _l("Contribution to the range of disciplines (1-5)"),
         validators=[InputRequired(_l("Give a score from 1 to 5.")), NumberRange(1, 5)],
     )
@@ -233,21 +237,19 @@ REGISTRATION_CHOICES = [
 
 class SettingsForm(FlaskForm):
     registration_mode = SelectField(_l("Registration"), choices=REGISTRATION_CHOICES)
-    applications_open_at = DateTimeLocalField(
-        _l("Applications open"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
-    )
-    applications_close_at = DateTimeLocalField(
-        _l("Applications close (deadline)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    applications_open_at = MomentField(_l("Applications open"), validators=[Optional()])
+    applications_close_at = MomentField(
+        _l("Applications close (deadline)"), validators=[Optional()]
     )
     applications_timezone = SelectField(
         _l("Time zone of these dates"), choices=timezone_choices, default="UTC"
     )
     members_only = MultiCheckboxField(
-        _l("Areas only members can read"), coerce=int, choices=[], validate_choice=False
+        _l("Areas only members can read"), coerce=number_choice, choices=[], validate_choice=False
     )
     sensitive = MultiCheckboxField(
         _l("Sensitive areas: authors may restrict topics there until an embargo date"),
-        coerce=int,
+        coerce=number_choice,
         choices=[],
         validate_choice=False,
     )

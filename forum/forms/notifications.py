@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField
 from wtforms.validators import NumberRange
 
+from forum.forms.fields import number_choice
+
 FREQUENCIES = [
     SelectChoice("daily", _l("Daily")),
     SelectChoice("weekly", _l("Weekly")),
@@ -26,9 +28,9 @@ class EmailPreferencesForm(FlaskForm):
     digest_frequency = SelectField(_l("Digest"), choices=FREQUENCIES, default="weekly")
     digest_hour = SelectField(
         _l("Hour (in your time zone)"),
-        coerce=int,
+        coerce=number_choice,
         choices=[SelectChoice(h, f"{h:02d}:00") for h in range(24)],
         validators=[NumberRange(0, 23)],
     )
-    digest_weekday = SelectField(_l("Day (weekly digest)"), coerce=int, choices=WEEKDAYS)
+    digest_weekday = SelectField(_l("Day (weekly digest)"), coerce=number_choice, choices=WEEKDAYS)
     auto_watch = BooleanField(_l("Watch the topics I create or reply to"))

@@ -9,11 +9,9 @@ from flask import abort, request
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
+from forum.forms.fields import MAX_ID, whole_number
 from forum.permissions import can
 from forum.services import reading
-
-# The largest id any database here stores (PostgreSQL integer); larger ones never exist.
-MAX_ID = 2**31 - 1
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -28,10 +26,8 @@ MAX_PAGE = 1_000_000
 
 
 def page_arg() -> int:
-    value = request.args.get("page", "1")
-    if not (value.isascii() and value.isdigit()):
-        return 1
-    return min(max(int(value), 1), MAX_PAGE)
+    number = whole_number(request.args.get("page", "1")) or 1
+    return min(number, MAX_PAGE)
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -46,10 +42,7 @@ def safe_next(target: str | None, default: str) -> str:
 
 def id_arg(value: Any) -> int | None:
     """An id from a form or query value: ASCII digits within range, else None (no such thing)."""
-    text = str(value or "")
-    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ID:
-        return None
-    return int(text)
+    return whole_number(value)
 
 
 def visible_topic_or_404(topic_id: Any):

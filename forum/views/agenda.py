@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 
 from forum import charts
 from forum.forms.agenda import AgendaItemForm, RoundForm, StatusForm
+from forum.forms.fields import whole_number
 from forum.i18n import text_direction
 from forum.models import AgendaArea, AgendaItem, AgendaStatus, VotingMethod, VotingRound
 from forum.permissions import can, require
@@ -221,9 +222,10 @@ def cast(round_id: int):
             if round_.method == VotingMethod.APPROVAL:
                 entries[item_id] = 1 if text else 0
             elif text:
-                if not text.isdigit():
+                number = whole_number(text)
+                if number is None:
                     raise voting.BallotRejected(_("Enter whole numbers (or leave a box empty)."))
-                entries[item_id] = int(text)
+                entries[item_id] = number
         voting.cast_ballot(current_user, round_, entries=entries)
     except voting.BallotRejected as error:
         ballot = voting.my_ballot(current_user, round_)
