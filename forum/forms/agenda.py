@@ -11,7 +11,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from forum.forms.accounts import timezone_choices
 from forum.forms.fields import MomentField, MultiCheckboxField, WholeNumberField, number_choice
@@ -90,8 +97,9 @@ class RoundForm(FlaskForm):
         validators=[DataRequired(_l("Name the round.")), Length(max=200)],
     )
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
-    opens_at = MomentField(_l("Opens"), validators=[DataRequired(_l("When does it open?"))])
-    closes_at = MomentField(_l("Closes"), validators=[DataRequired(_l("When does it close?"))])
+    # InputRequired, not DataRequired: a time typed but unreadable keeps MomentField's message.
+    opens_at = MomentField(_l("Opens"), validators=[InputRequired(_l("When does it open?"))])
+    closes_at = MomentField(_l("Closes"), validators=[InputRequired(_l("When does it close?"))])
     timezone = SelectField(_l("Time zone of these times"), choices=timezone_choices, default="UTC")
     method = SelectField(_l("Method"), choices=METHOD_CHOICES, default="budget")
     items = MultiCheckboxField(

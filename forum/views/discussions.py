@@ -295,10 +295,10 @@ def topic(topic_id: int, slug: str | None = None):
         return redirect(url_for("discussions.topic", topic_id=merged.id, slug=merged.slug), 301)
     if not can(current_user, "view_topic", found):
         abort(404)
-    if slug != found.slug:
+    if slug != found.slug:  # keep the page asked for; other query names could clash with url_for's
+        page = request.args.get("page")
         return redirect(
-            url_for("discussions.topic", topic_id=found.id, slug=found.slug, **request.args),
-            301,
+            url_for("discussions.topic", topic_id=found.id, slug=found.slug, page=page), 301
         )
     if "page" not in request.args:
         unread = read_state.where_to_resume(current_user, found)
