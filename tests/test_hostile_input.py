@@ -12,6 +12,8 @@ import importlib
 import inspect
 import pkgutil
 import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 
 import pytest
 from flask_wtf import FlaskForm
@@ -35,6 +37,14 @@ from tests.factories import (
     make_topic,
 )
 
+
+class Repeated(str):
+    """A very long value with a short repr: Hypothesis prints every example it runs."""
+
+    def __repr__(self) -> str:
+        return f"{self[:1]!r} * {len(self)}"
+
+
 HUGE_IDS = [MAX_ID + 1, 2**31, 2**63, 10**20]
 NON_ASCII_DIGITS = ["²", "①", "٣", "٣٠", "１", "߃", "5²"]
 CONTROL = ["\x00", "a\x00b", "\x01", "\x07", "\x1b[31m", "\x1f", "\x0b", "\x0c"]
@@ -49,8 +59,8 @@ HOSTILE = [
     " ",
     "\t",
     "\r\n",
-    "x" * 50_000,
-    "9" * 50_000,
+    Repeated("x" * 50_000),
+    Repeated("9" * 50_000),
     "%00",
     "../../etc/passwd",
     "<script>alert(1)</script>",
@@ -60,6 +70,7 @@ HOSTILE = [
     "🙂",
 ]
 hostile_text = st.one_of(
+    st.sampled_from([*NON_ASCII_DIGITS, *CONTROL, *(str(n) for n in HUGE_IDS)]),  # the known ones
     st.sampled_from(HOSTILE),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
@@ -191,9 +202,7 @@ def _path_value(world: dict, rule, name: str, converter) -> st.SearchStrategy:
         return st.sampled_from(MODERATION_ACTIONS + ["x", "a\x00"])
     if type(converter).__name__ == "BoundedIntConverter":
         return st.sampled_from([world["ids"].get(name, 1), 0, *HUGE_IDS])
-    known = world["strings"].get(name, "safety")
-    if isinstance(known, dict):
-        known = known.get(rule.endpoint, "safety")
+    known = _known_string(world, rule, name)
     return st.one_of(st.just(known), st.sampled_from(["a\x00b", "\x01", "²", "٣", "x" * 5000]))
 
 
@@ -258,6 +267,102 @@ def test_no_form_anyone_posts_is_a_server_error(app, world, role):
         assert response.status_code < 500, (path, data)
 
     walk()
+
+
+@dataclass
+class PageForm:
+    """A form as a page shows it: where it goes, how, and each field with what it holds."""
+
+    action: str
+    method: str
+    fields: dict[str, list[str]] = field(default_factory=dict)
+
+
+class FormReader(HTMLParser):
+    """The forms of a page, read as a browser would submit them untouched."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address, self.forms, self._open = address, [], None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attrs = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            method = attrs.get("method", "get").lower()
+            self._open = PageForm(attrs.get("action") or self.address, method)
+            self.forms.append(self._open)
+        elif self._open is not None and "name" in attrs:
+            if tag in {"input", "textarea", "button"}:
+                self._open.fields.setdefault(attrs["name"], []).append(attrs.get("value", "x"))
+            elif tag == "select":
+                self._select = attrs["name"]
+                self._open.fields.setdefault(self._select, [])
+        elif tag == "option" and self._select and self._open is not None:
+            options = self._open.fields[self._select]
+            if not options:
+                options.append(attrs.get("value", ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._open = None
+        elif tag == "select":
+            self._select = None
+
+
+def _forms_on_every_page(app, world: dict, role: str) -> list[PageForm]:
+    """Every form on every page the role can open in the world, one per action and method."""
+    client = _client_as(app, world, role)
+    found: dict[tuple[str, str], PageForm] = {}
+    for rule in _rules(app, "GET"):
+        values = {
+            name: world["ids"].get(name) or _known_string(world, rule, name)
+            for name in rule.arguments
+        }
+        _domain, address = rule.build(values, append_unknown=False)
+        response = client.get(address, follow_redirects=True)
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        reader = FormReader(response.request.full_path.rstrip("?"))
+        reader.feed(response.get_data(as_text=True))
+        for form in reader.forms:
+            if form.action.startswith("/") and form.action != "/logout":
+                found.setdefault((form.action, form.method), form)
+    return sorted(found.values(), key=lambda f: (f.action, f.method))
+
+
+def _known_string(world: dict, rule, name: str) -> str:
+    known = world["strings"].get(name, "safety")
+    return known.get(rule.endpoint, "safety") if isinstance(known, dict) else known
+
+
+def _submit_hostile_values(client, form: PageForm) -> None:
+    """Submit ``form`` a few times, each field either as the page filled it or hostile."""
+    typed_values = st.fixed_dictionaries({
+        name: st.one_of(hostile_text, st.just(values))
+        for name, values in form.fields.items()
+        if name != "csrf_token"
+    })  # fmt: skip
+
+    @settings(WALK, max_examples=8)
+    @given(typed=typed_values)
+    def walk(typed: dict) -> None:
+        if form.method == "post":
+            response = client.post(form.action, data=typed, csrf=False)
+        else:
+            response = client.get(form.action, query_string=typed)
+        assert response.status_code < 500, (form.action, typed)
+
+    walk()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_form_on_any_page_is_a_server_error_whatever_is_typed_into_it(app, world, role):
+    forms = _forms_on_every_page(app, world, role)
+    assert any(f.method == "post" for f in forms) and any(f.method == "get" for f in forms)
+    client = _client_as(app, world, role)  # no form here logs out: one login serves them all
+    for form in forms:
+        _submit_hostile_values(client, form)
 
 
 # --- The addresses found failing, one by one -------------------------------------------------
