@@ -579,3 +579,16 @@ def test_the_walk_knows_every_form_field(app):
     names = _form_field_names()
     assert {"title", "body", "budget", "full_name", "digest_hour", "restricted_until"} <= names
     assert not any(re.search(r"\s", n) for n in names)
+
+
+def test_member_searching_the_directory_with_a_very_long_text_finds_no_one(client, member):
+    client.login(member)
+    for name in ("q", "institution", "discipline"):
+        response = client.get("/members", query_string={name: "x" * 50_000})
+        assert response.status_code == 200, name
+
+
+def test_member_asking_mention_suggestions_for_a_very_long_text_gets_none(client, member):
+    client.login(member)
+    response = client.get("/api/members/suggest", query_string={"q": "x" * 50_000})
+    assert response.status_code == 200 and response.get_json() == []

@@ -87,9 +87,13 @@ def profile_page(viewer, user_id: int | None) -> ProfilePage | None:
     )
 
 
+# Longer than any display name (80): SQLite refuses LIKE patterns past 50,000 characters.
+MAX_SUGGEST_PREFIX_CHARACTERS = 80
+
+
 def suggest_handles(prefix: str, *, limit: int = 8) -> list[User]:
     """Members whose handle or display name starts with the typed text (for @mentions)."""
-    prefix = prefix.strip().lstrip("@").lower()
+    prefix = prefix.strip().lstrip("@").lower()[:MAX_SUGGEST_PREFIX_CHARACTERS]
     if not prefix:
         return []
     pattern = prefix.replace("\\", "").replace("%", "").replace("_", "\\_") + "%"

@@ -12,6 +12,9 @@ from forum.pagination import Page
 from forum.permissions import require
 
 MEMBERS_PER_PAGE = 30
+# No searched column is longer (disciplines: 300), and SQLite refuses LIKE patterns past 50,000
+# characters ("pattern too complex"): longer filter text can only match nothing anyway.
+MAX_FILTER_CHARACTERS = 300
 
 
 @dataclass
@@ -22,7 +25,13 @@ class DirectoryFilters:
 
 
 def _like(text: str) -> str:
-    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = (
+        text.strip()[:MAX_FILTER_CHARACTERS]
+        .lower()
+        .replace("\\", "\\\\")
+        .replace("%", "\\%")
+        .replace("_", "\\_")
+    )
     return f"%{escaped}%"
 
 
