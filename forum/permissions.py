@@ -504,6 +504,14 @@ def can_see_tally(user: User | None, round_: VotingRound) -> Decision:
     return _deny(_l("The tally is hidden until the round closes."))
 
 
+def can_download_ballots(user: User | None, round_: VotingRound) -> Decision:
+    """Anyone may download a round's anonymised ballots once its results are published; until
+    then there is no file, and asking for it is as for a missing page."""
+    if round_.results is None:
+        return _not_found()
+    return ALLOW
+
+
 # --- Moderation ----------------------------------------------------------------------------------
 
 
@@ -670,6 +678,8 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "convert_report": can_convert_report,
     "open_notification": can_open_notification,
     "view_moderation_log": can_view_moderation_log,
+    # agenda (issue 12)
+    "download_ballots": can_download_ballots,
 }
 
 

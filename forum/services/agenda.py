@@ -29,6 +29,8 @@ from forum.services import audit, posting, search, topic_areas
 
 AGENDA_CATEGORY = "research-agenda"
 SIMILAR_ITEMS_SHOWN = 5
+# Items still open to ranking: once work on a question has started or ended it leaves the ballot.
+BALLOT_STATUSES = (AgendaStatus.PROPOSED, AgendaStatus.ON_BALLOT, AgendaStatus.PRIORITISED)
 
 
 class AgendaError(ValueError):
@@ -222,3 +224,9 @@ def agenda_overview(viewer, *, area: str = "") -> AgendaOverview:
             ).all()
         ]
     return AgendaOverview(by_status, priority, latest)
+
+
+def ballot_candidates(viewer) -> list[AgendaItem]:
+    """The items a new round may put on its ballot (those in BALLOT_STATUSES), by status."""
+    by_status = agenda_overview(viewer).by_status
+    return [item for status in BALLOT_STATUSES for item in by_status[status]]
