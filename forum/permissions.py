@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
@@ -67,8 +68,6 @@ def _is_self(user: Any, user_id: int | None) -> bool:
 def _suspended(user: Any) -> Decision:
     until = getattr(user, "suspended_until", None)
     if until is not None and getattr(user, "state", None) != "suspended":
-        from flask_babel import format_datetime
-
         return _deny(
             _l(
                 "Your account is suspended until %(date)s. Until then you can read, but not "
