@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from forum.models import FlagReason, Post, Topic
 from forum.permissions import can, require
-from forum.services import audit, moderation, posting, reading, topic_areas
+from forum.services import audit, moderation, posting, reading, topic_areas, topic_curation
 from forum.views import id_arg, page_arg, visible_post_or_404, visible_topic_or_404
 from forum.views.discussions import post_url
 
@@ -139,24 +139,24 @@ def topic_action(topic_id: int, action: str):
     target = topic
     try:
         if action == "pin":
-            moderation.pin_topic(current_user, topic, globally=_text("scope") == "forum")
+            topic_curation.pin_topic(current_user, topic, globally=_text("scope") == "forum")
         elif action == "unpin":
-            moderation.unpin_topic(current_user, topic)
+            topic_curation.unpin_topic(current_user, topic)
         elif action == "lock":
-            moderation.lock_topic(current_user, topic, note=_text("note"))
+            topic_curation.lock_topic(current_user, topic, note=_text("note"))
         elif action == "unlock":
-            moderation.unlock_topic(current_user, topic)
+            topic_curation.unlock_topic(current_user, topic)
         elif action == "move":
             area = topic_areas.get_category(_text("category"))
             if area is None:
                 raise moderation.ModerationError(_("Choose an area."))
-            moderation.move_topic(current_user, topic, area)
+            topic_curation.move_topic(current_user, topic, area)
         elif action == "feature":
             if not _text("summary"):
                 raise moderation.ModerationError(_("Write the short summary shown with it."))
-            moderation.feature_topic(current_user, topic, summary=_text("summary"))
+            topic_curation.feature_topic(current_user, topic, summary=_text("summary"))
         elif action == "unfeature":
-            moderation.unfeature_topic(current_user, topic)
+            topic_curation.unfeature_topic(current_user, topic)
         elif action in {"duplicate", "merge"}:
             other_id = id_arg(_text("topic_id"))
             other = reading.get_topic(other_id) if other_id is not None else None
@@ -167,7 +167,7 @@ def topic_action(topic_id: int, action: str):
             if not named:
                 raise moderation.ModerationError(_("Give the number of an existing topic."))
             if action == "duplicate":
-                moderation.close_as_duplicate(current_user, topic, other, note=_text("note"))
+                topic_curation.close_as_duplicate(current_user, topic, other, note=_text("note"))
             else:
                 from forum.services import topic_surgery
 
