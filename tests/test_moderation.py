@@ -9,7 +9,7 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models import AuditEntry, Flag, Notification, NotificationKind, Post, Role, Topic
 from forum.models.types import utcnow
-from forum.services import disclosure, moderation, site_settings
+from forum.services import disclosure, moderation, reading, site_settings, topic_areas
 from tests.factories import make_post, make_topic, make_user
 
 # Every moderation URL, by the rule in the app's URL map, and who gets what. A new moderation
@@ -150,8 +150,6 @@ def test_hidden_posts_never_leak_their_body(client, member, other_member, modera
 def test_restricted_topics_stay_hidden_until_the_embargo_then_open_by_themselves(
     client, member, other_member, moderator, app
 ):
-    from forum.services import topic_areas
-
     security = topic_areas.get_category("security")
     topic = make_topic(
         security, author=member, title="Working jailbreak on Model X", body="STEP ONE OF THE ATTACK"
@@ -183,8 +181,6 @@ def test_restricted_topics_stay_hidden_until_the_embargo_then_open_by_themselves
 
 
 def test_only_security_and_safety_topics_can_be_restricted(member, safety):
-    from forum.services import topic_areas
-
     meta = make_topic(topic_areas.get_category("meta"), author=member)
     with pytest.raises(Exception, match="sensitive areas"):
         disclosure.restrict_topic(member, meta, embargo_until=utcnow() + timedelta(days=1))
@@ -241,8 +237,6 @@ def test_first_posts_of_new_members_wait_for_review(client, moderator, safety):
 
 
 def test_topic_tools_pin_lock_move_feature_and_duplicate(client, moderator, member, safety):
-    from forum.services import reading
-
     topic = make_topic(safety, author=member, title="Curated topic")
     original = make_topic(safety, author=member, title="The original")
     client.login(moderator)
