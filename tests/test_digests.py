@@ -33,6 +33,7 @@ from forum.services import (
     moderation,
     round_results,
     topic_areas,
+    topic_curation,
     votes,
     voting,
 )
@@ -108,7 +109,7 @@ def news(app, moderator):
         author=moderator,
         title="Call for reviewers: the red-teaming report",
     )
-    moderation.feature_topic(moderator, topic, summary="Help review the draft by Friday.")
+    topic_curation.feature_topic(moderator, topic, summary="Help review the draft by Friday.")
     return topic
 
 

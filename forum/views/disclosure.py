@@ -22,7 +22,7 @@ from forum.i18n import category_name
 from forum.models import Topic, User
 from forum.permissions import PermissionDenied, require
 from forum.services import accounts, disclosure, reports, topic_areas
-from forum.views import id_arg, page_arg, safe_next, visible_topic_or_404
+from forum.views import first_error, id_arg, page_arg, safe_next, visible_topic_or_404
 
 bp = Blueprint("disclosure", __name__)
 
@@ -31,18 +31,13 @@ def _topic_url(topic: Topic) -> str:
     return url_for("discussions.topic", topic_id=topic.id, slug=topic.slug, page=1)
 
 
-def _first_error(form) -> str:
-    # str(): a lazy string would be flashed as Markup (it has __html__) and shown unescaped.
-    return str(next(iter(e for errors in form.errors.values() for e in errors), _("Try again.")))
-
-
 def _act(topic: Topic, form, change: Callable[[], object], done: str):
     """Run one change from a small form on the topic page, then go back there with a flash.
     A refusal that the person could not foresee from the form (an author bringing the date
     nearer) is flashed too; one about what they may not see stays a 404."""
     back = _topic_url(topic)
     if not form.validate_on_submit():
-        flash(_first_error(form), "error")
+        flash(first_error(form), "error")
         return redirect(safe_next(request.form.get("next"), back))
     try:
         change()

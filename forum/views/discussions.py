@@ -29,7 +29,6 @@ from forum.permissions import can, require
 from forum.services import (
     accounts,
     disclosure,
-    moderation,
     notifications,
     posting,
     read_state,
@@ -38,6 +37,7 @@ from forum.services import (
     tags,
     topic_areas,
     topic_counts,
+    topic_curation,
     topic_lists,
     topic_surgery,
     votes,
@@ -95,7 +95,7 @@ def home():
         categories=areas,
         topic_counts=topic_counts.area_topic_counts(current_user, areas),
         latest=topic_areas.latest_topics_by_category(viewer=current_user),
-        featured=moderation.featured_topics(current_user),
+        featured=topic_curation.featured_topics(current_user),
     )
 
 
