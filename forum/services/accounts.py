@@ -61,6 +61,18 @@ def unique_handle(email: str, display_name: str) -> str:
     return f"{base}{n}"
 
 
+def load_session_user(session_id: str) -> User | None:
+    """The member a session or remember cookie names ("<id>:<session version>", User.get_id),
+    if that version is still theirs: one query, whatever the page (issue 13)."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
+
+
 def find_user_by_handle(handle: str) -> User | None:
     return db.session.scalar(select(User).where(User.handle == handle.lower()))
 
