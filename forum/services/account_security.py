@@ -213,8 +213,9 @@ def request_email_change(
     return _send(message, "confirm_email", user)
 
 
-def confirm_email_change(token: str, *, now: datetime | None = None) -> User:
-    """Make the confirmed address the member's, once, and tell the old address it changed."""
+def check_email_link(token: str, *, now: datetime | None = None) -> User:
+    """The member an address-confirmation link is for, if it can still be used; else
+    InvalidLink saying why (nothing changes)."""
     link = tokens.read_link(
         token, LinkPurpose.CONFIRM_EMAIL, max_age=CONFIRM_EMAIL_LIFETIME, now=now or utcnow()
     )
@@ -225,15 +226,32 @@ def confirm_email_change(token: str, *, now: datetime | None = None) -> User:
         raise InvalidLink(_("This link is not valid. Check that you copied all of it."))
     if user.pending_email is None or link.fingerprint != _address_mark(user):
         raise InvalidLink(_("This link has already been used, or a newer one was sent since."))
+    return user
+
+
+def confirm_email_change(token: str, *, now: datetime | None = None) -> User:
+    """Make the confirmed address the member's, once, and tell the old address it changed."""
+    user = check_email_link(token, now=now)
     old_email, new_email = user.email, user.pending_email
-    user.email, user.pending_email = new_email, None
+    # Conditional on the address still pending: of two requests with the link, only one wins.
     try:
+        changed = claim(
+            User,
+            user.id,
+            User.email == old_email,
+            User.pending_email == new_email,
+            email=new_email,
+            pending_email=None,
+        )
         db.session.commit()
     except IntegrityError:  # someone registered the address since it was asked for
         db.session.rollback()
         raise InvalidLink(_("Another account uses this address now.")) from None
+    if not changed:
+        raise InvalidLink(_("This link has already been used, or a newer one was sent since."))
+    db.session.refresh(user)
     _send(
-        _build(user, "email_changed", to=old_email, new_email=new_email),
+        _build(user, "email_changed", to=old_email, old_email=old_email, new_email=new_email),
         "email_changed",
         user,
     )
