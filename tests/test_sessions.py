@@ -186,6 +186,14 @@ def test_password_reset_ends_every_session_of_the_member(app, client, mail_serve
     assert not is_logged_in(browser_with(app, **cookies))
 
 
+def test_member_whose_password_create_admin_resets_is_logged_out_elsewhere(client, member):
+    client.login(member)
+
+    accounts.create_admin(email=member.email, display_name="", password=NEW_PASSWORD)
+
+    assert not is_logged_in(client)
+
+
 def test_session_id_names_the_member_and_their_session_version(member):
     assert member.get_id() == f"{member.id}:1"
     assert accounts.load_session_user(f"{member.id}:1") == member

@@ -223,6 +223,8 @@ def create_admin(*, email: str, display_name: str, password: str) -> User:
             if len(password) < PASSWORD_MIN_LENGTH:
                 raise ValueError("password too short")
             user.password_hash = hash_password(password)
+            # A new password ends every session of the account (issue 13).
+            user.session_version = User.session_version + 1
         db.session.commit()
         return user
     return register_user(email=email, display_name=display_name, password=password, role=Role.ADMIN)
