@@ -620,6 +620,11 @@ def can_open_notification(user: User | None, notification: Any) -> Decision:
     return ALLOW
 
 
+def can_preview_digest(user: User | None, member: Any = None) -> Decision:
+    """Admins may see the digest a member would get next (it lists only what that member reads)."""
+    return _staff(user, admin=True, refusal=_l("Only admins can preview a member's digest."))
+
+
 def can_view_moderation_log(user: User | None, thing: Any = None) -> Decision:
     if not _signed_in(user):
         return _deny(_l("The moderation log is for members: log in to read it."), needs_login=True)
@@ -670,6 +675,8 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "convert_report": can_convert_report,
     "open_notification": can_open_notification,
     "view_moderation_log": can_view_moderation_log,
+    # email (issue 12)
+    "preview_digest": can_preview_digest,
 }
 
 

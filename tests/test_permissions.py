@@ -129,6 +129,7 @@ MATRIX = {
     ("see_tally", "open_round_with_running_tally"): EVERYONE,
     ("see_tally", "closed_round"): EVERYONE,
     ("view_directory", None): SIGNED_IN,
+    ("preview_digest", None): {"admin"},
 }
 # Refusals a visitor gets that logging in might lift: sent to log in, or (for things they may
 # not know exist) the page of a missing id. Every other refusal says why logging in would not help.
