@@ -187,18 +187,12 @@ def _open_periods(now: datetime, *, dry_run: bool, report: Report, news: NewsFin
     """Create the ledger row of every digest due now (before building it: the row claims the
     period), a batch of members per statement. A dry run builds instead, and writes nothing."""
     for users in _members_with_digests(now):
-        keys = {user.id: key for user in users if (key := schedule.due_key(user, now)) is not None}
-        if not keys:
-            continue
-        recent = schedule.recent_rows(list(keys), now)
+        due = schedule.periods_due(users, now)
         rows = []
         for user in users:
-            if user.id not in keys:
+            if user.id not in due:
                 continue
-            period = schedule.period_to_open(user, keys[user.id], now, recent.get(user.id, []))
-            if period is None:
-                continue
-            key, covers_from, covers_to = period
+            key, covers_from, covers_to = due[user.id]
             if dry_run:
                 content = build_digest(
                     user, since=covers_from, until=covers_to, news=news(covers_from, covers_to)
