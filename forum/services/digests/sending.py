@@ -24,15 +24,8 @@ from forum.models import (
 from forum.models.types import utcnow
 from forum.permissions import require
 from forum.services.digests import schedule
-from forum.services.digests.content import (
-    DigestContent,
-    ForumNews,
-    ItemNews,
-    RoundNews,
-    TopicNews,
-    build_digest,
-    forum_news,
-)
+from forum.services.digests.content import DigestContent, build_digest
+from forum.services.digests.news import ForumNews, ItemNews, RoundNews, TopicNews, forum_news
 from forum.services.digests.schedule import FREQUENCIES
 from forum.services.outbox import (
     ID_BATCH,
