@@ -627,6 +627,11 @@ def can_open_notification(user: User | None, notification: Any) -> Decision:
     return ALLOW
 
 
+def can_preview_digest(user: User | None, member: Any = None) -> Decision:
+    """Admins may see the digest a member would get next (it lists only what that member reads)."""
+    return _staff(user, admin=True, refusal=_l("Only admins can preview a member's digest."))
+
+
 def can_view_moderation_log(user: User | None, thing: Any = None) -> Decision:
     if not _signed_in(user):
         return _deny(_l("The moderation log is for members: log in to read it."), needs_login=True)
@@ -679,6 +684,8 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "view_moderation_log": can_view_moderation_log,
     # agenda (issue 12)
     "download_ballots": can_download_ballots,
+    # email (issue 12)
+    "preview_digest": can_preview_digest,
 }
 
 

@@ -40,7 +40,7 @@ from forum.services import (
 from forum.services import (
     unsubscribe as unsubscribe_links,
 )
-from forum.services.digests.schedule import period_for
+from forum.services.digests.schedule import periods_due
 from forum.services.digests.sending import send_digests
 from forum.services.notification_emails import send_notifications
 from forum.services.outbox import MAX_ATTEMPTS, message_id_for
@@ -498,6 +498,11 @@ def test_dry_run_lists_who_would_get_a_digest_and_changes_nothing(
 
 
 # --- When a digest is due -----------------------------------------------------------------------
+
+
+def period_for(member, now):
+    """The digest period due to one member at `now`, as a sending run would open it."""
+    return periods_due([member], now).get(member.id)
 
 
 def test_daily_digest_is_due_from_the_members_hour_in_their_time_zone(app, member):

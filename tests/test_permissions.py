@@ -131,6 +131,7 @@ MATRIX = {
     ("view_directory", None): SIGNED_IN,
     ("download_ballots", "published_round"): EVERYONE,
     ("download_ballots", "closed_round"): set(),  # closed, results not yet published
+    ("preview_digest", None): {"admin"},
 }
 # Refusals a visitor gets that logging in might lift: sent to log in, or (for things they may
 # not know exist) the page of a missing id. Every other refusal says why logging in would not help.

@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional, StopValidation, V
 from forum.forms.fields import DayField, MultiCheckboxField, after_today, without_nul
 from forum.links import canonical_url, normalise_doi
 from forum.models.discussions import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
+from forum.services.disclosure import find_members
 from forum.services.posting import MAX_TAGS_PER_TOPIC
 
 
@@ -157,8 +158,6 @@ class TopicForm(FlaskForm):
         return not (self.restricted_until.errors or self.invite.errors)
 
     def validate_invite(self, field) -> None:
-        from forum.services.disclosure import find_members
-
         self.invited_members = []
         handles = handles_in(field.data)
         if not handles or not self.restricted.data:  # unticked: _validate_restriction asks

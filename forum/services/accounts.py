@@ -77,6 +77,11 @@ def find_user_by_handle(handle: str) -> User | None:
     return db.session.scalar(select(User).where(User.handle == handle.lower()))
 
 
+def find_user_by_id(user_id: int | None) -> User | None:
+    """The member with this id; None for no id (a form field that did not parse) or no member."""
+    return db.session.get(User, user_id) if user_id is not None else None
+
+
 @dataclass
 class ProfilePage:
     """A member's profile with their latest topics and replies, as one reader may see them."""
