@@ -7,8 +7,10 @@ swapped in one place (bleach is no longer maintained upstream, see ../shared/DES
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from functools import lru_cache, partial
 
 import bleach
@@ -54,6 +56,74 @@ LINK_REL = "nofollow ugc noopener"
 _LANGUAGE_CLASS = re.compile(r"^language-[\w+#-]{1,30}$")
 # @handle, not preceded by a word character (so email addresses are not mentions).
 MENTION = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9_.-]{1,29})(?<![.-])", re.IGNORECASE)
+
+
+# What one post may hold, so that any body the form accepts renders in well under 150 ms
+# (issue 13). bleach's html5lib pipeline costs about 20-50 µs per element it parses, walks,
+# sanitises, linkifies and serialises, and markdown-it a few more, so what bounds the time is
+# the number of elements, not the number of characters; see docs/performance.md.
+MAX_TABLE_ROWS = 200  # rows, all tables of the post together (header rows included)
+MAX_LINKS = 200  # links: [text](url), bare URLs and <url>, images (shown as links), @handles
+MAX_NESTING_DEPTH = 8  # lists and block quotes, one inside another
+MAX_ELEMENTS = 1_500  # formatted pieces: paragraphs, headings, items, cells, emphasis, code...
+MAX_ESCAPED_CHARACTERS = 2_500  # characters written as entities in HTML: < > & "
+_ESCAPED = re.compile(r'[<>&"]')
+_NESTING = {"blockquote_open", "bullet_list_open", "ordered_list_open"}
+
+
+class Bound(enum.Enum):
+    """Something a post holds too much of to render in bounded time."""
+
+    TABLE_ROWS = "table_rows"
+    LINKS = "links"
+    NESTING_DEPTH = "nesting_depth"
+    ELEMENTS = "elements"
+    ESCAPED_CHARACTERS = "escaped_characters"
+
+
+BOUNDS = {
+    Bound.TABLE_ROWS: MAX_TABLE_ROWS,
+    Bound.LINKS: MAX_LINKS,
+    Bound.NESTING_DEPTH: MAX_NESTING_DEPTH,
+    Bound.ELEMENTS: MAX_ELEMENTS,
+    Bound.ESCAPED_CHARACTERS: MAX_ESCAPED_CHARACTERS,
+}
+
+
+@dataclass(frozen=True)
+class Excess:
+    bound: Bound
+    limit: int
+    found: int
+
+
+def check_bounds(text: str) -> list[Excess]:
+    """What the text holds more of than a post may (empty when it may be posted as it is)."""
+    text = text or ""
+    counts = dict.fromkeys(Bound, 0)
+    counts[Bound.ESCAPED_CHARACTERS] = len(_ESCAPED.findall(text))
+    counts[Bound.LINKS] = sum(1 for _ in MENTION.finditer(text))  # any of them may be a member
+    if counts[Bound.ESCAPED_CHARACTERS] <= MAX_ESCAPED_CHARACTERS:
+        depth = 0
+        for token in _markdown().parse(text, {}):
+            _count_token(token, counts)
+            if token.type in _NESTING:
+                depth += 1
+                counts[Bound.NESTING_DEPTH] = max(counts[Bound.NESTING_DEPTH], depth)
+            elif token.type in {"blockquote_close", "bullet_list_close", "ordered_list_close"}:
+                depth -= 1
+            for child in token.children or ():
+                _count_token(child, counts)
+    return [Excess(b, BOUNDS[b], counts[b]) for b in Bound if counts[b] > BOUNDS[b]]
+
+
+def _count_token(token: Token, counts: dict[Bound, int]) -> None:
+    if token.type == "tr_open":
+        counts[Bound.TABLE_ROWS] += 1
+    if token.type in {"link_open", "image"}:
+        counts[Bound.LINKS] += 1
+    elif token.nesting == 1 or token.type in {"hardbreak", "code_inline", "hr", "fence"}:
+        counts[Bound.ELEMENTS] += 1
 
 
 def mentioned_handles(text: str) -> set[str]:
