@@ -33,83 +33,105 @@ SECTION = "## Rendering (bench/markup.py)"
 BUDGET_MS = 150
 
 
+PROSE = "A considered reply about membership inference, and what it means for our work. "
+
+
 @dataclass(frozen=True)
 class Shape:
+    """A head, then each unit repeated in turn (as often as validation lets it), then a tail."""
+
     name: str
-    unit: str
+    units: tuple[str, ...]
     head: str = ""
     tail: str = ""
 
-    def body(self, count: int) -> str:
-        return self.head + self.unit * count + self.tail
 
-    def most_units(self) -> int:
-        return (BODY_MAX_LENGTH - len(self.head) - len(self.tail)) // len(self.unit)
+def repeated(name: str, unit: str, *, head: str = "", tail: str = "") -> Shape:
+    return Shape(name, (unit,), head, tail)
 
 
 SHAPES = [
-    Shape("table, 2 columns", "|x|y|\n", head="|a|b|\n|---|---|\n"),
-    Shape("table, aligned columns", "|1|2|3|\n", head="|a|b|c|\n|:-|:-:|-:|\n"),
-    Shape("table, one wide row", "|x", head="|a|b|\n|---|---|\n", tail="|\n"),
-    Shape("tables, many small", "|a|\n|-|\n|x|\n\n"),
-    Shape("links [a](url)", "[a](https://e.org) "),
-    Shape("links, reference style", "[a][r] ", tail="\n\n[r]: https://e.org/\n"),
-    Shape("brackets [x]", "[x] "),
-    Shape("brackets [x](", "[x]( "),
-    Shape("brackets [[[", "["),
-    Shape("images ![a](url)", "![a](https://e.org/i.png) "),
-    Shape("bare URLs", "https://e.org/a "),
-    Shape("bare domains", "e.org "),
-    Shape("autolinks <url>", "<https://e.org> "),
-    Shape("email addresses", "a@e.org "),
-    Shape("mentions @handle", "@member1 "),
-    Shape("emphasis *a", "*a "),
-    Shape("emphasis *a*", "*a* "),
-    Shape("emphasis ** run", "**"),
-    Shape("emphasis _ run", "_"),
-    Shape("emphasis _a_b", "_a_b "),
-    Shape("strikethrough ~~a~~", "~~a~~ "),
-    Shape("inline code `a`", "`a` "),
-    Shape("backtick runs", "`"),
-    Shape("hard line breaks", "a  \n"),
-    Shape("list items", "- a\n"),
-    Shape("lists, nested", "  - a\n", head="- a\n"),
-    Shape("lists, deep", "- ", tail="a\n"),
-    Shape("ordered list, deep", "1. ", tail="a\n"),
-    Shape("block quotes, deep", ">", tail=" a\n"),
-    Shape("block quotes, many lines", "> a\n"),
-    Shape("headings", "# h\n"),
-    Shape("setext headings", "h\n-\n"),
-    Shape("horizontal rules", "---\n\n"),
-    Shape("code fences, many", "```\nx\n```\n"),
-    Shape("code fence, one big", "x = 1\n", head="```python\n", tail="```\n"),
-    Shape("indented code", "    x\n"),
-    Shape("paragraphs", "a\n\n"),
-    Shape("long word", "a"),
-    Shape("long URL", "a", head="https://e.org/"),
-    Shape("HTML tags <b>", "<b>"),
-    Shape("HTML entities &amp;", "&amp;"),
-    Shape("numeric entities &#x41;", "&#x41;"),
-    Shape("angle brackets <", "<"),
-    Shape("backslash escapes", "\\*"),
-    Shape("Arabic text", "مرحبا بالعالم "),
-    Shape("prose", "A considered reply about membership inference. "),
+    repeated("table, 2 columns", "|x|y|\n", head="|a|b|\n|---|---|\n"),
+    repeated("table, aligned columns", "|1|2|3|\n", head="|a|b|c|\n|:-|:-:|-:|\n"),
+    repeated("table, one wide row", "|x", head="|a|b|\n|---|---|\n", tail="|\n"),
+    repeated("tables, many small", "|a|\n|-|\n|x|\n\n"),
+    repeated("links [a](url)", "[a](https://e.org) "),
+    repeated("links, reference style", "[a][r] ", tail="\n\n[r]: https://e.org/\n"),
+    repeated("brackets [x]", "[x] "),
+    repeated("brackets [x](", "[x]( "),
+    repeated("brackets [[[", "["),
+    repeated("images ![a](url)", "![a](https://e.org/i.png) "),
+    repeated("bare URLs", "https://e.org/a "),
+    repeated("bare domains", "e.org "),
+    repeated("autolinks <url>", "<https://e.org> "),
+    repeated("email addresses", "a@e.org "),
+    repeated("mentions @handle", "@member1 "),
+    repeated("emphasis *a", "*a "),
+    repeated("emphasis *a*", "*a* "),
+    repeated("emphasis ** run", "**"),
+    repeated("emphasis _ run", "_"),
+    repeated("emphasis _a_b", "_a_b "),
+    repeated("strikethrough ~~a~~", "~~a~~ "),
+    repeated("inline code `a`", "`a` "),
+    repeated("backtick runs", "`"),
+    repeated("hard line breaks", "a  \n"),
+    repeated("list items", "- a\n"),
+    repeated("lists, nested", "  - a\n", head="- a\n"),
+    repeated("lists, deep", "- ", tail="a\n"),
+    repeated("ordered list, deep", "1. ", tail="a\n"),
+    repeated("block quotes, deep", ">", tail=" a\n"),
+    repeated("block quotes, many lines", "> a\n"),
+    repeated("headings", "# h\n"),
+    repeated("setext headings", "h\n-\n"),
+    repeated("horizontal rules", "---\n\n"),
+    repeated("code fences, many", "```\nx\n```\n"),
+    repeated("code fence, one big", "x = 1\n", head="```python\n", tail="```\n"),
+    repeated("indented code", "    x\n"),
+    repeated("paragraphs", "a\n\n"),
+    repeated("long word", "a"),
+    repeated("long URL", "a", head="https://e.org/"),
+    repeated("HTML tags <b>", "<b>"),
+    repeated("HTML entities &amp;", "&amp;"),
+    repeated("numeric entities &#x41;", "&#x41;"),
+    repeated("angle brackets <", "<"),
+    repeated("backslash escapes", "\\*"),
+    repeated("Arabic text", "مرحبا بالعالم "),
+    repeated("prose", PROSE),
+    Shape(
+        "everything at its limit",
+        ("|x|y|\n", "[a](https://e.org) ", "*a* ", "`a` ", "<", "[x] ", "- a\n", "a\n\n"),
+        head="|a|b|\n|-|-|\n",
+    ),
 ]
 
 
-def accepted_units(shape: Shape) -> int:
-    """The most units that validation lets through (check_bounds is monotone in the count)."""
-    check = getattr(markup, "check_bounds", None)
-    low, high = 0, shape.most_units()
-    if check is None or not check(shape.body(high)):
-        return high
-    while low < high:  # the largest count with no excess
-        middle = (low + high + 1) // 2
-        if check(shape.body(middle)):
-            high = middle - 1
-        else:
-            low = middle
-    return low
+def accepted_body(shape: Shape) -> tuple[str, bool]:
+    """The longest body of this shape that validation accepts, and whether a bound cut it.
+
+    Each unit is repeated as often as forum.markup.check_bounds lets it (it is monotone in the
+    count); a body cut short is then filled up with plain prose to BODY_MAX_LENGTH, since a
+    member may write that too.
+    """
+    check = getattr(markup, "check_bounds", None) or (lambda text: [])
+    separator = "\n\n" if len(shape.units) > 1 else ""
+    body, limited = shape.head, False
+    for unit in shape.units:
+        most = (BODY_MAX_LENGTH - len(body) - len(separator) - len(shape.tail)) // len(unit)
+        low, high = 0, most
+        while low < high:  # the largest count with no excess
+            middle = (low + high + 1) // 2
+            if check(body + unit * middle + shape.tail + "\n\nx"):  # x: the prose to come
+                high = middle - 1
+            else:
+                low = middle
+        limited = limited or low < most
+        body += unit * low + separator
+    body += shape.tail
+    if limited:
+        room = BODY_MAX_LENGTH - len(body) - 2
+        body += "\n\n" + (PROSE * (room // len(PROSE) + 1))[:room]
+        assert not check(body), shape.name
+    return body, limited
 
 
 def median_ms(action: Callable[[], object], repeat: int) -> float:
@@ -122,14 +144,13 @@ def median_ms(action: Callable[[], object], repeat: int) -> float:
 
 
 def measure(shape: Shape, repeat: int) -> dict:
-    units = accepted_units(shape)
-    body = shape.body(units)
+    body, limited = accepted_body(shape)
     handles = {"member1"}
     check = getattr(markup, "check_bounds", None)
     return {
         "shape": shape.name,
         "chars": len(body),
-        "limited": units < shape.most_units(),
+        "limited": limited,
         "render": median_ms(lambda: markup.render_markdown(body, mention_handles=handles), repeat),
         "check": median_ms(lambda: check(body), repeat) if check else None,
         "html": len(markup.render_markdown(body, mention_handles=handles)),

@@ -58,34 +58,42 @@ _LANGUAGE_CLASS = re.compile(r"^language-[\w+#-]{1,30}$")
 MENTION = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9_.-]{1,29})(?<![.-])", re.IGNORECASE)
 
 
-# What one post may hold, so that any body the form accepts renders in well under 150 ms
-# (issue 13). bleach's html5lib pipeline costs about 20-50 µs per element it parses, walks,
-# sanitises, linkifies and serialises, and markdown-it a few more, so what bounds the time is
-# the number of elements, not the number of characters; see docs/performance.md.
-MAX_TABLE_ROWS = 200  # rows, all tables of the post together (header rows included)
-MAX_LINKS = 200  # links: [text](url), bare URLs and <url>, images (shown as links), @handles
-MAX_NESTING_DEPTH = 8  # lists and block quotes, one inside another
-MAX_ELEMENTS = 1_500  # formatted pieces: paragraphs, headings, items, cells, emphasis, code...
-MAX_ESCAPED_CHARACTERS = 2_500  # characters written as entities in HTML: < > & "
+# What one post may hold, so that any body the form accepts renders in under 150 ms (issue 13).
+# Once html5lib's walker no longer goes quadratic (_TreeWalker), rendering is linear, but
+# markdown-it and bleach's html5lib pipeline (parse, walk, sanitise, linkify, serialise) cost
+# about 150 µs per element on this machine: what bounds the time is how much markup a body
+# holds, not its length. Measured per shape by bench/markup.py (docs/performance.md).
+MAX_ELEMENTS = 600  # HTML elements: paragraphs, headings, list items, table cells, links, code...
+MAX_TABLE_ROWS = 150  # rows, all tables of the post together (header rows included)
+MAX_LINKS = 150  # links: [text](url), bare URLs and <url>, images (shown as links), @handles
+MAX_NESTING_DEPTH = 8  # lists and block quotes, one inside another, in levels
+MAX_MARKS = 1_500  # runs of * _ ~ ` and single [ ] \ outside code: markdown-it pairs each one
+MAX_ESCAPED_CHARACTERS = 1_500  # < > & " anywhere: html5lib takes each entity as a token
 _ESCAPED = re.compile(r'[<>&"]')
-_NESTING = {"blockquote_open", "bullet_list_open", "ordered_list_open"}
+_MARKS = re.compile(r"\*+|_+|~+|`+|[\[\]\\]")
+_NESTING_OPEN = frozenset({"blockquote_open", "bullet_list_open", "ordered_list_open"})
+_NESTING_CLOSE = frozenset({"blockquote_close", "bullet_list_close", "ordered_list_close"})
+_LEAF_ELEMENTS = frozenset({"hr", "code_inline", "hardbreak", "image"})
+_CODE_BLOCKS = frozenset({"fence", "code_block"})  # <pre><code>: two elements
 
 
 class Bound(enum.Enum):
     """Something a post holds too much of to render in bounded time."""
 
+    ELEMENTS = "elements"
     TABLE_ROWS = "table_rows"
     LINKS = "links"
     NESTING_DEPTH = "nesting_depth"
-    ELEMENTS = "elements"
+    MARKS = "marks"
     ESCAPED_CHARACTERS = "escaped_characters"
 
 
 BOUNDS = {
+    Bound.ELEMENTS: MAX_ELEMENTS,
     Bound.TABLE_ROWS: MAX_TABLE_ROWS,
     Bound.LINKS: MAX_LINKS,
     Bound.NESTING_DEPTH: MAX_NESTING_DEPTH,
-    Bound.ELEMENTS: MAX_ELEMENTS,
+    Bound.MARKS: MAX_MARKS,
     Bound.ESCAPED_CHARACTERS: MAX_ESCAPED_CHARACTERS,
 }
 
@@ -98,32 +106,46 @@ class Excess:
 
 
 def check_bounds(text: str) -> list[Excess]:
-    """What the text holds more of than a post may (empty when it may be posted as it is)."""
+    """What the text holds more of than a post may (empty when it may be posted as it is).
+
+    Counts on markdown-it's tokens, the same parse render_markdown does: first the blocks only
+    (linear, and it finds code, where marks do not count), then, if nothing is over yet, the
+    inline content too.
+    """
     text = text or ""
     counts = dict.fromkeys(Bound, 0)
     counts[Bound.ESCAPED_CHARACTERS] = len(_ESCAPED.findall(text))
-    counts[Bound.LINKS] = sum(1 for _ in MENTION.finditer(text))  # any of them may be a member
-    if counts[Bound.ESCAPED_CHARACTERS] <= MAX_ESCAPED_CHARACTERS:
-        depth = 0
+    counts[Bound.LINKS] = sum(1 for _ in MENTION.finditer(text))  # any may name a member
+    depth = 0
+    for token in _block_markdown().parse(text, {}):
+        _count_element(token, counts)
+        if token.type in _NESTING_OPEN:
+            depth += 1
+            counts[Bound.NESTING_DEPTH] = max(counts[Bound.NESTING_DEPTH], depth)
+        elif token.type in _NESTING_CLOSE:
+            depth -= 1
+        elif token.type == "inline":
+            counts[Bound.MARKS] += len(_MARKS.findall(token.content))
+    if not _over(counts):
         for token in _markdown().parse(text, {}):
-            _count_token(token, counts)
-            if token.type in _NESTING:
-                depth += 1
-                counts[Bound.NESTING_DEPTH] = max(counts[Bound.NESTING_DEPTH], depth)
-            elif token.type in {"blockquote_close", "bullet_list_close", "ordered_list_close"}:
-                depth -= 1
             for child in token.children or ():
-                _count_token(child, counts)
-    return [Excess(b, BOUNDS[b], counts[b]) for b in Bound if counts[b] > BOUNDS[b]]
+                _count_element(child, counts)
+    return [Excess(bound, BOUNDS[bound], counts[bound]) for bound in _over(counts)]
 
 
-def _count_token(token: Token, counts: dict[Bound, int]) -> None:
+def _over(counts: dict[Bound, int]) -> list[Bound]:
+    return [bound for bound in Bound if counts[bound] > BOUNDS[bound]]
+
+
+def _count_element(token: Token, counts: dict[Bound, int]) -> None:
+    if token.nesting == 1 or token.type in _LEAF_ELEMENTS:
+        counts[Bound.ELEMENTS] += 1
+    elif token.type in _CODE_BLOCKS:
+        counts[Bound.ELEMENTS] += 2
     if token.type == "tr_open":
         counts[Bound.TABLE_ROWS] += 1
-    if token.type in {"link_open", "image"}:
+    elif token.type in {"link_open", "image"}:
         counts[Bound.LINKS] += 1
-    elif token.nesting == 1 or token.type in {"hardbreak", "code_inline", "hr", "fence"}:
-        counts[Bound.ELEMENTS] += 1
 
 
 def mentioned_handles(text: str) -> set[str]:
@@ -228,6 +250,23 @@ class _TreeWalker(html5lib_shim.getTreeWalker("etree")):
 
 
 @lru_cache(maxsize=1)
+def _block_markdown() -> MarkdownIt:
+    """The same parser, stopping at blocks: inline content is left as text, unparsed."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
+    md.enable(["table", "strikethrough", "linkify"])
+    md.core.ruler.disable(["inline", "linkify", "text_join"])
+    return md
+
+
+class _CSSSanitizer(CSSSanitizer):
+    """Aligned cells repeat one style: tinycss2 parses each style once, not once per cell."""
+
+    @lru_cache(maxsize=16)  # noqa: B019 (one sanitiser for the process, kept by _cleaner)
+    def sanitize_css(self, style: str) -> str:
+        return super().sanitize_css(style)
+
+
+@lru_cache(maxsize=1)
 def _cleaner() -> bleach.sanitizer.Cleaner:
     cleaner = bleach.sanitizer.Cleaner(
         tags=ALLOWED_TAGS,
@@ -235,7 +274,7 @@ def _cleaner() -> bleach.sanitizer.Cleaner:
         protocols=ALLOWED_PROTOCOLS,
         strip=True,
         strip_comments=True,
-        css_sanitizer=CSSSanitizer(allowed_css_properties=["text-align"]),
+        css_sanitizer=_CSSSanitizer(allowed_css_properties=["text-align"]),
         filters=[partial(LinkifyFilter, callbacks=[_set_link_rel], skip_tags={"pre", "code"})],
     )
     cleaner.walker = _TreeWalker
