@@ -63,7 +63,7 @@ MENTION = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9_.-]{1,29})(?<![.-])", re.IGNO
 # markdown-it and bleach's html5lib pipeline (parse, walk, sanitise, linkify, serialise) cost
 # about 150 µs per element on this machine: what bounds the time is how much markup a body
 # holds, not its length. Measured per shape by bench/markup.py (docs/performance.md).
-MAX_ELEMENTS = 600  # HTML elements: paragraphs, headings, list items, table cells, links, code...
+MAX_ELEMENTS = 500  # HTML elements: paragraphs, headings, list items, table cells, links, code...
 MAX_TABLE_ROWS = 150  # rows, all tables of the post together (header rows included)
 MAX_LINKS = 150  # links: [text](url), bare URLs and <url>, images (shown as links), @handles
 MAX_NESTING_DEPTH = 8  # lists and block quotes, one inside another, in levels
