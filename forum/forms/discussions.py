@@ -87,10 +87,11 @@ def _within_bounds(form, field) -> None:
     """What a body holds must render in bounded time (issue 13); a long body is refused first."""
     if field.errors or len(field.data or "") > BODY_MAX_LENGTH:
         return
-    excesses = check_bounds(field.data or "")
-    if excesses:
-        field.errors.extend(_bound_message(excess) for excess in excesses[1:])
-        raise ValidationError(_bound_message(excesses[0]))
+    # str(): a LazyString passes as markup (it has __html__), and these messages show < > & ".
+    messages = [str(_bound_message(excess)) for excess in check_bounds(field.data or "")]
+    if messages:
+        field.errors.extend(messages[1:])
+        raise ValidationError(messages[0])
 
 
 KIND_CHOICES = [
