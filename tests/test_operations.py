@@ -11,8 +11,8 @@ from forum import create_app
 from forum.extensions import db
 from forum.models import DigestDelivery, Post
 from forum.models.notifications import DeliveryStatus
-from forum.services.digests.sending import send_digests
 from forum.models.types import utcnow
+from forum.services.digests.sending import send_digests
 from tests.conftest import _worker, app_config, drop_postgres_database, fresh_database_url
 from tests.factories import make_user
 from tests.test_digests import digests_for, news  # noqa: F401 - news is a fixture
