@@ -170,15 +170,26 @@ def seed(members: int, topics: int, now) -> None:
         )
         db.session.add(topic)
         db.session.flush()
-        db.session.add(
-            Post(topic_id=topic.id, author_id=authors[n], number=1, path="000001", body="Q",
-                 body_html="<p>Q</p>", created_at=topic.created_at)
-        )  # fmt: skip
+        opening_post = Post(
+            topic_id=topic.id,
+            author_id=authors[n],
+            number=1,
+            path="000001",
+            body="Q",
+            body_html="<p>Q</p>",
+            created_at=topic.created_at,
+        )
+        db.session.add(opening_post)
         item = AgendaItem(
-            title=f"Open question {n}", statement="Why?", rationale="Because.",
-            area=AgendaArea.PRIVACY, proposer_id=authors[n], topic_id=topic.id,
-            created_at=topic.created_at, updated_at=topic.created_at,
-        )  # fmt: skip
+            title=f"Open question {n}",
+            statement="Why?",
+            rationale="Because.",
+            area=AgendaArea.PRIVACY,
+            proposer_id=authors[n],
+            topic_id=topic.id,
+            created_at=topic.created_at,
+            updated_at=topic.created_at,
+        )
         db.session.add(item)
         items.append(item)
     round_ = VotingRound(
@@ -283,18 +294,12 @@ def main() -> int:
         db.engine.dispose()
 
     ready, go, results = spawn.Semaphore(0), spawn.Event(), spawn.Queue()
+    start_at = (now + timedelta(minutes=1)).isoformat()
     senders = [
         spawn.Process(
             target=run_sender,
-            args=(
-                config,
-                (now + timedelta(minutes=1)).isoformat(),
-                args.tracemalloc,
-                ready,
-                go,
-                results,
-            ),
-        )  # fmt: skip
+            args=(config, start_at, args.tracemalloc, ready, go, results),
+        )
         for _ in range(args.senders)
     ]
     try:
@@ -317,13 +322,14 @@ def main() -> int:
     statements = sum(run["statements"] for run in runs)
     print(f"database          sqlite {path}")
     print(f"members           {args.members} (seeded in {seeded:.1f} s)")
-    print(f"senders           {args.senders} process(es), sent " + ", ".join(
-        str(run["report"].sent) for run in runs))  # fmt: skip
+    per_sender = ", ".join(str(run["report"].sent) for run in runs)
+    print(f"senders           {args.senders} process(es), sent {per_sender}")
     for run in runs:
         report = run["report"]
-        print(f"  report          sent={report.sent} empty={report.skipped_empty} "
-              f"pending={report.pending} failed={report.failed}, "
-              f"in {run['elapsed']:.1f} s")  # fmt: skip
+        print(
+            f"  report          sent={report.sent} empty={report.skipped_empty} "
+            f"pending={report.pending} failed={report.failed}, in {run['elapsed']:.1f} s"
+        )
     print(f"messages arrived  {arrived}")
     print(f"wall time         {elapsed:.1f} s")
     print(f"throughput        {sent / elapsed:.0f} messages/s")
@@ -331,9 +337,11 @@ def main() -> int:
     for run in runs:
         peak = run["peak"]
         traced = f"{peak / 2**20:.1f} MiB" if peak is not None else "not measured (--tracemalloc)"
-        print(f"memory (sender)   tracemalloc peak {traced}; max RSS "
-              f"{run['rss_before'] / 1024:.0f} MiB before sending, "
-              f"{run['rss_after'] / 1024:.0f} MiB after")  # fmt: skip
+        print(
+            f"memory (sender)   tracemalloc peak {traced}; max RSS "
+            f"{run['rss_before'] / 1024:.0f} MiB before sending, "
+            f"{run['rss_after'] / 1024:.0f} MiB after"
+        )
     assert sent == args.members, f"expected {args.members} digests sent, got {sent}"
     assert arrived == args.members, f"expected {args.members} messages, {arrived} arrived"
     assert distinct == args.members, "a member got two digests"

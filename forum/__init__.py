@@ -77,10 +77,9 @@ def _init_security(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from forum.extensions import db
-        from forum.models import User
+        from forum.services.accounts import load_session_user
 
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return load_session_user(user_id)
 
     @app.after_request
     def security_headers(response):
@@ -92,4 +91,9 @@ def _init_security(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         )
+        if app.config["FORUM_SECURE_COOKIES"]:
+            # Served over HTTPS only: browsers must never try plain HTTP again (issue 13).
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
         return response

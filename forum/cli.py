@@ -13,6 +13,7 @@ from forum import tally as tally_core
 from forum.services import (
     accounts,
     audit,
+    backups,
     demo,
     disclosure,
     notification_emails,
@@ -128,6 +129,38 @@ def verify_audit() -> None:
     raise SystemExit(status)
 
 
+def _echo_checks(checks: backups.Checks) -> None:
+    for check in checks.checks:
+        click.echo(f"{check.name}: {'ok' if check.ok else 'FAILED'} ({check.detail})")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Write a consistent snapshot of the database to PATH while the forum keeps running."""
+    try:
+        checks = backups.backup(path)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    _echo_checks(checks)
+    click.echo(f"Backup written to {path}.")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore_command(path: Path) -> None:
+    """Restore the backup at PATH into this (empty) database, then check it."""
+    try:
+        checks = backups.restore(path)
+    except backups.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    _echo_checks(checks)
+    if not checks.ok:
+        click.echo("The restored database failed a check; do not open it to members.", err=True)
+        raise SystemExit(1)
+    click.echo(f"Restored from {path}; every check passed.")
+
+
 @click.command("lift-embargoes")
 def lift_embargoes() -> None:
     """Open the restricted topics whose embargo has ended: counted, and logged (cron)."""
@@ -143,12 +176,26 @@ def _echo_report(report, dry_run: bool) -> None:
             f"{len(report.would_send)} would be sent; {report.skipped_empty} have nothing new."
         )
         return
+    if report.abandoned:
+        click.echo(
+            f"{report.abandoned} left 'sending' by a sender that stopped before finishing; "
+            "taken up again (or given up after the last attempt)."
+        )
     click.echo(
         f"{report.sent} sent, {report.skipped_empty} with nothing new, "
         f"{report.pending} waiting for a retry, {report.failed} given up."
     )
+    if report.waiting:
+        due = report.next_attempt_at.strftime("%Y-%m-%d %H:%M UTC")
+        click.echo(f"{report.waiting} still to send; the next attempt is due at {due}.")
+    if report.last_error:
+        click.echo(f"Last failure: {report.last_error}", err=True)
     if report.server_unreachable:
-        raise SystemExit(1)  # so that cron reports it; the next run continues where this stopped
+        click.echo(
+            "Stopped: the mail server is unreachable. The next run continues where this stopped.",
+            err=True,
+        )
+        raise SystemExit(1)  # so that cron reports it
 
 
 @click.command("send-digests")
@@ -192,5 +239,7 @@ def init_app(app: Flask) -> None:
         lift_embargoes,
         send_digests_command,
         send_notifications_command,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)

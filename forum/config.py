@@ -50,6 +50,8 @@ def from_environment(instance_path: str) -> dict:
         "SECRET_KEY": os.environ.get("FORUM_SECRET_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # HTTPS only: Secure cookies and a Strict-Transport-Security header.
+        "FORUM_SECURE_COOKIES": secure,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure,

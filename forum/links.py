@@ -36,10 +36,20 @@ __all__ = [
 # ``source`` is deliberately absent: it is too often a real parameter (e.g. a dataset source).
 TRACKING_PARAMS = frozenset(
     {
-        "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid",
-        "_hsenc", "_hsmi", "ref", "ref_src",
+        "fbclid",  # Facebook
+        "gclid",  # Google Ads
+        "dclid",  # Google Display (DoubleClick)
+        "msclkid",  # Microsoft Advertising
+        "mc_cid",  # Mailchimp campaign
+        "mc_eid",  # Mailchimp recipient
+        "igshid",  # Instagram share
+        "yclid",  # Yandex
+        "_hsenc",  # HubSpot
+        "_hsmi",  # HubSpot
+        "ref",  # referrer
+        "ref_src",  # referrer source
     }
-)  # fmt: skip
+)
 TRACKING_PREFIXES = ("utm_",)
 
 _SCHEMES = frozenset({"http", "https"})

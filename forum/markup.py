@@ -7,11 +7,14 @@ swapped in one place (bleach is no longer maintained upstream, see ../shared/DES
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from functools import lru_cache, partial
 
 import bleach
+from bleach import html5lib_shim
 from bleach.css_sanitizer import CSSSanitizer
 from bleach.linkifier import LinkifyFilter
 from markdown_it import MarkdownIt
@@ -55,6 +58,96 @@ _LANGUAGE_CLASS = re.compile(r"^language-[\w+#-]{1,30}$")
 MENTION = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9_.-]{1,29})(?<![.-])", re.IGNORECASE)
 
 
+# What one post may hold, so that any body the form accepts renders in under 150 ms (issue 13).
+# Once html5lib's walker no longer goes quadratic (_TreeWalker), rendering is linear, but
+# markdown-it and bleach's html5lib pipeline (parse, walk, sanitise, linkify, serialise) cost
+# about 150 µs per element on this machine: what bounds the time is how much markup a body
+# holds, not its length. Measured per shape by bench/markup.py (docs/performance.md).
+MAX_ELEMENTS = 500  # HTML elements: paragraphs, headings, list items, table cells, links, code...
+MAX_TABLE_ROWS = 150  # rows, all tables of the post together (header rows included)
+MAX_LINKS = 150  # links: [text](url), bare URLs and <url>, images (shown as links), @handles
+MAX_NESTING_DEPTH = 8  # lists and block quotes, one inside another, in levels
+MAX_MARKS = 1_500  # runs of * _ ~ ` and single [ ] \ outside code: markdown-it pairs each one
+MAX_ESCAPED_CHARACTERS = 1_500  # < > & " anywhere: html5lib takes each entity as a token
+_ESCAPED = re.compile(r'[<>&"]')
+_MARKS = re.compile(r"\*+|_+|~+|`+|[\[\]\\]")
+_NESTING_OPEN = frozenset({"blockquote_open", "bullet_list_open", "ordered_list_open"})
+_NESTING_CLOSE = frozenset({"blockquote_close", "bullet_list_close", "ordered_list_close"})
+_LEAF_ELEMENTS = frozenset({"hr", "code_inline", "hardbreak", "image"})
+_CODE_BLOCKS = frozenset({"fence", "code_block"})  # <pre><code>: two elements
+
+
+class Bound(enum.Enum):
+    """Something a post holds too much of to render in bounded time."""
+
+    ELEMENTS = "elements"
+    TABLE_ROWS = "table_rows"
+    LINKS = "links"
+    NESTING_DEPTH = "nesting_depth"
+    MARKS = "marks"
+    ESCAPED_CHARACTERS = "escaped_characters"
+
+
+BOUNDS = {
+    Bound.ELEMENTS: MAX_ELEMENTS,
+    Bound.TABLE_ROWS: MAX_TABLE_ROWS,
+    Bound.LINKS: MAX_LINKS,
+    Bound.NESTING_DEPTH: MAX_NESTING_DEPTH,
+    Bound.MARKS: MAX_MARKS,
+    Bound.ESCAPED_CHARACTERS: MAX_ESCAPED_CHARACTERS,
+}
+
+
+@dataclass(frozen=True)
+class Excess:
+    bound: Bound
+    limit: int
+    found: int
+
+
+def check_bounds(text: str) -> list[Excess]:
+    """What the text holds more of than a post may (empty when it may be posted as it is).
+
+    Counts on markdown-it's tokens, the same parse render_markdown does: first the blocks only
+    (linear, and it finds code, where marks do not count), then, if nothing is over yet, the
+    inline content too.
+    """
+    text = text or ""
+    counts = dict.fromkeys(Bound, 0)
+    counts[Bound.ESCAPED_CHARACTERS] = len(_ESCAPED.findall(text))
+    counts[Bound.LINKS] = sum(1 for _ in MENTION.finditer(text))  # any may name a member
+    depth = 0
+    for token in _block_markdown().parse(text, {}):
+        _count_element(token, counts)
+        if token.type in _NESTING_OPEN:
+            depth += 1
+            counts[Bound.NESTING_DEPTH] = max(counts[Bound.NESTING_DEPTH], depth)
+        elif token.type in _NESTING_CLOSE:
+            depth -= 1
+        elif token.type == "inline":
+            counts[Bound.MARKS] += len(_MARKS.findall(token.content))
+    if not _over(counts):
+        for token in _markdown().parse(text, {}):
+            for child in token.children or ():
+                _count_element(child, counts)
+    return [Excess(bound, BOUNDS[bound], counts[bound]) for bound in _over(counts)]
+
+
+def _over(counts: dict[Bound, int]) -> list[Bound]:
+    return [bound for bound in Bound if counts[bound] > BOUNDS[bound]]
+
+
+def _count_element(token: Token, counts: dict[Bound, int]) -> None:
+    if token.nesting == 1 or token.type in _LEAF_ELEMENTS:
+        counts[Bound.ELEMENTS] += 1
+    elif token.type in _CODE_BLOCKS:
+        counts[Bound.ELEMENTS] += 2
+    if token.type == "tr_open":
+        counts[Bound.TABLE_ROWS] += 1
+    elif token.type in {"link_open", "image"}:
+        counts[Bound.LINKS] += 1
+
+
 def mentioned_handles(text: str) -> set[str]:
     """Every @handle written in a post (lower-cased), known to the forum or not."""
     return {m.group(1).lower() for m in MENTION.finditer(text or "")}
@@ -95,17 +188,97 @@ def _markdown() -> MarkdownIt:
     return md
 
 
+class _Ancestors(list):
+    """The walker's stack of ancestor elements, each with its index in its own parent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[int | None] = []
+
+    def push(self, element, key: int | None) -> None:
+        self.append(element)
+        self.keys.append(key)
+
+
+class _TreeWalker(html5lib_shim.getTreeWalker("etree")):
+    """html5lib's etree walker, but stepping back up to a parent in constant time.
+
+    The vendored walker finds a parent's position with ``list(grandparent).count(parent)`` and
+    ``.index(parent)`` each time it leaves the parent's last child, so cleaning an element with
+    n children (a table's rows, a list's items, a paragraph's links) costs O(n**2): a 48 KB
+    table took 6 s in bleach (issue 13). Here the stack remembers each ancestor's index; the
+    nodes walked, and so the tokens the sanitiser sees, are the same.
+    """
+
+    def getFirstChild(self, node):
+        if isinstance(node, tuple):
+            element, key, parents, flag = node
+        else:
+            element, key, parents, flag = node, None, _Ancestors(), None
+        if flag in ("text", "tail"):
+            return None
+        if element.text:
+            return element, key, parents, "text"
+        if len(element):
+            parents.push(element, key)
+            return element[0], 0, parents, None
+        return None
+
+    def getNextSibling(self, node):
+        if not isinstance(node, tuple):
+            return None
+        element, key, parents, flag = node
+        if flag == "text":
+            if len(element):
+                parents.push(element, key)
+                return element[0], 0, parents, None
+            return None
+        if element.tail and flag != "tail":
+            return element, key, parents, "tail"
+        if key < len(parents[-1]) - 1:
+            return parents[-1][key + 1], key + 1, parents, None
+        return None
+
+    def getParentNode(self, node):
+        if not isinstance(node, tuple):
+            return None
+        element, key, parents, flag = node
+        if flag == "text":
+            return element if not parents else (element, key, parents, None)
+        parent, parent_key = parents.pop(), parents.keys.pop()
+        return parent if not parents else (parent, parent_key, parents, None)
+
+
+@lru_cache(maxsize=1)
+def _block_markdown() -> MarkdownIt:
+    """The same parser, stopping at blocks: inline content is left as text, unparsed."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
+    md.enable(["table", "strikethrough", "linkify"])
+    md.core.ruler.disable(["inline", "linkify", "text_join"])
+    return md
+
+
+class _CSSSanitizer(CSSSanitizer):
+    """Aligned cells repeat one style: tinycss2 parses each style once, not once per cell."""
+
+    @lru_cache(maxsize=16)  # noqa: B019 (one sanitiser for the process, kept by _cleaner)
+    def sanitize_css(self, style: str) -> str:
+        return super().sanitize_css(style)
+
+
 @lru_cache(maxsize=1)
 def _cleaner() -> bleach.sanitizer.Cleaner:
-    return bleach.sanitizer.Cleaner(
+    cleaner = bleach.sanitizer.Cleaner(
         tags=ALLOWED_TAGS,
         attributes=_allowed_attribute,
         protocols=ALLOWED_PROTOCOLS,
         strip=True,
         strip_comments=True,
-        css_sanitizer=CSSSanitizer(allowed_css_properties=["text-align"]),
+        css_sanitizer=_CSSSanitizer(allowed_css_properties=["text-align"]),
         filters=[partial(LinkifyFilter, callbacks=[_set_link_rel], skip_tags={"pre", "code"})],
     )
+    cleaner.walker = _TreeWalker
+    return cleaner
 
 
 def _link_mentions(state) -> None:

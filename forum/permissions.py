@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
@@ -67,8 +68,6 @@ def _is_self(user: Any, user_id: int | None) -> bool:
 def _suspended(user: Any) -> Decision:
     until = getattr(user, "suspended_until", None)
     if until is not None and getattr(user, "state", None) != "suspended":
-        from flask_babel import format_datetime
-
         return _deny(
             _l(
                 "Your account is suspended until %(date)s. Until then you can read, but not "
@@ -504,6 +503,14 @@ def can_see_tally(user: User | None, round_: VotingRound) -> Decision:
     return _deny(_l("The tally is hidden until the round closes."))
 
 
+def can_download_ballots(user: User | None, round_: VotingRound) -> Decision:
+    """Anyone may download a round's anonymised ballots once its results are published; until
+    then there is no file, and asking for it is as for a missing page."""
+    if round_.results is None:
+        return _not_found()
+    return ALLOW
+
+
 # --- Moderation ----------------------------------------------------------------------------------
 
 
@@ -620,6 +627,11 @@ def can_open_notification(user: User | None, notification: Any) -> Decision:
     return ALLOW
 
 
+def can_preview_digest(user: User | None, member: Any = None) -> Decision:
+    """Admins may see the digest a member would get next (it lists only what that member reads)."""
+    return _staff(user, admin=True, refusal=_l("Only admins can preview a member's digest."))
+
+
 def can_view_moderation_log(user: User | None, thing: Any = None) -> Decision:
     if not _signed_in(user):
         return _deny(_l("The moderation log is for members: log in to read it."), needs_login=True)
@@ -670,6 +682,10 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "convert_report": can_convert_report,
     "open_notification": can_open_notification,
     "view_moderation_log": can_view_moderation_log,
+    # agenda (issue 12)
+    "download_ballots": can_download_ballots,
+    # email (issue 12)
+    "preview_digest": can_preview_digest,
 }
 
 

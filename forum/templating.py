@@ -10,6 +10,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from forum import links
+from forum.forms.moderation import FLAG_REASONS
 from forum.i18n import category_description, category_name, text_direction
 from forum.mail import DEFAULT_SITE_NAME
 from forum.markup import safe_html
@@ -67,6 +68,7 @@ def init_app(app: Flask) -> None:
         time_tag=time_tag,
         resource_domain=links.display_domain,
         doi_url=links.doi_url,
+        flag_reasons=FLAG_REASONS,
     )
 
     @app.context_processor

@@ -28,7 +28,15 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models import Notification, Post, Role, Topic
 from forum.models.types import utcnow
-from forum.services import disclosure, moderation, posting, tags, topic_areas, topic_surgery
+from forum.services import (
+    disclosure,
+    moderation,
+    posting,
+    tags,
+    topic_areas,
+    topic_curation,
+    topic_surgery,
+)
 from tests.factories import make_agenda_item, make_post, make_topic, make_user
 from tests.snapshots import changed_tables, database_snapshot
 
@@ -85,8 +93,8 @@ def hidden_world(app, moderator) -> Secrets:
     reply = make_post(topic, author=author, body=f"Zqxmarkerreply: @{uninvited.handle} see this.")
     hidden = make_post(topic, author=invited, body=HIDDEN_BODY)
     moderation.hide_post(moderator, hidden, reason=HIDDEN_REASON)
-    moderation.feature_topic(moderator, topic, summary=SUMMARY)
-    moderation.pin_topic(moderator, topic, globally=True)
+    topic_curation.feature_topic(moderator, topic, summary=SUMMARY)
+    topic_curation.pin_topic(moderator, topic, globally=True)
     # An earlier thread merged into it: its old address must not lead there any more.
     earlier = make_topic(security, author=author, title="Zqxmarkermerged earlier thread")
     make_post(earlier, author=invited, body="Zqxmarkermoved: a reply that moved with it.")

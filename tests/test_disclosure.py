@@ -103,10 +103,17 @@ def test_author_opens_a_restricted_topic_and_only_the_invited_member_reads_and_r
     client.login(member)
     form = text(client.get("/c/security/new"))
     assert "Restricted until a date: only moderators and the members I invite" in form
-    response = client.post("/c/security/new", data={
-        "title": SECRET_TITLE, "kind": "discussion", "body": SECRET_BODY,
-        "restricted": "y", "restricted_until": "2031-05-01", "invite": f"@{other_member.handle}",
-    })  # fmt: skip
+    response = client.post(
+        "/c/security/new",
+        data={
+            "title": SECRET_TITLE,
+            "kind": "discussion",
+            "body": SECRET_BODY,
+            "restricted": "y",
+            "restricted_until": "2031-05-01",
+            "invite": f"@{other_member.handle}",
+        },
+    )
     assert response.status_code == 302
     topic = db.session.scalar(select(Topic).where(Topic.title == SECRET_TITLE))
     assert topic.is_restricted and not topic.is_listed_to_all
@@ -152,14 +159,18 @@ def test_restriction_is_offered_only_in_sensitive_areas(client, member):
         ({"restricted": "y", "restricted_until": "next tuesday"}, "Give a date like 2030-03-01."),
         ({"restricted": "y", "restricted_until": "٢٠٣٠-٠١-٠١"}, "Give a date like 2030-03-01."),
         ({"restricted": "y", "restricted_until": "9" * 50_000}, "Give a date like 2030-03-01."),
-        ({"restricted": "y", "restricted_until": in_days(30), "invite": "@nobody-here"},
-         "No member has the handle @nobody-here."),
-        ({"restricted": "y", "restricted_until": in_days(30), "invite": "@" + "x" * 50_000},
-         "Keep the list under 1000 characters."),
+        (
+            {"restricted": "y", "restricted_until": in_days(30), "invite": "@nobody-here"},
+            "No member has the handle @nobody-here.",
+        ),
+        (
+            {"restricted": "y", "restricted_until": in_days(30), "invite": "@" + "x" * 50_000},
+            "Keep the list under 1000 characters.",
+        ),
         ({"restricted_until": in_days(30)}, "Tick “Restricted” above, or leave this empty."),
         ({"invite": "@someone"}, "Tick “Restricted” above, or leave this empty."),
     ],
-)  # fmt: skip
+)
 def test_bad_restriction_input_reshows_the_form_with_a_message_and_keeps_what_was_typed(
     client, member, fields, message
 ):
@@ -177,17 +188,29 @@ def test_bad_restriction_input_reshows_the_form_with_a_message_and_keeps_what_wa
 
 def test_nul_bytes_and_huge_fields_never_break_the_new_topic_form(client, member, other_member):
     client.login(member)
-    response = client.post("/c/security/new", data={
-        "title": "Nul\x00 title", "kind": "discussion", "body": "Body with a\x00 NUL",
-        "restricted": "y", "restricted_until": in_days(10),
-        "invite": f"@{other_member.handle}\x00",
-    })  # fmt: skip
+    response = client.post(
+        "/c/security/new",
+        data={
+            "title": "Nul\x00 title",
+            "kind": "discussion",
+            "body": "Body with a\x00 NUL",
+            "restricted": "y",
+            "restricted_until": in_days(10),
+            "invite": f"@{other_member.handle}\x00",
+        },
+    )
     assert response.status_code == 400 and "control character" in text(response)
     assert db.session.scalar(select(func.count()).select_from(Topic)) == 0
-    huge = client.post("/c/security/new", data={
-        "title": "t" * 50_000, "kind": "discussion", "body": "b" * 50_001,
-        "restricted": "y", "restricted_until": in_days(10),
-    })  # fmt: skip
+    huge = client.post(
+        "/c/security/new",
+        data={
+            "title": "t" * 50_000,
+            "kind": "discussion",
+            "body": "b" * 50_001,
+            "restricted": "y",
+            "restricted_until": in_days(10),
+        },
+    )
     assert huge.status_code == 400 and "Keep the title under" in text(huge)
 
 
@@ -224,8 +247,9 @@ def test_author_extends_the_embargo_but_cannot_bring_it_nearer(client, member, r
     assert later.status_code == 302
     extended = reload(restricted).embargo_until
     assert extended > before and actions()[-1] == "topic.embargo_extend"
-    nearer = client.post(f"/t/{restricted.id}/embargo", data={"embargo_until": in_days(5)},
-                         follow_redirects=True)  # fmt: skip
+    nearer = client.post(
+        f"/t/{restricted.id}/embargo", data={"embargo_until": in_days(5)}, follow_redirects=True
+    )
     assert "Only moderators can shorten or lift an embargo." in text(nearer)
     assert reload(restricted).embargo_until == extended
     assert client.post(f"/t/{restricted.id}/embargo/lift").status_code == 403
@@ -241,8 +265,9 @@ def test_moderator_brings_the_embargo_nearer_then_lifts_it(
     assert response.status_code == 302
     assert reload(restricted).embargo_until < utcnow() + timedelta(days=4)
     assert actions()[-1] == "topic.embargo_shorten"
-    past = client.post(f"/t/{restricted.id}/embargo", data={"embargo_until": "2020-02-02"},
-                       follow_redirects=True)  # fmt: skip
+    past = client.post(
+        f"/t/{restricted.id}/embargo", data={"embargo_until": "2020-02-02"}, follow_redirects=True
+    )
     assert "Choose a date after today." in text(past)
     lifted = client.post(f"/t/{restricted.id}/embargo/lift", follow_redirects=True)
     assert "The embargo is lifted" in text(lifted)
@@ -305,8 +330,11 @@ def test_removing_an_invitee_hides_the_topic_and_their_notifications_about_it(
     entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
     assert entry.action == "topic.revoke_access"
     assert json.loads(entry.private_details) == {"member": other_member.id}
-    again = client.post(f"/t/{restricted.id}/access/remove", data={"user_id": str(other_member.id)},
-                        follow_redirects=True)  # fmt: skip
+    again = client.post(
+        f"/t/{restricted.id}/access/remove",
+        data={"user_id": str(other_member.id)},
+        follow_redirects=True,
+    )
     assert "was not let in" in text(again)
     client.logout()
 
@@ -332,8 +360,9 @@ def test_author_lets_in_a_member_by_handle_who_is_told(client, member, outsider,
     assert db.session.get(TopicAccess, (restricted.id, outsider.id)) is not None
     told = db.session.scalar(select(Notification).where(Notification.user_id == outsider.id))
     assert told.kind == NotificationKind.TOPIC_ACCESS and told.topic_id == restricted.id
-    twice = client.post(f"/t/{restricted.id}/access", data={"handle": outsider.handle},
-                        follow_redirects=True)  # fmt: skip
+    twice = client.post(
+        f"/t/{restricted.id}/access", data={"handle": outsider.handle}, follow_redirects=True
+    )
     assert "is let in already" in text(twice)
     for handle, message in [
         ("@nobody-at-all", "No member has that @handle."),
@@ -341,8 +370,9 @@ def test_author_lets_in_a_member_by_handle_who_is_told(client, member, outsider,
         ("h" * 50_000, "No member has that @handle."),
         (member.handle, "opened this topic and sees it already."),
     ]:
-        page = client.post(f"/t/{restricted.id}/access", data={"handle": handle},
-                           follow_redirects=True)  # fmt: skip
+        page = client.post(
+            f"/t/{restricted.id}/access", data={"handle": handle}, follow_redirects=True
+        )
         assert page.status_code == 200 and message in text(page), handle
     client.logout()
     client.login(outsider)
@@ -353,10 +383,17 @@ def test_every_change_is_logged_with_who_and_when_but_never_the_content(
     client, member, other_member, outsider, moderator, security
 ):
     client.login(member)
-    client.post("/c/security/new", data={
-        "title": SECRET_TITLE, "kind": "discussion", "body": SECRET_BODY,
-        "restricted": "y", "restricted_until": in_days(20), "invite": other_member.handle,
-    })  # fmt: skip
+    client.post(
+        "/c/security/new",
+        data={
+            "title": SECRET_TITLE,
+            "kind": "discussion",
+            "body": SECRET_BODY,
+            "restricted": "y",
+            "restricted_until": in_days(20),
+            "invite": other_member.handle,
+        },
+    )
     topic = db.session.scalar(select(Topic).where(Topic.title == SECRET_TITLE))
     client.post(f"/t/{topic.id}/access", data={"handle": outsider.handle})
     client.post(f"/t/{topic.id}/access/remove", data={"user_id": str(outsider.id)})
@@ -367,9 +404,13 @@ def test_every_change_is_logged_with_who_and_when_but_never_the_content(
     client.post(f"/t/{topic.id}/embargo/lift")
     entries = list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
     assert [e.action for e in entries] == [
-        "topic.restrict", "topic.grant_access", "topic.revoke_access", "topic.embargo_extend",
-        "topic.embargo_shorten", "topic.embargo_lift",
-    ]  # fmt: skip
+        "topic.restrict",
+        "topic.grant_access",
+        "topic.revoke_access",
+        "topic.embargo_extend",
+        "topic.embargo_shorten",
+        "topic.embargo_lift",
+    ]
     assert [e.actor_id for e in entries] == [member.id] * 4 + [moderator.id] * 2
     for entry in entries:
         assert entry.target_type == "topic" and entry.target_id == topic.id
@@ -398,8 +439,9 @@ def test_author_restricts_their_topic_and_moderators_restrict_from_topic_tools(
         == 302
     )
     assert reload(mine).is_restricted and reload(security).topic_count == listed - 1
-    again = client.post(f"/t/{mine.id}/embargo/restrict", data={"embargo_until": in_days(30)},
-                        follow_redirects=True)  # fmt: skip
+    again = client.post(
+        f"/t/{mine.id}/embargo/restrict", data={"embargo_until": in_days(30)}, follow_redirects=True
+    )
     assert "This topic is restricted already" in text(again)
     assert reload(security).topic_count == listed - 1
     assert (
@@ -419,8 +461,10 @@ def test_author_restricts_their_topic_and_moderators_restrict_from_topic_tools(
         ).status_code
         == 404
     )
-    done = client.post(f"/t/{other.id}/embargo/restrict", data={"embargo_until": in_days(9),
-                       "next": f"/t/{other.id}/moderate"})  # fmt: skip
+    done = client.post(
+        f"/t/{other.id}/embargo/restrict",
+        data={"embargo_until": in_days(9), "next": f"/t/{other.id}/moderate"},
+    )
     assert done.status_code == 302 and reload(other).is_restricted
     assert reload(security).topic_count == listed - 2
     bad = client.post(f"/t/{mine.id}/embargo/lift")
@@ -433,10 +477,14 @@ def test_author_restricts_their_topic_and_moderators_restrict_from_topic_tools(
 @pytest.fixture
 def report(client, member):
     client.login(member)
-    response = client.post("/reports/new", data={
-        "title": "Training data leaks through the API", "category": "privacy",
-        "body": "Prompt X returns verbatim emails.",
-    })  # fmt: skip
+    response = client.post(
+        "/reports/new",
+        data={
+            "title": "Training data leaks through the API",
+            "category": "privacy",
+            "body": "Prompt X returns verbatim emails.",
+        },
+    )
     assert response.status_code == 302
     client.logout()
     return db.session.scalar(select(Topic).where(Topic.is_private_report.is_(True)))
@@ -514,14 +562,23 @@ def test_moderator_turns_a_report_into_a_restricted_topic(
     client.login(moderator)
     page = text(client.get(topic_url(report)))
     assert "Turn into a restricted topic" in page
-    refused = client.post(f"/t/{report.id}/convert", data={"category": "meta",
-                          "embargo_until": in_days(30)}, follow_redirects=True)  # fmt: skip
+    refused = client.post(
+        f"/t/{report.id}/convert",
+        data={"category": "meta", "embargo_until": in_days(30)},
+        follow_redirects=True,
+    )
     assert "Not a valid choice" in text(refused) and reload(report).is_private_report
-    past = client.post(f"/t/{report.id}/convert", data={"category": "security",
-                       "embargo_until": "1999-12-31"}, follow_redirects=True)  # fmt: skip
+    past = client.post(
+        f"/t/{report.id}/convert",
+        data={"category": "security", "embargo_until": "1999-12-31"},
+        follow_redirects=True,
+    )
     assert "Choose a date after today." in text(past) and reload(report).is_private_report
-    done = client.post(f"/t/{report.id}/convert", data={"category": "security",
-                       "embargo_until": in_days(30)}, follow_redirects=True)  # fmt: skip
+    done = client.post(
+        f"/t/{report.id}/convert",
+        data={"category": "security", "embargo_until": in_days(30)},
+        follow_redirects=True,
+    )
     assert "The report is now a restricted topic" in text(done)
     topic = reload(report)
     assert not topic.is_private_report and topic.is_restricted
@@ -567,10 +624,14 @@ def test_admin_marks_which_areas_are_sensitive(client, admin, member):
     client.login(admin)
     page = text(client.get("/admin/settings"))
     assert "Sensitive areas" in page
-    response = client.post("/admin/settings", data={
-        "registration_mode": "application", "applications_timezone": "UTC",
-        "sensitive": [str(meta.id)],
-    })  # fmt: skip
+    response = client.post(
+        "/admin/settings",
+        data={
+            "registration_mode": "application",
+            "applications_timezone": "UTC",
+            "sensitive": [str(meta.id)],
+        },
+    )
     assert response.status_code == 302
     assert reload(meta).is_sensitive and not reload(security).is_sensitive
     client.logout()

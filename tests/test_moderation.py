@@ -9,7 +9,7 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models import AuditEntry, Flag, Notification, NotificationKind, Post, Role, Topic
 from forum.models.types import utcnow
-from forum.services import disclosure, moderation, site_settings
+from forum.services import disclosure, moderation, reading, site_settings, topic_areas
 from tests.factories import make_post, make_topic, make_user
 
 # Every moderation URL, by the rule in the app's URL map, and who gets what. A new moderation
@@ -18,27 +18,36 @@ ROLES = ["anonymous", "member", "author", "moderator", "admin", "suspended"]
 LOGIN = 302
 FORBIDDEN = 403
 OK = {200, 302}
+MODERATORS = {
+    "anonymous": LOGIN,
+    "member": FORBIDDEN,
+    "author": FORBIDDEN,
+    "moderator": OK,
+    "admin": OK,
+    "suspended": FORBIDDEN,
+}
+POST_TOOLS = ["dismiss", "hide", "restore", "delete", "approve", "warn", "suspend"]
+TOPIC_TOOLS = ["pin", "unpin", "lock", "unlock", "move", "feature", "unfeature", "duplicate"]
+TOPIC_TOOLS += ["merge", "split"]
 EXPECTED = {
-    "/moderation": {"anonymous": LOGIN, "member": FORBIDDEN, "author": FORBIDDEN,
-                    "moderator": OK, "admin": OK, "suspended": FORBIDDEN},
-    "/moderation/log": {"anonymous": LOGIN, "member": OK, "author": OK, "moderator": OK,
-                        "admin": OK, "suspended": OK},
-    "/moderation/posts/<int:post_id>/<action>": {"anonymous": LOGIN, "member": FORBIDDEN,
-        "author": FORBIDDEN, "moderator": OK, "admin": OK, "suspended": FORBIDDEN},
-    "/t/<int:topic_id>/moderate": {"anonymous": LOGIN, "member": FORBIDDEN,
-        "author": FORBIDDEN, "moderator": OK, "admin": OK, "suspended": FORBIDDEN},
-    "/t/<int:topic_id>/moderate/<action>": {"anonymous": LOGIN, "member": FORBIDDEN,
-        "author": FORBIDDEN, "moderator": OK, "admin": OK, "suspended": FORBIDDEN},
-    "/p/<int:post_id>/flag": {"anonymous": LOGIN, "member": OK, "author": FORBIDDEN,
-        "moderator": OK, "admin": OK, "suspended": FORBIDDEN},
-}  # fmt: skip
+    "/moderation": MODERATORS,
+    "/moderation/log": {role: OK for role in ROLES} | {"anonymous": LOGIN},
+    **{f"/moderation/posts/<int:post_id>/{tool}": MODERATORS for tool in POST_TOOLS},
+    "/t/<int:topic_id>/moderate": MODERATORS,
+    **{f"/t/<int:topic_id>/moderate/{tool}": MODERATORS for tool in TOPIC_TOOLS},
+    "/p/<int:post_id>/flag": {
+        "anonymous": LOGIN,
+        "member": OK,
+        "author": FORBIDDEN,
+        "moderator": OK,
+        "admin": OK,
+        "suspended": FORBIDDEN,
+    },
+}
 
 
 def moderation_rules(app) -> list:
-    return [
-        rule for rule in app.url_map.iter_rules()
-        if rule.endpoint.startswith("moderation.")
-    ]  # fmt: skip
+    return [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("moderation.")]
 
 
 def test_every_moderation_route_is_in_the_matrix(app):
@@ -70,9 +79,7 @@ def test_each_role_gets_the_expected_answer_from_every_moderation_url(
         client.login(people[role])
     for rule in moderation_rules(app):
         path = rule.rule.replace("<int:post_id>", str(post.id))
-        path = path.replace("<int:topic_id>", str(topic.id)).replace("<action>", "dismiss")
-        if "topic_id" in rule.rule and "<action>" in rule.rule:
-            path = path.replace("/dismiss", "/unpin")
+        path = path.replace("<int:topic_id>", str(topic.id))
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             data = {"reason": "spam"}
             response = client.post(path, data=data) if method == "POST" else client.get(path)
@@ -143,11 +150,10 @@ def test_hidden_posts_never_leak_their_body(client, member, other_member, modera
 def test_restricted_topics_stay_hidden_until_the_embargo_then_open_by_themselves(
     client, member, other_member, moderator, app
 ):
-    from forum.services import topic_areas
-
     security = topic_areas.get_category("security")
-    topic = make_topic(security, author=member, title="Working jailbreak on Model X",
-                       body="STEP ONE OF THE ATTACK")  # fmt: skip
+    topic = make_topic(
+        security, author=member, title="Working jailbreak on Model X", body="STEP ONE OF THE ATTACK"
+    )
     disclosure.restrict_topic(member, topic, embargo_until=utcnow() + timedelta(days=30))
     client.login(other_member)
     places = [f"/t/{topic.id}/{topic.slug}?page=1", f"/p/{topic.id}", "/c/security", "/latest"]
@@ -175,8 +181,6 @@ def test_restricted_topics_stay_hidden_until_the_embargo_then_open_by_themselves
 
 
 def test_only_security_and_safety_topics_can_be_restricted(member, safety):
-    from forum.services import topic_areas
-
     meta = make_topic(topic_areas.get_category("meta"), author=member)
     with pytest.raises(Exception, match="sensitive areas"):
         disclosure.restrict_topic(member, meta, embargo_until=utcnow() + timedelta(days=1))
@@ -233,8 +237,6 @@ def test_first_posts_of_new_members_wait_for_review(client, moderator, safety):
 
 
 def test_topic_tools_pin_lock_move_feature_and_duplicate(client, moderator, member, safety):
-    from forum.services import reading
-
     topic = make_topic(safety, author=member, title="Curated topic")
     original = make_topic(safety, author=member, title="The original")
     client.login(moderator)
@@ -275,3 +277,13 @@ def test_a_merged_topics_old_address_redirects_to_the_merged_topic(
     assert "moved reply" in page
     assert "Old thread" not in client.get("/c/safety").get_data(as_text=True)
     assert db.session.get(Topic, source.id).merged_into_id == target.id
+
+
+def test_a_moderator_posting_to_a_tool_that_does_not_exist_gets_not_found(
+    client, moderator, member, safety
+):
+    topic = make_topic(safety, author=member)
+    post = make_post(topic, author=member)
+    client.login(moderator)
+    assert client.post(f"/moderation/posts/{post.id}/promote").status_code == 404
+    assert client.post(f"/t/{topic.id}/moderate/archive").status_code == 404

@@ -93,10 +93,13 @@ def test_members_choose_their_watch_level_on_topics_and_areas(client, member, to
 
 def test_email_preferences_are_saved(client, member):
     client.login(member)
-    response = client.post("/settings/email", data={
-        "digest_frequency": "daily", "digest_hour": "18", "digest_weekday": "4",
+    preferences = {
+        "digest_frequency": "daily",
+        "digest_hour": "18",
+        "digest_weekday": "4",
         "auto_watch": "y",
-    })  # fmt: skip
+    }
+    response = client.post("/settings/email", data=preferences)
     assert response.status_code == 302
     db.session.refresh(member)
     assert (member.email_immediate, member.digest_frequency, member.digest_hour) == (

@@ -129,6 +129,9 @@ MATRIX = {
     ("see_tally", "open_round_with_running_tally"): EVERYONE,
     ("see_tally", "closed_round"): EVERYONE,
     ("view_directory", None): SIGNED_IN,
+    ("download_ballots", "published_round"): EVERYONE,
+    ("download_ballots", "closed_round"): set(),  # closed, results not yet published
+    ("preview_digest", None): {"admin"},
 }
 # Refusals a visitor gets that logging in might lift: sent to log in, or (for things they may
 # not know exist) the page of a missing id. Every other refusal says why logging in would not help.
@@ -231,6 +234,7 @@ def _build_world():
         "open_round_with_running_tally": round_(-hour, hour, show_running_tally=True),
         "closed_round": round_(-2 * hour, -hour, show_running_tally=False),
         "upcoming_round": round_(hour, 2 * hour, show_running_tally=False),
+        "published_round": round_(-2 * hour, -hour, results={"order": [], "scores": {}}),
         "answer": answer,
         "hidden_post": hidden_post,
         "deleted_answer": deleted_answer,

@@ -8,7 +8,7 @@ from sqlalchemy import event
 
 from forum.extensions import db
 from forum.models.types import utcnow
-from forum.services import moderation, topic_areas
+from forum.services import topic_areas, topic_curation
 from tests.factories import make_topic, make_user
 
 ROW = re.compile(r'<li class="topic-row.*?</li>', re.S)
@@ -43,7 +43,7 @@ def old_and_new(member, safety):
 def test_a_topic_pinned_across_the_forum_leads_latest_and_the_home_page(
     client, moderator, other_member, old_and_new, logged_in
 ):
-    moderation.pin_topic(moderator, old_and_new, globally=True)
+    topic_curation.pin_topic(moderator, old_and_new, globally=True)
     if logged_in:
         client.login(other_member)
     rows = list_rows(client.get("/latest").get_data(as_text=True))
@@ -57,14 +57,14 @@ def test_a_topic_pinned_across_the_forum_leads_latest_and_the_home_page(
 
 
 def test_the_pinned_topic_leads_only_the_default_sort(client, moderator, old_and_new):
-    moderation.pin_topic(moderator, old_and_new, globally=True)
+    topic_curation.pin_topic(moderator, old_and_new, globally=True)
     rows = list_rows(client.get("/latest?sort=newest").get_data(as_text=True))
     assert [title for title, _badge in rows][0] == "Today&#39;s question"
     assert ("Read this first", True) in rows  # still marked where it is
 
 
 def test_a_pin_in_one_area_leads_that_area_but_not_latest(client, moderator, old_and_new):
-    moderation.pin_topic(moderator, old_and_new, globally=False)
+    topic_curation.pin_topic(moderator, old_and_new, globally=False)
     rows = list_rows(client.get("/latest").get_data(as_text=True))
     assert rows[0] == ("Today&#39;s question", False)
     assert ("Read this first", False) in rows  # pinned in its area, not here
@@ -74,8 +74,8 @@ def test_a_pin_in_one_area_leads_that_area_but_not_latest(client, moderator, old
 
 
 def test_unpinning_a_topic_sends_it_back_to_its_place(client, moderator, old_and_new):
-    moderation.pin_topic(moderator, old_and_new, globally=True)
-    moderation.unpin_topic(moderator, old_and_new)
+    topic_curation.pin_topic(moderator, old_and_new, globally=True)
+    topic_curation.unpin_topic(moderator, old_and_new)
     rows = list_rows(client.get("/latest").get_data(as_text=True))
     assert rows[-1] == ("Read this first", False)
     assert home_pinned(client.get("/").get_data(as_text=True)) == ""
@@ -84,7 +84,7 @@ def test_unpinning_a_topic_sends_it_back_to_its_place(client, moderator, old_and
 def test_a_restricted_pinned_topic_stays_hidden_from_those_not_let_in(
     client, member, other_member, moderator, old_and_new
 ):
-    moderation.pin_topic(moderator, old_and_new, globally=True)
+    topic_curation.pin_topic(moderator, old_and_new, globally=True)
     old_and_new.is_restricted = True
     old_and_new.embargo_until = utcnow() + timedelta(days=30)
     db.session.commit()
@@ -104,7 +104,7 @@ def test_a_pinned_topic_in_a_members_only_area_is_not_shown_to_visitors(client, 
     meta.is_members_only = True
     db.session.commit()
     topic = make_topic(meta, author=moderator, title="Members' meeting notes")
-    moderation.pin_topic(moderator, topic, globally=True)
+    topic_curation.pin_topic(moderator, topic, globally=True)
     for url in ("/latest", "/"):
         assert "meeting notes" not in client.get(url).get_data(as_text=True), url
     client.login(make_user())
@@ -115,7 +115,7 @@ def test_the_home_page_shows_at_most_a_few_pinned_topics(client, moderator, memb
     from forum.services.topic_lists import PINNED_ON_HOME
 
     for i in range(PINNED_ON_HOME + 2):
-        moderation.pin_topic(
+        topic_curation.pin_topic(
             moderator, make_topic(safety, author=member, title=f"Pin {i}"), globally=True
         )
     pinned = home_pinned(client.get("/").get_data(as_text=True))
@@ -129,7 +129,7 @@ def test_latest_and_the_home_page_read_forum_wide_pins_down_their_index(
     """No sort of every topic: SQLite walks ix_topics_global_pin_activity and stops at the page."""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
-    moderation.pin_topic(moderator, old_and_new, globally=True)
+    topic_curation.pin_topic(moderator, old_and_new, globally=True)
     seen = []
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:

@@ -4,7 +4,7 @@ import pytest
 
 from forum.extensions import db
 from forum.models import AgendaStatus
-from forum.services import posting, reviews, round_results, topic_areas, voting
+from forum.services import posting, reviews, round_results, topic_areas, topic_curation, voting
 from tests.factories import make_post, make_topic, make_user
 
 PAGE_QUERY_BUDGET = 10
@@ -214,8 +214,6 @@ def test_latest_and_tag_lists_query_counts_do_not_grow_with_topics(client, queri
 def test_latest_and_home_with_forum_wide_pins_run_as_many_queries_for_1_topic_as_for_50(
     client, queries, moderator, logged_in
 ):
-    from forum.services import moderation
-
     security = topic_areas.get_category("security")
     people = [make_user() for _ in range(4)]
 
@@ -225,7 +223,7 @@ def test_latest_and_home_with_forum_wide_pins_run_as_many_queries_for_1_topic_as
             if i % 5 == 0:
                 make_post(topic, author=people[(i + 1) % 4])
             if i % 10 == 0:
-                moderation.pin_topic(moderator, topic, globally=True)
+                topic_curation.pin_topic(moderator, topic, globally=True)
 
     def count(url: str) -> tuple[int, str]:
         return count_page_queries(client, queries, url), queries.report()

@@ -23,7 +23,7 @@ from forum.extensions import db
 from forum.models import FlagReason, Post, Role, User
 from forum.models.types import utcnow
 from forum.permissions import PermissionDenied
-from forum.services import moderation, posting, reports, tags, topic_areas
+from forum.services import moderation, posting, reports, tags, topic_areas, topic_curation
 from tests.conftest import _empty_tables, app_config
 from tests.factories import make_agenda_item, make_application, make_post, make_topic, make_user
 from tests.helpers import FormClient
@@ -170,9 +170,9 @@ def _build_world() -> World:
     waiting = make_post(topic, author=member, body="A first post waiting for review")
     waiting.awaiting_review = True
     curated = make_topic(safety, author=member, title="The canonical thread")
-    moderation.pin_topic(staff, curated, globally=True)
-    moderation.lock_topic(staff, curated, note="Settled.")
-    moderation.feature_topic(staff, curated, summary="Read this first.")
+    topic_curation.pin_topic(staff, curated, globally=True)
+    topic_curation.lock_topic(staff, curated, note="Settled.")
+    topic_curation.feature_topic(staff, curated, summary="Read this first.")
     other_topic = make_topic(safety, author=member, title="Refusal drift, again")
     restricted = posting.create_topic(
         member,

@@ -123,3 +123,51 @@ class ProfileForm(FlaskForm):
             locale=self.locale.data or None,
             profile_public=self.profile_public.data,
         )
+
+
+def new_password_field(label) -> PasswordField:
+    """A new password, under the same rules as registering."""
+    return PasswordField(
+        label,
+        validators=[
+            InputRequired(_l("Choose a password.")),
+            Length(
+                min=PASSWORD_MIN_LENGTH,
+                max=200,
+                message=_l("Use at least %(n)d characters.", n=PASSWORD_MIN_LENGTH),
+            ),
+        ],
+    )
+
+
+def repeat_password_field(of: str) -> PasswordField:
+    return PasswordField(
+        _l("Repeat password"),
+        validators=[InputRequired(), EqualTo(of, _l("The passwords do not match."))],
+    )
+
+
+def current_password_field() -> PasswordField:
+    return PasswordField(
+        _l("Current password"), validators=[InputRequired(_l("Enter your current password."))]
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailAddressField()
+
+
+class ResetPasswordForm(FlaskForm):
+    password = new_password_field(_l("New password"))
+    confirm = repeat_password_field("password")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = current_password_field()
+    new_password = new_password_field(_l("New password"))
+    confirm = repeat_password_field("new_password")
+
+
+class ChangeEmailForm(FlaskForm):
+    new_email = EmailAddressField(_l("New email address"))
+    password = current_password_field()

@@ -1,7 +1,10 @@
-"""Forms for agenda items, their statuses, and voting rounds (ballots are parsed in the view)."""
+"""Forms for agenda items, their statuses, voting rounds, and reading a submitted ballot."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -21,8 +24,16 @@ from wtforms.validators import (
 )
 
 from forum.forms.accounts import timezone_choices
-from forum.forms.fields import MomentField, MultiCheckboxField, WholeNumberField, number_choice
+from forum.forms.fields import (
+    MomentField,
+    MultiCheckboxField,
+    WholeNumberField,
+    number_choice,
+    whole_number,
+)
 from forum.links import canonical_url
+from forum.models import VotingMethod, VotingRound
+from forum.services.voting import BallotRejected
 
 AREA_CHOICES = [
     SelectChoice("privacy", _l("Privacy")),
@@ -131,3 +142,26 @@ class RoundForm(FlaskForm):
     def validate_items(self, field) -> None:
         if len(set(field.data or [])) < 2:
             raise ValidationError(_l("Put at least two agenda items on the ballot."))
+
+
+# --- Ballots: one box per item on the round's ballot, named item-<id> ---------------------------
+
+
+def typed_ballot(round_: VotingRound, formdata: Mapping[str, str]) -> dict[int, str]:
+    """What the member typed in each item's box, stripped (shown again if the ballot is refused)."""
+    return {item.id: formdata.get(f"item-{item.id}", "").strip() for item in round_.items}
+
+
+def ballot_entries(round_: VotingRound, typed: Mapping[int, str]) -> dict[int, int]:
+    """The typed boxes as numbers: a ticked approval is 1 (unticked 0), an empty box is left out;
+    BallotRejected for anything that is not a whole number."""
+    entries = {}
+    for item_id, text in typed.items():
+        if round_.method == VotingMethod.APPROVAL:
+            entries[item_id] = 1 if text else 0
+        elif text:
+            number = whole_number(text)
+            if number is None:
+                raise BallotRejected(_("Enter whole numbers (or leave a box empty)."))
+            entries[item_id] = number
+    return entries

@@ -19,7 +19,9 @@ from wtforms.validators import DataRequired, Length, Optional, StopValidation, V
 
 from forum.forms.fields import DayField, MultiCheckboxField, after_today, number_choice
 from forum.links import canonical_url, normalise_doi
+from forum.markup import Bound, Excess, check_bounds
 from forum.models.discussions import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
+from forum.services.disclosure import find_members
 from forum.services.posting import MAX_TAGS_PER_TOPIC
 
 
@@ -35,6 +37,62 @@ def _strip(value: str | None) -> str | None:
 def _not_blank(form, field) -> None:
     if not (field.data or "").strip():
         raise StopValidation(_l("Write something before posting."))
+
+
+def _bound_message(excess: Excess) -> LazyString:
+    n, found = _formatted(excess.limit), _formatted(excess.found)
+    match excess.bound:
+        case Bound.ELEMENTS:
+            return _l(
+                "Too much formatting: a post may have at most %(n)s paragraphs, list items, "
+                "table cells, links and other formatted pieces (this one has %(found)s).",
+                n=n,
+                found=found,
+            )
+        case Bound.TABLE_ROWS:
+            return _l(
+                "Tables may have at most %(n)s rows in one post (these have %(found)s).",
+                n=n,
+                found=found,
+            )
+        case Bound.LINKS:
+            return _l(
+                "A post may hold at most %(n)s links, counting bare addresses and @mentions "
+                "(this one has %(found)s).",
+                n=n,
+                found=found,
+            )
+        case Bound.NESTING_DEPTH:
+            return _l(
+                "Lists and quotes may be nested at most %(n)s levels deep "
+                "(these go %(found)s deep).",
+                n=n,
+                found=found,
+            )
+        case Bound.MARKS:
+            return _l(
+                "A post may use at most %(n)s formatting marks (* _ ~ ` [ ] \\) outside code "
+                "blocks (this one has %(found)s).",
+                n=n,
+                found=found,
+            )
+        case Bound.ESCAPED_CHARACTERS:
+            return _l(
+                'A post may hold at most %(n)s of the characters < > & " (this one has %(found)s).',
+                n=n,
+                found=found,
+            )
+
+
+def _within_bounds(form, field) -> None:
+    """What a body holds must render in bounded time (issue 13); a long body is refused first."""
+    if field.errors or len(field.data or "") > BODY_MAX_LENGTH:
+        return
+    # str(): a LazyString passes as markup (it has __html__), and these messages show < > & ".
+    messages = [str(_bound_message(excess)) for excess in check_bounds(field.data or "")]
+    if messages:
+        field.errors.extend(messages[1:])
+        raise ValidationError(messages[0])
 
 
 KIND_CHOICES = [
@@ -55,6 +113,7 @@ def _body_field(label) -> TextAreaField:
                 max=BODY_MAX_LENGTH,
                 message=_l("Keep it under %(n)s characters.", n=_formatted(BODY_MAX_LENGTH)),
             ),
+            _within_bounds,
         ],
     )
 
@@ -156,8 +215,6 @@ class TopicForm(FlaskForm):
         return not (self.restricted_until.errors or self.invite.errors)
 
     def validate_invite(self, field) -> None:
-        from forum.services.disclosure import find_members
-
         self.invited_members = []
         handles = handles_in(field.data)
         if not handles or not self.restricted.data:  # unticked: _validate_restriction asks

@@ -77,12 +77,21 @@ class User(UserMixin, db.Model):
     auto_watch: Mapped[bool] = mapped_column(default=True)  # watch topics you create or reply to
     # Whether visitors who are not logged in may open the profile (members always may).
     profile_public: Mapped[bool] = mapped_column(default=False)
+    # Part of every session's and remember cookie's user id (get_id): raising it ends them all
+    # at once, on log-out, a password change or reset, and "log out everywhere" (issue 13).
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # A new address waiting for its owner to confirm it from the link sent there (issue 13).
+    pending_email: Mapped[str | None] = mapped_column(String(254))
 
     __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
 
     @property
     def is_active(self) -> bool:  # Flask-Login: suspended members may still log in and read.
         return True
+
+    def get_id(self) -> str:
+        """Flask-Login's alternative id: a cookie made before the version was raised is refused."""
+        return f"{self.id}:{self.session_version}"
 
     @property
     def is_moderator(self) -> bool:

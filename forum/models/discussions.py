@@ -118,7 +118,7 @@ class Topic(db.Model):
     # Resources: what is shared (a URL and/or a DOI), shown as a card.
     resource_url: Mapped[str] = mapped_column(String(2000), default="")
     doi: Mapped[str] = mapped_column(String(300), default="")
-    # Curation (forum/services/moderation.py).
+    # Curation (forum/services/topic_curation.py).
     is_pinned_globally: Mapped[bool] = mapped_column(default=False)
     lock_note: Mapped[str] = mapped_column(Text, default="")
     featured_summary: Mapped[str] = mapped_column(Text, default="")

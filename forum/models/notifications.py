@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from forum.extensions import db
 from forum.models.accounts import User, _enum
@@ -93,19 +94,24 @@ class DeliveryStatus(enum.StrEnum):
     FAILED = "failed"  # gave up after the maximum number of attempts
 
 
-class DigestDelivery(db.Model):
-    """The ledger that makes digests idempotent: one row per member per digest period."""
+class OutboxEntry:
+    """The columns every outbox ledger row shares (services/outbox.py moves them along
+    pending -> sending -> sent or failed). Each ledger names its own status type, so that
+    its CHECK constraint keeps the name its migration gave it."""
 
-    __tablename__ = "digest_deliveries"
+    __status_type__: ClassVar[str]
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    period: Mapped[str] = mapped_column(String(20))  # "2026-11-26" (daily) or "2026-W48" (weekly)
-    covers_from: Mapped[datetime] = mapped_column(UTCDateTime())
-    covers_to: Mapped[datetime] = mapped_column(UTCDateTime())
-    status: Mapped[DeliveryStatus] = mapped_column(
-        _enum(DeliveryStatus, "delivery_status"), default=DeliveryStatus.PENDING
-    )
+    # sort_order keeps id and user_id first, ahead of each ledger's own columns, as migration 0007
+    # created the tables.
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-2)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), sort_order=-1)
+
+    @declared_attr
+    def status(cls) -> Mapped[DeliveryStatus]:
+        return mapped_column(
+            _enum(DeliveryStatus, cls.__status_type__), default=DeliveryStatus.PENDING
+        )
+
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -114,31 +120,32 @@ class DigestDelivery(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+
+class DigestDelivery(OutboxEntry, db.Model):
+    """The ledger that makes digests idempotent: one row per member per digest period."""
+
+    __tablename__ = "digest_deliveries"
+    __status_type__ = "delivery_status"
+
+    period: Mapped[str] = mapped_column(String(20))  # "2026-11-26" (daily) or "2026-W48" (weekly)
+    covers_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    covers_to: Mapped[datetime] = mapped_column(UTCDateTime())
+
     __table_args__ = (
         UniqueConstraint("user_id", "period", name="uq_digest_deliveries_user_period"),
         Index("ix_digest_deliveries_due", "status", "next_attempt_at"),
     )
 
 
-class NotificationBatch(db.Model):
+class NotificationBatch(OutboxEntry, db.Model):
     """One immediate email: the notifications it carries are marked with its id (the ledger)."""
 
     __tablename__ = "notification_batches"
+    __status_type__ = "batch_status"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # The newest notification id it covers: unique per member, so two senders cannot both
     # create a batch for the same notifications.
     upto_notification_id: Mapped[int] = mapped_column()
-    status: Mapped[DeliveryStatus] = mapped_column(
-        _enum(DeliveryStatus, "batch_status"), default=DeliveryStatus.PENDING
-    )
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    message_id: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         UniqueConstraint(

@@ -61,8 +61,25 @@ def unique_handle(email: str, display_name: str) -> str:
     return f"{base}{n}"
 
 
+def load_session_user(session_id: str) -> User | None:
+    """The member a session or remember cookie names ("<id>:<session version>", User.get_id),
+    if that version is still theirs: one query, whatever the page (issue 13)."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
+
+
 def find_user_by_handle(handle: str) -> User | None:
     return db.session.scalar(select(User).where(User.handle == handle.lower()))
+
+
+def find_user_by_id(user_id: int | None) -> User | None:
+    """The member with this id; None for no id (a form field that did not parse) or no member."""
+    return db.session.get(User, user_id) if user_id is not None else None
 
 
 @dataclass
@@ -215,6 +232,8 @@ def create_admin(*, email: str, display_name: str, password: str) -> User:
             if len(password) < PASSWORD_MIN_LENGTH:
                 raise ValueError("password too short")
             user.password_hash = hash_password(password)
+            # A new password ends every session of the account (issue 13).
+            user.session_version = User.session_version + 1
         db.session.commit()
         return user
     return register_user(email=email, display_name=display_name, password=password, role=Role.ADMIN)

@@ -29,6 +29,8 @@ from forum.services import audit, posting, search, topic_areas
 
 AGENDA_CATEGORY = "research-agenda"
 SIMILAR_ITEMS_SHOWN = 5
+# Items still open to ranking: once work on a question has started or ended it leaves the ballot.
+BALLOT_STATUSES = (AgendaStatus.PROPOSED, AgendaStatus.ON_BALLOT, AgendaStatus.PRIORITISED)
 
 
 class AgendaError(ValueError):
@@ -60,7 +62,7 @@ def propose_item(member: User, draft: ItemDraft, *, now: datetime | None = None)
                 [f"**{_('Evidence')}**\n\n" + "\n".join(f"- {u}" for u in draft.evidence)]
                 if draft.evidence
                 else []
-            ),  # fmt: skip
+            ),
         ]
     )
     topic = posting.create_topic(
@@ -100,28 +102,37 @@ def change_status(
     if status == item.status:
         raise AgendaError(_("The item already has that status."))
     now = now or utcnow()
-    db.session.add(
-        AgendaStatusChange(
-            item_id=item.id,
-            from_status=item.status,
-            to_status=status,
-            note=note.strip(),
-            actor_id=moderator.id,
-            created_at=now,
-        )
-    )
+    previous = item.status
+    record_status_change(moderator, item, status, note=note.strip(), now=now)
     audit.record(
         moderator,
         "agenda.status",
         target_type="agenda_item",
         target_id=item.id,
         reason=note.strip(),
-        public={"from": item.status.value, "to": status.value},
+        public={"from": previous.value, "to": status.value},
         now=now,
     )
-    item.status = status
     item.updated_at = now
     db.session.commit()
+
+
+def record_status_change(
+    actor: User, item: AgendaItem, status: AgendaStatus, *, note: str = "", now: datetime
+) -> AgendaStatusChange:
+    """The one place an item's status changes: the new status and the row its history shows.
+    The caller has checked the actor's permission, and commits (a round's ballot moves many)."""
+    change = AgendaStatusChange(
+        item_id=item.id,
+        from_status=item.status,
+        to_status=status,
+        note=note,
+        actor_id=actor.id,
+        created_at=now,
+    )
+    db.session.add(change)
+    item.status = status
+    return change
 
 
 def get_item(item_id: int) -> AgendaItem | None:
@@ -213,3 +224,9 @@ def agenda_overview(viewer, *, area: str = "") -> AgendaOverview:
             ).all()
         ]
     return AgendaOverview(by_status, priority, latest)
+
+
+def ballot_candidates(viewer) -> list[AgendaItem]:
+    """The items a new round may put on its ballot (those in BALLOT_STATUSES), by status."""
+    by_status = agenda_overview(viewer).by_status
+    return [item for status in BALLOT_STATUSES for item in by_status[status]]

@@ -135,9 +135,8 @@ def _batch_notifications(user: User, batch_id: int) -> tuple[list[tuple], int]:
             Post, Post.id == Notification.post_id
         )
 
-    total = db.session.scalar(joined(select(func.count()).select_from(Notification)).where(
-        *conditions
-    ))  # fmt: skip
+    count = joined(select(func.count()).select_from(Notification)).where(*conditions)
+    total = db.session.scalar(count)
     rows = db.session.execute(
         joined(select(Notification, Topic))
         .where(*conditions)

@@ -7,6 +7,7 @@ import re
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import contains_eager, joinedload
 
 from forum.extensions import db
 from forum.markup import mentioned_handles
@@ -20,7 +21,7 @@ from forum.models import (
     WatchLevel,
 )
 from forum.models.types import utcnow
-from forum.permissions import ANY_MEMBER, can_view_topic, readable_topics
+from forum.permissions import ANY_MEMBER, can, can_view_topic, readable_topics
 
 _LINKED_MENTION = re.compile(r'<a href="/@([a-z0-9_.-]+)" class="mention"')
 
@@ -89,14 +90,18 @@ def _own(user: User, *conditions):
     )
 
 
-def get_notification(notification_id: int) -> Notification | None:
-    return db.session.get(Notification, notification_id)
+def open_notification(user: User, notification_id: int) -> Notification | None:
+    """The member's notification, now marked read (the one GET that changes state); None when
+    it is missing or the open_notification rule refuses, which the reader cannot tell apart."""
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or not can(user, "open_notification", notification):
+        return None
+    mark_read(user, notification)
+    return notification
 
 
 def notifications_for(user: User, *, limit: int = 50) -> list[Notification]:
     """The member's latest notifications, newest first, with what they point at (one query)."""
-    from sqlalchemy.orm import contains_eager, joinedload
-
     return list(
         db.session.scalars(
             _own(user)

@@ -54,6 +54,10 @@ class Report:
     pending: int = 0  # left for a later run: a retry is scheduled, or the server was unreachable
     would_send: list[tuple[str, str]] = field(default_factory=list)  # dry run: (email, period)
     server_unreachable: bool = False  # the run stopped early because SMTP was unreachable
+    last_error: str = ""  # why the last failed attempt failed, as the mail server said
+    abandoned: int = 0  # rows left "sending" by a sender that stopped (lease run out)
+    waiting: int = 0  # after the run: rows still to send (pending, or sending now elsewhere)
+    next_attempt_at: datetime | None = None  # after the run: when the first waiting row is due
 
 
 def mail_domain() -> str:
@@ -201,12 +205,26 @@ def deliver_due(
     nothing to tell (recorded as sent, with no email). Once the SMTP server is unreachable the run
     stops: the remaining rows stay pending, untouched, for the next run.
     """
+    report.abandoned = _count_abandoned(ledger, now)
     give_up_abandoned(ledger, now)
+    _deliver(ledger, compose, now=now, report=report, limit=limit)
+    _count_waiting(ledger, report)
+    return report
+
+
+def _deliver(
+    ledger: Ledger,
+    compose: Callable[[Row], EmailMessage | None],
+    *,
+    now: datetime,
+    report: Report,
+    limit: int | None,
+) -> None:
     attempted = 0
     for ids in due_row_ids(ledger, now):
         for row_id in ids:
             if limit is not None and attempted >= limit:
-                return report
+                return
             row = take_for_sending(ledger, row_id, now)
             if row is None:
                 continue  # another sender has it, or has sent it
@@ -216,6 +234,7 @@ def deliver_due(
             except Exception as error:  # one member's bad data must not stop everyone's email
                 db.session.rollback()
                 current_app.logger.exception("could not compose %s %s", ledger.__name__, row_id)
+                report.last_error = repr(error)
                 _count(report, mark_unsent(ledger, row_id, now, error=repr(error)))
                 continue
             if message is None:
@@ -225,15 +244,15 @@ def deliver_due(
             try:
                 mail.send_message(message)
             except mail.MailError as error:
+                report.last_error = str(error)
                 _count(report, mark_unsent(ledger, row_id, now, error=str(error)))
                 if is_server_unreachable(error):
                     report.server_unreachable = True
                     report.pending += _count_due(ledger, now)
-                    return report
+                    return
                 continue
             mark_sent(ledger, row_id, now)
             report.sent += 1
-    return report
 
 
 def _count(report: Report, status: DeliveryStatus) -> None:
@@ -241,6 +260,24 @@ def _count(report: Report, status: DeliveryStatus) -> None:
         report.failed += 1
     else:
         report.pending += 1
+
+
+def _count_abandoned(ledger: Ledger, now: datetime) -> int:
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                ledger.status == DeliveryStatus.SENDING, ledger.next_attempt_at <= now
+            )
+        )
+        or 0
+    )
+
+
+def _count_waiting(ledger: Ledger, report: Report) -> None:
+    waiting = ledger.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING])
+    report.waiting, report.next_attempt_at = db.session.execute(
+        select(func.count(), func.min(ledger.next_attempt_at)).where(waiting)
+    ).one()
 
 
 def _count_due(ledger: Ledger, now: datetime) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, update
 
 from forum import links
 from forum.extensions import db
-from forum.markup import render_markdown
+from forum.markup import check_bounds, render_markdown
 from forum.models import (
     Category,
     Post,
@@ -48,7 +48,7 @@ def _check_title(title: str) -> str:
 
 
 def _check_body(body: str) -> str:
-    if not body.strip() or len(body) > BODY_MAX_LENGTH:
+    if not body.strip() or len(body) > BODY_MAX_LENGTH or check_bounds(body):
         raise ContentError("body")
     return body
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import func, select
 
-from forum import tally
+from forum import charts, tally
 from forum.database import claim
 from forum.extensions import db
 from forum.models import (
@@ -23,8 +26,9 @@ from forum.models import (
     VotingRound,
 )
 from forum.models.types import utcnow
+from forum.permissions import can, require
 from forum.services import audit, notifications
-from forum.services.voting import get_round
+from forum.services.voting import RoundState, get_round, my_ballot, round_state
 
 
 def _rows(round_id: int) -> tuple[list[tally.BallotRow], dict[str, str]]:
@@ -58,6 +62,12 @@ def export_ballots(round_: VotingRound) -> str:
     """The anonymised ballots as CSV (ballot_id,item_id,value): random ids, no member ids."""
     rows, _institutions = _rows(round_.id)
     return tally.write_ballots(rows)
+
+
+def download_ballots(viewer: Any, round_: VotingRound) -> str:
+    """The ballots file a reader downloads: only once the results are published."""
+    require(viewer, "download_ballots", round_)
+    return export_ballots(round_)
 
 
 # --- Closing rounds ------------------------------------------------------------------------------
@@ -159,6 +169,92 @@ def previous_ranks(round_: VotingRound) -> dict[int, int]:
 def running_tally(round_: VotingRound) -> tally.Result:
     """The tally so far (shown while open only when the round says so)."""
     return compute_result(round_)
+
+
+# --- The round's page ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    rank: int
+    item_id: int
+    title: str
+    score: float
+    supporters: int
+    change: int | None  # places gained since the round before (None: not on it)
+    capped: list[str]  # institutions whose share of this item's total was capped
+
+
+@dataclass(frozen=True)
+class ResultsView:
+    rows: list[ResultRow]
+    chart: Markup
+    pairwise: dict | None
+    participation: dict | None
+    turnout: list
+    titles: dict[int, str]
+
+
+def results_view(round_: VotingRound, *, rtl: bool = False) -> ResultsView:
+    """What the results part of the page shows: the frozen results once published, else the
+    running tally (no participation, turnout or change of rank until then)."""
+    if round_.results is not None:
+        data = round_.results
+        order = [int(i) for i in data["order"]]
+        scores = {int(k): v for k, v in data["scores"].items()}
+        supporters = {int(k): v for k, v in data["supporters"].items()}
+        pairwise = data.get("pairwise")
+        participation = data.get("participation")
+        turnout = data.get("turnout_by_institution", [])
+        capped = data.get("capped", {})
+        previous = previous_ranks(round_)
+    else:
+        result = running_tally(round_)
+        order, scores, supporters = result.order, result.scores, result.supporters
+        pairwise = result.to_json().get("pairwise")
+        participation, turnout, capped, previous = None, [], {}, {}
+    titles = {item.id: item.title for item in round_.items}
+    rows = [
+        ResultRow(
+            rank=rank,
+            item_id=item_id,
+            title=titles.get(item_id, "?"),
+            score=scores.get(item_id, 0),
+            supporters=supporters.get(item_id, 0),
+            change=(previous[item_id] - rank) if item_id in previous else None,
+            capped=capped.get(str(item_id), []),
+        )
+        for rank, item_id in enumerate(order, start=1)
+    ]
+    chart = charts.bar_chart_svg(
+        [(row.title, float(row.score)) for row in rows],
+        title=_("Results of %(title)s", title=round_.title),
+        rtl=rtl,
+    )
+    return ResultsView(rows, Markup(chart), pairwise, participation, turnout, titles)
+
+
+@dataclass(frozen=True)
+class RoundPage:
+    round: VotingRound
+    state: RoundState
+    ballot: Any  # the reader's Ballot, if they cast one
+    values: dict[int, Any]  # what the ballot form shows in each item's box
+    results: ResultsView | None  # None while the tally is hidden
+
+
+def round_page(
+    viewer: Any, round_: VotingRound, *, rtl: bool = False, typed: dict[int, str] | None = None
+) -> RoundPage:
+    """The round's page for ``viewer``; with ``typed``, a refused ballot shown again as typed
+    (and no results beside it)."""
+    state = round_state(round_)
+    ballot = my_ballot(viewer, round_)
+    if typed is not None:
+        return RoundPage(round_, state, ballot, typed, None)
+    values = {e.item_id: e.value for e in ballot.entries} if ballot else {}
+    show = can(viewer, "see_tally", round_) and state != RoundState.UPCOMING
+    return RoundPage(round_, state, ballot, values, results_view(round_, rtl=rtl) if show else None)
 
 
 @dataclass

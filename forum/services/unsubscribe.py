@@ -4,7 +4,6 @@ member, their links, and the List-Unsubscribe headers every email carries."""
 from __future__ import annotations
 
 from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.routing import BuildError
 
 from forum import mail
@@ -12,42 +11,43 @@ from forum.extensions import db
 from forum.models import (
     User,
 )
+from forum.services import tokens
 from forum.services.outbox import mail_domain
+from forum.services.tokens import LinkPurpose, LinkState
 
-UNSUBSCRIBE_SALT = "forum-unsubscribe"
-UNSUBSCRIBE_SCOPES = ("digest", "immediate")
+UNSUBSCRIBE_PURPOSES = {
+    "digest": LinkPurpose.UNSUBSCRIBE_DIGEST,
+    "immediate": LinkPurpose.UNSUBSCRIBE_IMMEDIATE,
+}
+UNSUBSCRIBE_SCOPES = tuple(UNSUBSCRIBE_PURPOSES)
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+def _address_mark(user: User) -> str:
+    return tokens.fingerprint("email", user.id, user.email)
 
 
 def unsubscribe_token(user: User, scope: str) -> str:
     """A signed token that turns off one kind of email ("digest" or "immediate") for one member.
 
-    The member's id and email are inside and signed: it cannot be forged or used for anyone
-    else, and it stops working if the account's email address changes.
+    The member's id and a keyed fingerprint of their address are inside and signed (never the
+    address itself, issue 13): it cannot be forged or used for anyone else, and it stops working
+    if the account's email address changes. It does not expire: old emails keep working.
     """
-    if scope not in UNSUBSCRIBE_SCOPES:
+    if scope not in UNSUBSCRIBE_PURPOSES:
         raise ValueError(f"unknown unsubscribe scope {scope!r}")
-    return _serializer().dumps({"u": user.id, "s": scope, "e": user.email})
+    return tokens.sign_link(user.id, UNSUBSCRIBE_PURPOSES[scope], fingerprint=_address_mark(user))
 
 
 def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
     """(user id, scope) of a genuine token whose member still has that email; else None."""
-    try:
-        payload = _serializer().loads(token)
-    except BadSignature:
-        return None
-    if not isinstance(payload, dict):
-        return None
-    user_id, scope, email = payload.get("u"), payload.get("s"), payload.get("e")
-    if not isinstance(user_id, int) or scope not in UNSUBSCRIBE_SCOPES:
-        return None
-    user = db.session.get(User, user_id)
-    if user is None or user.email != email:
-        return None
-    return user_id, scope
+    for scope, purpose in UNSUBSCRIBE_PURPOSES.items():
+        link = tokens.read_link(token, purpose, max_age=None)
+        if link.state == LinkState.VALID:
+            user = db.session.get(User, link.user_id)
+            if user is None or link.fingerprint != _address_mark(user):
+                return None
+            return user.id, scope
+    return None
 
 
 def unsubscribe(token: str) -> User | None:

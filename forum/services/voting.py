@@ -3,6 +3,7 @@ when a round opens and a day before it closes (results are in round_results.py).
 
 from __future__ import annotations
 
+import enum
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +19,6 @@ from forum.extensions import db
 from forum.models import (
     AgendaItem,
     AgendaStatus,
-    AgendaStatusChange,
     Ballot,
     BallotEntry,
     NotificationKind,
@@ -31,7 +31,7 @@ from forum.models import (
 from forum.models.types import utcnow
 from forum.permissions import require
 from forum.services import audit, notifications
-from forum.services.agenda import AgendaError
+from forum.services.agenda import AgendaError, record_status_change
 
 
 class BallotRejected(ValueError):
@@ -88,17 +88,9 @@ def create_round(moderator: User, draft: RoundDraft, *, now=None) -> VotingRound
     for item in items:
         db.session.add(RoundItem(round_id=round_.id, item_id=item.id))
         if item.status == AgendaStatus.PROPOSED:
-            db.session.add(
-                AgendaStatusChange(
-                    item_id=item.id,
-                    from_status=item.status,
-                    to_status=AgendaStatus.ON_BALLOT,
-                    note=round_.title,
-                    actor_id=moderator.id,
-                    created_at=now,
-                )
+            record_status_change(
+                moderator, item, AgendaStatus.ON_BALLOT, note=round_.title, now=now
             )
-            item.status = AgendaStatus.ON_BALLOT
     audit.record(
         moderator,
         "round.create",
@@ -125,14 +117,22 @@ def list_rounds() -> list[VotingRound]:
     )
 
 
-def round_state(round_: VotingRound, *, now: datetime | None = None) -> str:
-    """ "upcoming", "open" or "closed", by the clock alone (no job needs to have run)."""
+class RoundState(enum.StrEnum):
+    """Where a round is in its life (str-valued: templates compare it with 'open' and so on)."""
+
+    UPCOMING = "upcoming"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def round_state(round_: VotingRound, *, now: datetime | None = None) -> RoundState:
+    """Upcoming, open or closed, by the clock alone (no job needs to have run)."""
     now = now or utcnow()
     if now < round_.opens_at:
-        return "upcoming"
+        return RoundState.UPCOMING
     if now < round_.closes_at:
-        return "open"
-    return "closed"
+        return RoundState.OPEN
+    return RoundState.CLOSED
 
 
 # --- Ballots -------------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ def check_ballot(round_: VotingRound, entries: dict[int, int]) -> dict[int, int]
                     "These votes cost %(cost)d credits but you have %(credits)d.",
                     cost=cost,
                     credits=round_.credits,
-                )  # fmt: skip
+                )
             )
     elif method == VotingMethod.RANKED:
         ranks = sorted(chosen.values())
@@ -197,7 +197,7 @@ def cast_ballot(
     locked = db.session.scalar(
         select(VotingRound).where(VotingRound.id == round_.id).with_for_update()
     )
-    if round_state(locked, now=now) != "open":
+    if round_state(locked, now=now) != RoundState.OPEN:
         db.session.rollback()
         raise BallotRejected(_("This round is not open for voting."))
     ballot = db.session.scalar(

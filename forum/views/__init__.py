@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import abort, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
@@ -38,6 +39,12 @@ def safe_next(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+def first_error(form) -> str:
+    """The first thing a form found wrong, to flash when a small form posts back to a page."""
+    # str(): a lazy string would be flashed as Markup (it has __html__) and shown unescaped.
+    return str(next(iter(e for errors in form.errors.values() for e in errors), _("Try again.")))
 
 
 def id_arg(value: Any) -> int | None:

@@ -1,4 +1,4 @@
-"""Registering, logging in and out, profiles and the language switch."""
+"""Registering, logging in and out, profiles, account security and the language switch."""
 
 from __future__ import annotations
 
@@ -7,9 +7,18 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from forum.extensions import limiter
-from forum.forms.accounts import LoginForm, ProfileForm, RegisterForm
+from forum.forms.accounts import (
+    ChangeEmailForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ProfileForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
 from forum.permissions import can, require
-from forum.services import accounts, site_settings
+from forum.services import account_security, accounts, site_settings
+from forum.services.account_security import InvalidLink, WrongPassword
 from forum.views import id_arg, safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -70,6 +79,9 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        # Ends every session and remember cookie of the member, not only this one (issue 13).
+        account_security.end_sessions(current_user._get_current_object())
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("discussions.home"))
@@ -98,6 +110,127 @@ def edit_profile():
         form.locale.data = ""
     status = 400 if form.errors else 200
     return render_template("accounts/edit_profile.html", form=form), status
+
+
+# --- Forgotten passwords and account security (issue 13) ---------------------------------------
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        # The same answer whether or not the address has an account.
+        account_security.request_password_reset(form.email.data)
+        return render_template("accounts/reset_requested.html")
+    status = 400 if form.errors else 200
+    return render_template("accounts/forgot_password.html", form=form), status
+
+
+def _unusable_link(error: InvalidLink):
+    return render_template("accounts/link_unusable.html", message=str(error)), 410
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        account_security.check_reset_link(token)
+    except InvalidLink as error:
+        return _unusable_link(error)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            account_security.reset_password(token, password=form.password.data)
+        except InvalidLink as error:
+            return _unusable_link(error)
+        logout_user()  # whoever was logged in on this browser: the reset ended their session
+        flash(_("Your new password is set. Log in with it."), "success")
+        return redirect(url_for("accounts.login"))
+    status = 400 if form.errors else 200
+    return render_template("accounts/reset_password.html", form=form), status
+
+
+def _account_page(status: int = 200, **forms):
+    forms.setdefault("password_form", ChangePasswordForm(formdata=None))
+    forms.setdefault("email_form", ChangeEmailForm(formdata=None))
+    return render_template("accounts/account.html", **forms), status
+
+
+@bp.route("/settings/account")
+@login_required
+def account_settings():
+    return _account_page()
+
+
+@bp.route("/settings/account/password", methods=["POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            account_security.change_password(
+                user,
+                current_password=form.current_password.data,
+                new_password=form.new_password.data,
+            )
+        except WrongPassword:
+            form.current_password.errors.append(_("That is not your current password."))
+        else:
+            login_user(user, remember=True)  # stay logged in here; every other session ended
+            flash(_("Your password is changed. Other sessions are logged out."), "success")
+            return redirect(url_for("accounts.account_settings"))
+    return _account_page(400, password_form=form)
+
+
+@bp.route("/settings/account/email", methods=["POST"])
+@login_required
+def change_email():
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        try:
+            account_security.request_email_change(
+                current_user, new_email=form.new_email.data, password=form.password.data
+            )
+        except WrongPassword:
+            form.password.errors.append(_("That is not your current password."))
+        except accounts.EmailTaken:
+            form.new_email.errors.append(_("This address is already used by an account."))
+        else:
+            flash(
+                _(
+                    "We sent a link to %(email)s: open it within 24 hours to confirm the change.",
+                    email=current_user.pending_email,
+                ),
+                "info",
+            )
+            return redirect(url_for("accounts.account_settings"))
+    return _account_page(400, email_form=form)
+
+
+@bp.route("/settings/account/confirm-email/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    """GET only asks (it changes nothing); the button POSTs."""
+    try:
+        if request.method == "GET":
+            user = account_security.check_email_link(token)
+            return render_template("accounts/confirm_email.html", pending_email=user.pending_email)
+        user = account_security.confirm_email_change(token)
+    except InvalidLink as error:
+        return _unusable_link(error)
+    flash(_("Your email address is now %(email)s.", email=user.email), "success")
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.account_settings"))
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/settings/account/sessions", methods=["POST"])
+@login_required
+def end_other_sessions():
+    user = current_user._get_current_object()
+    account_security.end_sessions(user)
+    login_user(user, remember=True)  # this browser stays logged in, with the new version
+    flash(_("You are logged out everywhere else."), "success")
+    return redirect(url_for("accounts.account_settings"))
 
 
 @bp.route("/language", methods=["POST"])

@@ -8,12 +8,15 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
 from wtforms import SelectChoice
 
-from forum import charts
-from forum.forms.agenda import AgendaItemForm, RoundForm, StatusForm
-from forum.forms.fields import whole_number
+from forum.forms.agenda import (
+    AgendaItemForm,
+    RoundForm,
+    StatusForm,
+    ballot_entries,
+    typed_ballot,
+)
 from forum.i18n import text_direction
 from forum.models import AgendaArea, AgendaItem, AgendaStatus, VotingMethod, VotingRound
 from forum.permissions import can, require
@@ -112,13 +115,9 @@ def change_status(item_id: int):
 def new_round():
     require(current_user, "create_round")
     form = RoundForm()
-    candidates = agenda.agenda_overview(current_user)
-    open_items = [
-        i
-        for s in (AgendaStatus.PROPOSED, AgendaStatus.ON_BALLOT, AgendaStatus.PRIORITISED)
-        for i in candidates.by_status[s]
+    form.items.choices = [
+        SelectChoice(i.id, i.title) for i in agenda.ballot_candidates(current_user)
     ]
-    form.items.choices = [SelectChoice(i.id, i.title) for i in open_items]
     if form.validate_on_submit():
         zone = ZoneInfo(form.timezone.data)
         round_ = voting.create_round(
@@ -148,96 +147,38 @@ def _round_or_404(round_id: int) -> VotingRound:
     return voting.get_round(round_id) or abort(404)
 
 
-def _results_view(round_: VotingRound) -> dict:
-    """What the results page shows, from the frozen results (or the running tally)."""
-    if round_.results is not None:
-        data = round_.results
-        order = [int(i) for i in data["order"]]
-        scores = {int(k): v for k, v in data["scores"].items()}
-        supporters = {int(k): v for k, v in data["supporters"].items()}
-        pairwise = data.get("pairwise")
-        participation = data.get("participation")
-        turnout = data.get("turnout_by_institution", [])
-        capped = data.get("capped", {})
-        previous = round_results.previous_ranks(round_)
-    else:
-        result = round_results.running_tally(round_)
-        order, scores, supporters = result.order, result.scores, result.supporters
-        pairwise = result.to_json().get("pairwise")
-        participation, turnout, capped, previous = None, [], {}, {}
-    titles = {item.id: item.title for item in round_.items}
-    rows = [
-        {
-            "rank": rank,
-            "item_id": item_id,
-            "title": titles.get(item_id, "?"),
-            "score": scores.get(item_id, 0),
-            "supporters": supporters.get(item_id, 0),
-            "change": (previous[item_id] - rank) if item_id in previous else None,
-            "capped": capped.get(str(item_id), []),
-        }
-        for rank, item_id in enumerate(order, start=1)
-    ]
-    chart = charts.bar_chart_svg(
-        [(row["title"], float(row["score"])) for row in rows],
-        title=_("Results of %(title)s", title=round_.title),
-        rtl=text_direction(str(get_locale() or "en")) == "rtl",
+def _right_to_left() -> bool:
+    return text_direction(str(get_locale() or "en")) == "rtl"
+
+
+def _render_round(page: round_results.RoundPage, *, error: str | None = None) -> str:
+    return render_template(
+        "agenda/round.html",
+        round=page.round,
+        state=page.state,
+        ballot=page.ballot,
+        values=page.values,
+        results=page.results,
+        error=error,
     )
-    return {
-        "rows": rows,
-        "chart": Markup(chart),
-        "pairwise": pairwise,
-        "participation": participation,
-        "turnout": turnout,
-        "titles": titles,
-    }
 
 
 @bp.route("/rounds/<int:round_id>", methods=["GET"])
 def round(round_id: int):  # noqa: A001 - the URL's noun
     round_ = _round_or_404(round_id)
-    state = voting.round_state(round_)
-    ballot = voting.my_ballot(current_user, round_)
-    values = {e.item_id: e.value for e in ballot.entries} if ballot else {}
-    show = can(current_user, "see_tally", round_) and (state != "upcoming")
-    return render_template(
-        "agenda/round.html",
-        round=round_,
-        state=state,
-        ballot=ballot,
-        values=values,
-        results=_results_view(round_) if show else None,
-        error=None,
-    )
+    return _render_round(round_results.round_page(current_user, round_, rtl=_right_to_left()))
 
 
 @bp.route("/rounds/<int:round_id>/ballot", methods=["POST"])
 def cast(round_id: int):
     round_ = _round_or_404(round_id)
     require(current_user, "vote_in_round", round_)
-    typed = {item.id: request.form.get(f"item-{item.id}", "").strip() for item in round_.items}
+    typed = typed_ballot(round_, request.form)
     try:
-        entries = {}
-        for item_id, text in typed.items():
-            if round_.method == VotingMethod.APPROVAL:
-                entries[item_id] = 1 if text else 0
-            elif text:
-                number = whole_number(text)
-                if number is None:
-                    raise voting.BallotRejected(_("Enter whole numbers (or leave a box empty)."))
-                entries[item_id] = number
-        voting.cast_ballot(current_user, round_, entries=entries)
+        voting.cast_ballot(current_user, round_, entries=ballot_entries(round_, typed))
     except voting.BallotRejected as error:
-        ballot = voting.my_ballot(current_user, round_)
-        return render_template(
-            "agenda/round.html",
-            round=round_,
-            state=voting.round_state(round_),
-            ballot=ballot,
-            values=typed,
-            results=None,
-            error=str(error),
-        ), 400
+        page = round_results.round_page(current_user, round_, typed=typed)
+        return _render_round(page, error=str(error)), 400
     flash(_("Your ballot is saved. You can change it until the round closes."), "success")
     return redirect(url_for("agenda.round", round_id=round_.id))
 
@@ -245,10 +186,8 @@ def cast(round_id: int):
 @bp.route("/rounds/<int:round_id>/ballots.csv")
 def ballots_csv(round_id: int):
     round_ = _round_or_404(round_id)
-    if round_.results is None:
-        abort(404)
     return Response(
-        round_results.export_ballots(round_),
+        round_results.download_ballots(current_user, round_),
         mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename=round-{round_.id}-ballots.csv"},
     )

@@ -19,10 +19,10 @@ from forum.forms.disclosure import (
 )
 from forum.forms.fields import start_of_day
 from forum.i18n import category_name
-from forum.models import Topic, User
+from forum.models import Topic
 from forum.permissions import PermissionDenied, require
 from forum.services import accounts, disclosure, reports, topic_areas
-from forum.views import id_arg, page_arg, safe_next, visible_topic_or_404
+from forum.views import first_error, id_arg, page_arg, safe_next, visible_topic_or_404
 
 bp = Blueprint("disclosure", __name__)
 
@@ -31,32 +31,37 @@ def _topic_url(topic: Topic) -> str:
     return url_for("discussions.topic", topic_id=topic.id, slug=topic.slug, page=1)
 
 
-def _first_error(form) -> str:
-    # str(): a lazy string would be flashed as Markup (it has __html__) and shown unescaped.
-    return str(next(iter(e for errors in form.errors.values() for e in errors), _("Try again.")))
-
-
 def _act(topic: Topic, form, change: Callable[[], object], done: str):
     """Run one change from a small form on the topic page, then go back there with a flash.
     A refusal that the person could not foresee from the form (an author bringing the date
     nearer) is flashed too; one about what they may not see stays a 404."""
     back = _topic_url(topic)
+    retry = safe_next(request.form.get("next"), back)  # where the form was, to try again
     if not form.validate_on_submit():
-        flash(_first_error(form), "error")
-        return redirect(safe_next(request.form.get("next"), back))
+        flash(first_error(form), "error")
+        return redirect(retry)
     try:
         change()
     except disclosure.DisclosureError as error:
         flash(str(error), "error")
-        return redirect(safe_next(request.form.get("next"), back))
+        return redirect(retry)
     except PermissionDenied as refusal:
         if refusal.decision.not_found or refusal.decision.needs_login:
             raise
         db.session.rollback()
         flash(refusal.decision.reason, "error")
-        return redirect(safe_next(request.form.get("next"), back))
+        return redirect(retry)
     flash(done, "success")
     return redirect(back)
+
+
+def _topic_for(topic_id: int, action: str | None) -> Topic:
+    """The topic the form is about (a 404 for a reader who may not see it), then the rule for
+    what they came to do; None when the service decides (the embargo: extending or shortening)."""
+    topic = visible_topic_or_404(topic_id)
+    if action is not None:
+        require(current_user, action, topic)
+    return topic
 
 
 def _day(form) -> object:
@@ -68,8 +73,7 @@ def _day(form) -> object:
 
 @bp.route("/t/<int:topic_id>/access", methods=["POST"])
 def invite(topic_id: int):
-    topic = visible_topic_or_404(topic_id)
-    require(current_user, "invite_to_topic", topic)
+    topic = _topic_for(topic_id, "invite_to_topic")
     form = InviteForm()
     member = accounts.find_user_by_handle((form.handle.data or "").lstrip("@"))
 
@@ -84,13 +88,9 @@ def invite(topic_id: int):
 
 @bp.route("/t/<int:topic_id>/access/remove", methods=["POST"])
 def remove(topic_id: int):
-    topic = visible_topic_or_404(topic_id)
-    require(current_user, "invite_to_topic", topic)
+    topic = _topic_for(topic_id, "invite_to_topic")
     form = RemoveMemberForm()
-    member_id = id_arg(form.user_id.data)
-    member = db.session.get(User, member_id) if member_id is not None else None
-    if member is None:
-        abort(404)
+    member = accounts.find_user_by_id(id_arg(form.user_id.data)) or abort(404)
     return _act(
         topic,
         form,
@@ -101,7 +101,7 @@ def remove(topic_id: int):
 
 @bp.route("/t/<int:topic_id>/embargo", methods=["POST"])
 def change_embargo(topic_id: int):
-    topic = visible_topic_or_404(topic_id)
+    topic = _topic_for(topic_id, None)
     form = EmbargoForm()
     return _act(
         topic,
@@ -113,8 +113,7 @@ def change_embargo(topic_id: int):
 
 @bp.route("/t/<int:topic_id>/embargo/restrict", methods=["POST"])
 def restrict(topic_id: int):
-    topic = visible_topic_or_404(topic_id)
-    require(current_user, "restrict_topic", topic)
+    topic = _topic_for(topic_id, "restrict_topic")
     form = EmbargoForm()
     return _act(
         topic,
@@ -126,8 +125,7 @@ def restrict(topic_id: int):
 
 @bp.route("/t/<int:topic_id>/embargo/lift", methods=["POST"])
 def lift(topic_id: int):
-    topic = visible_topic_or_404(topic_id)
-    require(current_user, "shorten_embargo", topic)
+    topic = _topic_for(topic_id, "shorten_embargo")
     return _act(
         topic,
         LiftEmbargoForm(),
@@ -181,8 +179,7 @@ def moderation_reports():
 
 @bp.route("/t/<int:topic_id>/convert", methods=["POST"])
 def convert(topic_id: int):
-    topic = visible_topic_or_404(topic_id)
-    require(current_user, "convert_report", topic)
+    topic = _topic_for(topic_id, "convert_report")
     form = ConvertReportForm()
     form.category.choices = [(a.slug, category_name(a)) for a in disclosure.sensitive_areas()]
 

@@ -29,7 +29,6 @@ from forum.permissions import can, require
 from forum.services import (
     accounts,
     disclosure,
-    moderation,
     notifications,
     posting,
     read_state,
@@ -38,6 +37,7 @@ from forum.services import (
     tags,
     topic_areas,
     topic_counts,
+    topic_curation,
     topic_lists,
     topic_surgery,
     votes,
@@ -95,7 +95,7 @@ def home():
         categories=areas,
         topic_counts=topic_counts.area_topic_counts(current_user, areas),
         latest=topic_areas.latest_topics_by_category(viewer=current_user),
-        featured=moderation.featured_topics(current_user),
+        featured=topic_curation.featured_topics(current_user),
     )
 
 
@@ -212,7 +212,8 @@ def new_topic(slug: str):
     preview = duplicates = None
     if request.method == "POST" and "preview" in request.form:
         form.validate()
-        preview = render_markdown(form.body.data or "")
+        # A body the form refuses (too long, too much markup) is not rendered (issue 13).
+        preview = None if form.body.errors else render_markdown(form.body.data or "")
     elif form.validate_on_submit():
         duplicates = reading.find_shared_resource(_resource(form), viewer=current_user)
         if not duplicates or form.confirm_duplicate.data:
@@ -346,7 +347,8 @@ def reply(topic_id: int):
     preview = None
     if request.method == "POST" and "preview" in request.form:
         form.validate()
-        preview = render_markdown(form.body.data or "")
+        # A body the form refuses (too long, too much markup) is not rendered (issue 13).
+        preview = None if form.body.errors else render_markdown(form.body.data or "")
     elif form.validate_on_submit():
         post = posting.post_reply(current_user, found, body=form.body.data, parent=parent)
         flash(_("Your reply is posted."), "success")
@@ -409,7 +411,8 @@ def edit_post(post_id: int):
     preview = None
     if request.method == "POST" and "preview" in request.form:
         form.validate()
-        preview = render_markdown(form.body.data or "")
+        # A body the form refuses (too long, too much markup) is not rendered (issue 13).
+        preview = None if form.body.errors else render_markdown(form.body.data or "")
     elif form.validate_on_submit():
         posting.edit_post(
             current_user,

@@ -2,39 +2,56 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
+from forum.forms.moderation import (
+    ApprovePostForm,
+    CloseAsDuplicateForm,
+    DeletePostForm,
+    DismissFlagsForm,
+    FeatureTopicForm,
+    FlagForm,
+    HidePostForm,
+    LockTopicForm,
+    MergeTopicForm,
+    MoveTopicForm,
+    PinTopicForm,
+    RestorePostForm,
+    SplitTopicForm,
+    SuspendAuthorForm,
+    UnfeatureTopicForm,
+    UnlockTopicForm,
+    UnpinTopicForm,
+    WarnAuthorForm,
+)
 from forum.models import FlagReason, Post, Topic
 from forum.permissions import can, require
-from forum.services import audit, moderation, posting, reading, topic_areas
-from forum.views import id_arg, page_arg, visible_post_or_404, visible_topic_or_404
+from forum.services import (
+    audit,
+    moderation,
+    posting,
+    reading,
+    topic_areas,
+    topic_curation,
+    topic_surgery,
+)
+from forum.services.moderation import ModerationError
+from forum.views import (
+    first_error,
+    id_arg,
+    page_arg,
+    safe_next,
+    visible_post_or_404,
+    visible_topic_or_404,
+)
 from forum.views.discussions import post_url
 
 bp = Blueprint("moderation", __name__)
-
-
-def _post(post_id: int) -> Post:
-    return visible_post_or_404(post_id)
-
-
-def _topic(topic_id: int) -> Topic:
-    return visible_topic_or_404(topic_id)
-
-
-def _text(name: str) -> str:
-    return request.form.get(name, "").strip()
-
-
-def _back(post: Post | None = None):
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(post_url(post) if post else url_for("moderation.queue"))
 
 
 # --- Flags and the queue --------------------------------------------------------------------
@@ -42,19 +59,16 @@ def _back(post: Post | None = None):
 
 @bp.route("/p/<int:post_id>/flag", methods=["POST"])
 def flag(post_id: int):
-    post = _post(post_id)
-    reason = request.form.get("reason", "")
-    if reason not in {r.value for r in FlagReason}:
-        flash(_("Choose why you are flagging the post."), "error")
-        return redirect(post_url(post))
-    if reason == FlagReason.OTHER and not _text("note"):
-        flash(_("Say what is wrong with the post."), "error")
+    post = visible_post_or_404(post_id)
+    form = FlagForm()
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
         return redirect(post_url(post))
     try:
         hidden = moderation.flag_post(
-            current_user, post, reason=FlagReason(reason), note=_text("note")
+            current_user, post, reason=FlagReason(form.reason.data), note=form.note.data
         )
-    except moderation.ModerationError as error:
+    except ModerationError as error:
         flash(str(error), "info")
     else:
         thanks = (
@@ -72,58 +86,92 @@ def queue():
     return render_template("moderation/queue.html", entries=entries, waiting=waiting)
 
 
-@bp.route("/moderation/posts/<int:post_id>/<action>", methods=["POST"])
-def post_action(post_id: int, action: str):
-    post = _post(post_id)
+# --- Post tools: each goes back to the page it was used on (the queue unless it says) --------
+
+
+def _moderated_post(post_id: int) -> Post:
+    post = visible_post_or_404(post_id)
     require(current_user, "moderate_post", post)
-    try:
-        if action == "dismiss":
-            moderation.dismiss_flags(current_user, post)
-        elif action == "hide":
-            if not _text("reason"):
-                raise moderation.ModerationError(_("Give the reason readers will see."))
-            moderation.hide_post(current_user, post, reason=_text("reason"))
-        elif action == "restore":
-            moderation.restore_post(current_user, post)
-        elif action == "delete":
-            posting.delete_post(current_user, post)
-        elif action == "approve":
-            moderation.approve_post(current_user, post)
-        elif action == "warn":
-            if not _text("message"):
-                raise moderation.ModerationError(_("Write the warning."))
-            moderation.warn_author(current_user, post, message=_text("message"))
-        elif action == "suspend":
-            until = _parse_date(_text("until"))
-            if until is None or not _text("reason"):
-                raise moderation.ModerationError(_("Give an end date and a reason."))
-            moderation.suspend_member(
-                current_user, post.author, until=until, reason=_text("reason")
-            )
-        else:
-            abort(404)
-    except moderation.ModerationError as error:
-        flash(str(error), "error")
+    return post
+
+
+def _act_on_post(form: FlaskForm, change: Callable[[], object]):
+    """Run one post tool once its form is complete, then go back with how it went."""
+    if not form.validate_on_submit():
+        flash(first_error(form), "error")
     else:
-        flash(_("Done."), "success")
-    return _back()
+        try:
+            change()
+        except ModerationError as error:
+            flash(str(error), "error")
+        else:
+            flash(_("Done."), "success")
+    return redirect(safe_next(form.next.data, url_for("moderation.queue")))
 
 
-def _parse_date(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(current_user.timezone))
+@bp.route("/moderation/posts/<int:post_id>/dismiss", methods=["POST"])
+def dismiss_flags(post_id: int):
+    post = _moderated_post(post_id)
+    return _act_on_post(DismissFlagsForm(), lambda: moderation.dismiss_flags(current_user, post))
 
 
-# --- Topic tools -----------------------------------------------------------------------------
+@bp.route("/moderation/posts/<int:post_id>/hide", methods=["POST"])
+def hide_post(post_id: int):
+    post = _moderated_post(post_id)
+    form = HidePostForm()
+    return _act_on_post(
+        form, lambda: moderation.hide_post(current_user, post, reason=form.reason.data)
+    )
+
+
+@bp.route("/moderation/posts/<int:post_id>/restore", methods=["POST"])
+def restore_post(post_id: int):
+    post = _moderated_post(post_id)
+    return _act_on_post(RestorePostForm(), lambda: moderation.restore_post(current_user, post))
+
+
+@bp.route("/moderation/posts/<int:post_id>/delete", methods=["POST"])
+def delete_post(post_id: int):
+    post = _moderated_post(post_id)
+    return _act_on_post(DeletePostForm(), lambda: posting.delete_post(current_user, post))
+
+
+@bp.route("/moderation/posts/<int:post_id>/approve", methods=["POST"])
+def approve_post(post_id: int):
+    post = _moderated_post(post_id)
+    return _act_on_post(ApprovePostForm(), lambda: moderation.approve_post(current_user, post))
+
+
+@bp.route("/moderation/posts/<int:post_id>/warn", methods=["POST"])
+def warn_author(post_id: int):
+    post = _moderated_post(post_id)
+    form = WarnAuthorForm()
+    return _act_on_post(
+        form, lambda: moderation.warn_author(current_user, post, message=form.message.data)
+    )
+
+
+@bp.route("/moderation/posts/<int:post_id>/suspend", methods=["POST"])
+def suspend_author(post_id: int):
+    post = _moderated_post(post_id)
+    form = SuspendAuthorForm()
+    return _act_on_post(
+        form,
+        lambda: moderation.suspend_member(
+            current_user,
+            post.author,
+            until=form.until_in(current_user.timezone),
+            reason=form.reason.data,
+        ),
+    )
+
+
+# --- Topic tools: back to the tools when it cannot be done, else to the topic ---------------
 
 
 @bp.route("/t/<int:topic_id>/moderate")
 def topic_tools(topic_id: int):
-    topic = _topic(topic_id)
-    require(current_user, "moderate_topic", topic)
+    topic = _moderated_topic(topic_id)
     return render_template(
         "moderation/topic_tools.html",
         topic=topic,
@@ -132,61 +180,150 @@ def topic_tools(topic_id: int):
     )
 
 
-@bp.route("/t/<int:topic_id>/moderate/<action>", methods=["POST"])
-def topic_action(topic_id: int, action: str):
-    topic = _topic(topic_id)
+def _moderated_topic(topic_id: int) -> Topic:
+    topic = visible_topic_or_404(topic_id)
     require(current_user, "moderate_topic", topic)
-    target = topic
-    try:
-        if action == "pin":
-            moderation.pin_topic(current_user, topic, globally=_text("scope") == "forum")
-        elif action == "unpin":
-            moderation.unpin_topic(current_user, topic)
-        elif action == "lock":
-            moderation.lock_topic(current_user, topic, note=_text("note"))
-        elif action == "unlock":
-            moderation.unlock_topic(current_user, topic)
-        elif action == "move":
-            area = topic_areas.get_category(_text("category"))
-            if area is None:
-                raise moderation.ModerationError(_("Choose an area."))
-            moderation.move_topic(current_user, topic, area)
-        elif action == "feature":
-            if not _text("summary"):
-                raise moderation.ModerationError(_("Write the short summary shown with it."))
-            moderation.feature_topic(current_user, topic, summary=_text("summary"))
-        elif action == "unfeature":
-            moderation.unfeature_topic(current_user, topic)
-        elif action in {"duplicate", "merge"}:
-            other_id = id_arg(_text("topic_id"))
-            other = reading.get_topic(other_id) if other_id is not None else None
-            # A merged-away topic is named so that the service can say where it went.
-            named = other is not None and (
-                other.merged_into_id is not None or can(current_user, "view_topic", other)
-            )
-            if not named:
-                raise moderation.ModerationError(_("Give the number of an existing topic."))
-            if action == "duplicate":
-                moderation.close_as_duplicate(current_user, topic, other, note=_text("note"))
-            else:
-                from forum.services import topic_surgery
+    return topic
 
-                target = topic_surgery.merge_topics(
-                    current_user, topic, other, reason=_text("note")
-                )
-        elif action == "split":
-            from forum.services import topic_surgery
 
-            ids = [i for i in map(id_arg, request.form.getlist("post_ids")) if i is not None]
-            target = topic_surgery.split_topic(current_user, topic, ids, title=_text("title"),
-                                               reason=_text("note"))  # fmt: skip
+def _act_on_topic(topic: Topic, form: FlaskForm, change: Callable[[], Topic | None]):
+    """Run one topic tool once its form is complete; it may answer with the topic to show
+    (the one merged into, the one split off)."""
+    if form.validate_on_submit():
+        try:
+            shown = change() or topic
+        except ModerationError as error:
+            flash(str(error), "error")
         else:
-            abort(404)
-    except (moderation.ModerationError, ValueError) as error:
-        flash(str(error), "error")
-        return redirect(url_for("moderation.topic_tools", topic_id=topic.id))
-    flash(_("Done."), "success")
-    return redirect(url_for("discussions.topic", topic_id=target.id, slug=target.slug, page=1))
+            flash(_("Done."), "success")
+            return redirect(
+                url_for("discussions.topic", topic_id=shown.id, slug=shown.slug, page=1)
+            )
+    else:
+        flash(first_error(form), "error")
+    return redirect(url_for("moderation.topic_tools", topic_id=topic.id))
+
+
+def _named_topic(number: str) -> Topic:
+    """The other topic a tool names by its number. A merged-away topic is named too, so that
+    the service can say where it went."""
+    other_id = id_arg(number)
+    other = reading.get_topic(other_id) if other_id is not None else None
+    if other is None or (
+        other.merged_into_id is None and not can(current_user, "view_topic", other)
+    ):
+        raise ModerationError(_("Give the number of an existing topic."))
+    return other
+
+
+@bp.route("/t/<int:topic_id>/moderate/pin", methods=["POST"])
+def pin_topic(topic_id: int):
+    topic = _moderated_topic(topic_id)
+    form = PinTopicForm()
+    return _act_on_topic(
+        topic, form, lambda: topic_curation.pin_topic(current_user, topic, globally=form.globally)
+    )
+
+
+@bp.route("/t/<int:topic_id>/moderate/unpin", methods=["POST"])
+def unpin_topic(topic_id: int):
+    topic = _moderated_topic(topic_id)
+    return _act_on_topic(
+        topic, UnpinTopicForm(), lambda: topic_curation.unpin_topic(current_user, topic)
+    )
+
+
+@bp.route("/t/<int:topic_id>/moderate/lock", methods=["POST"])
+def lock_topic(topic_id: int):
+    topic = _moderated_topic(topic_id)
+    form = LockTopicForm()
+    return _act_on_topic(
+        topic, form, lambda: topic_curation.lock_topic(current_user, topic, note=form.note.data)
+    )
+
+
+@bp.route("/t/<int:topic_id>/moderate/unlock", methods=["POST"])
+def unlock_topic(topic_id: int):
+    topic = _moderated_topic(topic_id)
+    return _act_on_topic(
+        topic, UnlockTopicForm(), lambda: topic_curation.unlock_topic(current_user, topic)
+    )
+
+
+@bp.route("/t/<int:topic_id>/moderate/move", methods=["POST"])
+def move_topic(topic_id: int):
+    topic = _moderated_topic(topic_id)
+    form = MoveTopicForm()
+
+    def move() -> None:
+        area = topic_areas.get_category(form.category.data)
+        if area is None:
+            raise ModerationError(_("Choose an area."))
+        topic_curation.move_topic(current_user, topic, area)
+
+    return _act_on_topic(topic, form, move)
+
+
+@bp.route("/t/<int:topic_id>/moderate/feature", methods=["POST"])
+def feature_topic(topic_id: int):
+    topic = _moderated_topic(topic_id)
+    form = FeatureTopicForm()
+    return _act_on_topic(
+        topic,
+        form,
+        lambda: topic_curation.feature_topic(current_user, topic, summary=form.summary.data),
+    )
+
+
+@bp.route("/t/<int:topic_id>/moderate/unfeature", methods=["POST"])
+def unfeature_topic(topic_id: int):
+    topic = _moderated_topic(topic_id)
+    return _act_on_topic(
+        topic, UnfeatureTopicForm(), lambda: topic_curation.unfeature_topic(current_user, topic)
+    )
+
+
+@bp.route("/t/<int:topic_id>/moderate/duplicate", methods=["POST"])
+def close_as_duplicate(topic_id: int):
+    topic = _moderated_topic(topic_id)
+    form = CloseAsDuplicateForm()
+    return _act_on_topic(
+        topic,
+        form,
+        lambda: topic_curation.close_as_duplicate(
+            current_user, topic, _named_topic(form.topic_id.data), note=form.note.data
+        ),
+    )
+
+
+@bp.route("/t/<int:topic_id>/moderate/merge", methods=["POST"])
+def merge_topic(topic_id: int):
+    topic = _moderated_topic(topic_id)
+    form = MergeTopicForm()
+    return _act_on_topic(
+        topic,
+        form,
+        lambda: topic_surgery.merge_topics(
+            current_user, topic, _named_topic(form.topic_id.data), reason=form.note.data
+        ),
+    )
+
+
+@bp.route("/t/<int:topic_id>/moderate/split", methods=["POST"])
+def split_topic(topic_id: int):
+    topic = _moderated_topic(topic_id)
+    form = SplitTopicForm()
+    return _act_on_topic(
+        topic,
+        form,
+        lambda: topic_surgery.split_topic(
+            current_user,
+            topic,
+            [i for i in map(id_arg, form.post_ids.data) if i is not None],
+            title=form.title.data,
+            reason=form.note.data,
+        ),
+    )
 
 
 # --- The public log --------------------------------------------------------------------------

@@ -17,16 +17,25 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from forum.extensions import csrf, db
+from forum.extensions import csrf
 from forum.forms.notifications import EmailPreferencesForm
-from forum.models import User, WatchLevel
-from forum.permissions import can, require
+from forum.models import NotificationKind, WatchLevel
+from forum.permissions import require
 from forum.services import notifications, topic_areas
 from forum.services import unsubscribe as unsubscribe_links
 from forum.services.digests import sending as digest_sending
 from forum.views import visible_topic_or_404
 
 bp = Blueprint("notifications", __name__)
+
+# The fields of EmailPreferencesForm that are saved as they are onto the member.
+PREFERENCE_FIELDS = (
+    "email_immediate",
+    "digest_frequency",
+    "digest_hour",
+    "digest_weekday",
+    "auto_watch",
+)
 
 
 @bp.route("/notifications")
@@ -41,15 +50,12 @@ def index():
 @login_required
 def open_one(notification_id: int):
     """Opening a notification marks it read (the one GET that changes state) and goes to it."""
-    note = notifications.get_notification(notification_id)
-    if note is None or not can(current_user, "open_notification", note):
-        abort(404)
-    notifications.mark_read(current_user, note)
+    note = notifications.open_notification(current_user, notification_id) or abort(404)
     if note.post_id:
         return redirect(url_for("discussions.post", post_id=note.post_id))
     if note.topic_id:
         return redirect(url_for("discussions.topic", topic_id=note.topic_id))
-    if note.kind.value == "round_result":
+    if note.kind is NotificationKind.ROUND_RESULT:
         return redirect(url_for("agenda.index"))
     return redirect(url_for("notifications.index"))
 
@@ -92,11 +98,9 @@ def watch_category(slug: str):
 def preferences():
     form = EmailPreferencesForm(obj=current_user)
     if form.validate_on_submit():
-        notifications.save_email_preferences(current_user, **{
-            name: form[name].data for name in (
-                "email_immediate", "digest_frequency", "digest_hour", "digest_weekday", "auto_watch"
-            )
-        })  # fmt: skip
+        notifications.save_email_preferences(
+            current_user, **{name: form[name].data for name in PREFERENCE_FIELDS}
+        )
         flash(_("Your email preferences are saved."), "success")
         return redirect(url_for("notifications.preferences"))
     return render_template("notifications/preferences.html", form=form), (
@@ -120,14 +124,11 @@ def unsubscribe(token: str):
 
 @bp.route("/admin/digest/<int:user_id>")
 def preview_digest(user_id: int):
-    require(current_user, "manage_settings")
-    member = db.session.get(User, user_id) or abort(404)
-    content, message = digest_sending.preview_digest(member)
-    html = message.get_body(("html",))
+    preview = digest_sending.preview_digest(current_user, user_id) or abort(404)
     return render_template(
         "notifications/preview.html",
-        member=member,
-        content=content,
-        html=html.get_content() if html else "",
-        subject=message["Subject"],
+        member=preview.member,
+        content=preview.content,
+        html=preview.html,
+        subject=preview.subject,
     )

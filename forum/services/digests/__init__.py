@@ -7,6 +7,7 @@ leak; topics the member may not read (restricted, under embargo), muted topics a
 topics are left out. Sending goes through the outbox (forum/services/outbox.py): the row for
 (member, period) is created before anything is built, so each period is emailed at most once.
 
-The package: ``schedule`` (when a digest is due and what it covers), ``content`` (what it
-lists) and ``sending`` (rendering, previewing and sending the email).
+The package: ``schedule`` (when a digest is due and what it covers), ``news`` (the part every
+member's digest shares), ``content`` (what one member's lists) and ``sending`` (rendering,
+previewing and sending the email).
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,19 +41,6 @@ def period_key(user: User, now: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-def due_key(user: User, now: datetime) -> str | None:
-    """The period key if the member's digest time has come at `now` (local time): daily at or
-    after digest_hour; weekly on digest_weekday at or after digest_hour."""
-    if user.digest_frequency not in FREQUENCIES or not is_reachable(user, now):
-        return None
-    local = now.astimezone(zone_of(user.timezone))
-    if local.hour < user.digest_hour:
-        return None
-    if user.digest_frequency == "weekly" and local.weekday() != user.digest_weekday:
-        return None
-    return period_key(user, now)
-
-
 def recent_rows(user_ids: list[int], now: datetime) -> dict[int, list[tuple]]:
     """(period, covers_to, status) of the members' digests recent enough to matter (one query)."""
     rows: dict[int, list[tuple]] = {}
@@ -76,7 +64,20 @@ def covers_from(frequency: str, now: datetime, rows: list[tuple]) -> datetime:
     return min(max(max(previous), now - MAX_COVERAGE), now)
 
 
-def period_to_open(
+def _due_key(user: User, now: datetime) -> str | None:
+    """The period key if the member's digest time has come at `now` (local time): daily at or
+    after digest_hour; weekly on digest_weekday at or after digest_hour."""
+    if user.digest_frequency not in FREQUENCIES or not is_reachable(user, now):
+        return None
+    local = now.astimezone(zone_of(user.timezone))
+    if local.hour < user.digest_hour:
+        return None
+    if user.digest_frequency == "weekly" and local.weekday() != user.digest_weekday:
+        return None
+    return period_key(user, now)
+
+
+def _period_to_open(
     user: User, key: str, now: datetime, rows: list[tuple]
 ) -> tuple[str, datetime, datetime] | None:
     if any(period == key for period, _, _ in rows):
@@ -84,11 +85,18 @@ def period_to_open(
     return key, covers_from(user.digest_frequency, now, rows), now
 
 
-def period_for(user: User, now: datetime) -> tuple[str, datetime, datetime] | None:
-    """(period key, covers_from, covers_to) of the digest due to the member at `now`, or None:
-    not their time yet (local hour and weekday), digests off, suspended, not joined, or this
-    period's digest already claimed."""
-    key = due_key(user, now)
-    if key is None:
-        return None
-    return period_to_open(user, key, now, recent_rows([user.id], now).get(user.id, []))
+def periods_due(users: Sequence[User], now: datetime) -> dict[int, tuple[str, datetime, datetime]]:
+    """(period key, covers_from, covers_to) by member id of the digests due to these members at
+    `now` (one query). Left out: members whose time has not come (local hour and weekday), with
+    digests off, suspended or not joined, or whose digest for this period is already claimed."""
+    keys = {user.id: key for user in users if (key := _due_key(user, now)) is not None}
+    if not keys:
+        return {}
+    recent = recent_rows(list(keys), now)
+    periods = {}
+    for user in users:
+        if user.id in keys:
+            period = _period_to_open(user, keys[user.id], now, recent.get(user.id, []))
+            if period is not None:
+                periods[user.id] = period
+    return periods

@@ -4,9 +4,11 @@ every due digest through the outbox, at most once per member and period."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from functools import lru_cache, partial
+from typing import Any
 
 from babel.dates import format_date, format_datetime
 from flask_babel import force_locale, gettext
@@ -20,16 +22,10 @@ from forum.models import (
     User,
 )
 from forum.models.types import utcnow
+from forum.permissions import require
 from forum.services.digests import schedule
-from forum.services.digests.content import (
-    DigestContent,
-    ForumNews,
-    ItemNews,
-    RoundNews,
-    TopicNews,
-    build_digest,
-    forum_news,
-)
+from forum.services.digests.content import DigestContent, build_digest
+from forum.services.digests.news import ForumNews, ItemNews, RoundNews, TopicNews, forum_news
 from forum.services.digests.schedule import FREQUENCIES
 from forum.services.outbox import (
     ID_BATCH,
@@ -119,15 +115,37 @@ def render_digest(user: User, content: DigestContent, *, period: str) -> EmailMe
     )
 
 
+@dataclass(frozen=True)
+class DigestPreview:
+    """The digest a member would get next, as the admin's preview page shows it."""
+
+    member: User
+    content: DigestContent
+    subject: str
+    html: str
+
+
 def preview_digest(
-    user: User, *, now: datetime | None = None
-) -> tuple[DigestContent, EmailMessage]:
-    """The digest the member would get next, built now (for admins); records and sends nothing."""
+    admin: Any, member_id: int, *, now: datetime | None = None
+) -> DigestPreview | None:
+    """The digest the member would get next, built now; records and sends nothing. Needs the
+    preview_digest permission (checked before the member is looked up); None for no such member."""
+    require(admin, "preview_digest")
+    member = db.session.get(User, member_id)
+    if member is None:
+        return None
     now = now or utcnow()
-    frequency = user.digest_frequency if user.digest_frequency in FREQUENCIES else "weekly"
-    rows = schedule.recent_rows([user.id], now).get(user.id, [])
-    content = build_digest(user, since=schedule.covers_from(frequency, now, rows), until=now)
-    return content, render_digest(user, content, period=schedule.period_key(user, now))
+    frequency = member.digest_frequency if member.digest_frequency in FREQUENCIES else "weekly"
+    rows = schedule.recent_rows([member.id], now).get(member.id, [])
+    content = build_digest(member, since=schedule.covers_from(frequency, now, rows), until=now)
+    message = render_digest(member, content, period=schedule.period_key(member, now))
+    html = message.get_body(("html",))
+    return DigestPreview(
+        member=member,
+        content=content,
+        subject=message["Subject"],
+        html=html.get_content() if html else "",
+    )
 
 
 # --- Sending -----------------------------------------------------------------------------------
@@ -162,18 +180,12 @@ def _open_periods(now: datetime, *, dry_run: bool, report: Report, news: NewsFin
     """Create the ledger row of every digest due now (before building it: the row claims the
     period), a batch of members per statement. A dry run builds instead, and writes nothing."""
     for users in _members_with_digests(now):
-        keys = {user.id: key for user in users if (key := schedule.due_key(user, now)) is not None}
-        if not keys:
-            continue
-        recent = schedule.recent_rows(list(keys), now)
+        due = schedule.periods_due(users, now)
         rows = []
         for user in users:
-            if user.id not in keys:
+            if user.id not in due:
                 continue
-            period = schedule.period_to_open(user, keys[user.id], now, recent.get(user.id, []))
-            if period is None:
-                continue
-            key, covers_from, covers_to = period
+            key, covers_from, covers_to = due[user.id]
             if dry_run:
                 content = build_digest(
                     user, since=covers_from, until=covers_to, news=news(covers_from, covers_to)
