@@ -11,6 +11,12 @@ from flask.testing import FlaskClient
 _CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+def page_without_tokens(response) -> str:
+    """A page's HTML with each CSRF token blanked: a token carries the second it was made in, so
+    two otherwise identical pages differ when made either side of a second's boundary."""
+    return _CSRF_INPUT.sub('name="csrf_token" value="<token>"', response.get_data(as_text=True))
+
+
 class FormClient(FlaskClient):
     """A client whose requests run as they do in production, and that posts forms like a browser.
 

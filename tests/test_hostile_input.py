@@ -36,6 +36,7 @@ from tests.factories import (
     make_round,
     make_topic,
 )
+from tests.helpers import page_without_tokens
 
 
 class Repeated(str):
@@ -385,8 +386,8 @@ def test_visitor_with_an_impossibly_large_topic_id_sees_the_same_page_as_for_a_m
     missing = client.get("/t/12345")
     huge = client.get("/t/99999999999999999999")
     assert missing.status_code == huge.status_code == 404
-    as_written = huge.get_data(as_text=True).replace("99999999999999999999", "12345")
-    assert as_written == missing.get_data(as_text=True)  # but for the address it links back to
+    as_written = page_without_tokens(huge).replace("99999999999999999999", "12345")
+    assert as_written == page_without_tokens(missing)  # but for the address it links back to
 
 
 CONTROL_ADDRESSES = [
