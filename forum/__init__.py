@@ -60,6 +60,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     errors.init_app(app)
 
+    from forum import rate_limits
+
+    rate_limits.init_app(app)  # after the blueprints: it puts a limit on every write route
+
+    if app.config.get("FORUM_PROXY_COUNT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["FORUM_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
     from forum import cli
 
     cli.init_app(app)

@@ -61,6 +61,21 @@ def from_environment(instance_path: str) -> dict:
         "PREFERRED_URL_SCHEME": "https" if secure else "http",
         "RATELIMIT_STORAGE_URI": os.environ.get("FORUM_RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": not _flag("FORUM_RATELIMIT_DISABLED"),
+        # A sliding window: no burst of twice the limit across a window's edge.
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_KEY_PREFIX": os.environ.get("FORUM_RATELIMIT_KEY_PREFIX", "forum"),
+        # Redis down: count in each worker's memory and say so in the log, never answer 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        # Behind N reverse proxies (nginx: 1), the client's address is the Nth from the end of
+        # X-Forwarded-For; 0 trusts no header (the address is the connecting one).
+        "FORUM_PROXY_COUNT": int(os.environ.get("FORUM_PROXY_COUNT", "0")),
+        # FORUM_RATE_LIMIT_<NAME>="20 per 10 minutes" overrides one limit (forum/rate_limits.py).
+        **{
+            name: value
+            for name, value in os.environ.items()
+            if name.startswith("FORUM_RATE_LIMIT_") and value.strip()
+        },
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         # Unset: the built-in name, translated into the reader's language.

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Forbidden
 
 from forum.extensions import db
 from forum.input_checks import ControlCharactersRefused
 from forum.permissions import PermissionDenied
+from forum.rate_limits import retry_after
 
 
 def _page(status: int, title: str, message: str):
@@ -63,7 +65,24 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(error):
-        return _page(429, _("Slow down"), _("Too many attempts. Wait a minute and try again."))
+        seconds = retry_after()
+        minutes = round(seconds / 60)
+        if minutes <= 1:
+            message = _("You have done this too often. Try again in a minute.")
+        else:
+            message = ngettext(
+                "You have done this too often. Try again in %(num)d minute.",
+                "You have done this too often. Try again in %(num)d minutes.",
+                minutes,
+            )
+        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+            response = jsonify({"error": message, "retry_after": seconds})
+            response.status_code = 429
+        else:
+            response, _status = _page(429, _("Slow down"), message)
+            response = app.make_response((response, 429))
+        response.headers["Retry-After"] = str(seconds)
+        return response
 
     @app.errorhandler(500)
     def server_error(error):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -124,9 +125,10 @@ def _empty_tables() -> None:
     db.session.commit()
 
 
-@pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    app = create_app(app_config(database_url))
+@contextmanager
+def running_app(database_url: str, **overrides) -> Iterator[Flask]:
+    """The app on empty tables plus the standard topic areas, inside its app context."""
+    app = create_app(app_config(database_url, **overrides))
     app.test_client_class = FormClient
     with app.app_context():
         _empty_tables()
@@ -134,6 +136,12 @@ def app(database_url: str) -> Iterator[Flask]:
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    with running_app(database_url) as app:
+        yield app
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from forum.extensions import limiter
 from forum.forms.accounts import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -25,7 +24,6 @@ bp = Blueprint("accounts", __name__)
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("discussions.home"))
@@ -62,7 +60,6 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("20 per 10 minutes", methods=["POST"])
 def login():
     form = LoginForm()
     next_url = safe_next(request.args.get("next"), url_for("discussions.home"))
