@@ -173,7 +173,7 @@ def test_log_out_everywhere_needs_a_csrf_token(client, member):
 def test_password_reset_ends_every_session_of_the_member(app, client, mail_server, member):
     client.login(member)
     cookies = copied_cookies(client)
-    account_security.request_password_reset(member.email)
+    account_security.request_password_reset(member.email)()  # prepare, then send
     [message] = mail_server.wait_for(1)
     url = re.search(r"http://\S+/password/reset/\S+", message.get_body(("plain",)).get_content())
     path = url.group(0).removeprefix("http://127.0.0.1:5000")

@@ -10,6 +10,7 @@ address-confirmation link with the address it confirms.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask_babel import force_locale
@@ -83,6 +84,14 @@ def _send(message, template: str, user: User) -> bool:
     return True
 
 
+def _send_unattached(message, template: str, user_id: int) -> None:
+    # Runs after the request (no session or member object to lean on): logs by id only.
+    try:
+        mail.send_message(message)
+    except mail.MailError:
+        log.exception("could not email member %s (%s)", user_id, template)
+
+
 def _raise_version(user: User) -> None:
     user.session_version = User.session_version + 1
 
@@ -126,9 +135,11 @@ def _password_mark(user: User) -> str:
     return tokens.fingerprint("password", user.id, user.password_hash)
 
 
-def request_password_reset(email: str, *, now: datetime | None = None) -> None:
-    """Email a one-hour reset link if a member has this address. Whether one does is never
-    told: both branches sign a token and render the email; only a real member's is sent."""
+def request_password_reset(email: str, *, now: datetime | None = None) -> Callable[[], None]:
+    """Prepare a one-hour reset link for the member with this address, if there is one, and
+    return the sending of it. Whether a member has the address is never told: both branches
+    sign a token and render the email. The caller runs the sending once its answer has gone
+    (views: after the response), so the SMTP conversation's time tells nothing either."""
     user = find_user_by_email(email)
     if user is None or user.password_hash is None:  # invited but never joined: no password yet
         user, real = _nobody(), False
@@ -143,8 +154,10 @@ def request_password_reset(email: str, *, now: datetime | None = None) -> None:
         url=mail.external_url("accounts.reset_password", token=token),
         hours=_hours(RESET_LINK_LIFETIME),
     )
-    if real:
-        _send(message, "password_reset", user)
+    if not real:
+        return lambda: None
+    user_id = user.id
+    return lambda: _send_unattached(message, "password_reset", user_id)
 
 
 def check_reset_link(token: str, *, now: datetime | None = None) -> User:

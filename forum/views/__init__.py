@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, request
+from flask import abort, current_app, make_response, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
@@ -45,6 +46,20 @@ def first_error(form) -> str:
     """The first thing a form found wrong, to flash when a small form posts back to a page."""
     # str(): a lazy string would be flashed as Markup (it has __html__) and shown unescaped.
     return str(next(iter(e for errors in form.errors.values() for e in errors), _("Try again.")))
+
+
+def after_response(body, work: Callable[[], None]):
+    """The response for ``body``, with ``work`` run in the app's context once it has been sent
+    (the WSGI server closes the response after writing it)."""
+    app = current_app._get_current_object()
+    response = make_response(body)
+
+    def run() -> None:
+        with app.app_context():
+            work()
+
+    response.call_on_close(run)
+    return response
 
 
 def id_arg(value: Any) -> int | None:

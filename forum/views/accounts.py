@@ -18,7 +18,7 @@ from forum.forms.accounts import (
 from forum.permissions import can, require
 from forum.services import account_security, accounts, site_settings
 from forum.services.account_security import InvalidLink, WrongPassword
-from forum.views import id_arg, safe_next
+from forum.views import after_response, id_arg, safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -116,9 +116,10 @@ def edit_profile():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        # The same answer whether or not the address has an account.
-        account_security.request_password_reset(form.email.data)
-        return render_template("accounts/reset_requested.html")
+        # The same answer, as fast, whether or not the address has an account: the email goes
+        # once the answer is sent.
+        send = account_security.request_password_reset(form.email.data)
+        return after_response(render_template("accounts/reset_requested.html"), send)
     status = 400 if form.errors else 200
     return render_template("accounts/forgot_password.html", form=form), status
 
