@@ -92,6 +92,9 @@ def from_environment(instance_path: str) -> dict:
         "FORUM_MAIL_PASSWORD": os.environ.get("FORUM_MAIL_PASSWORD") or None,
         "FORUM_MAIL_SENDER": os.environ.get("FORUM_MAIL_SENDER", "forum@localhost"),
         "FORUM_MAIL_TIMEOUT": float(os.environ.get("FORUM_MAIL_TIMEOUT", "10")),
+        # How many reviewers without a conflict of interest score an application before anyone
+        # may approve it (issue 14).
+        "FORUM_REVIEWS_TO_APPROVE": int(os.environ.get("FORUM_REVIEWS_TO_APPROVE", "2")),
         # The address links in emails point to (no request to take it from in cron jobs).
         "FORUM_BASE_URL": os.environ.get("FORUM_BASE_URL", "http://127.0.0.1:5000"),
     }

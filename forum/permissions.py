@@ -11,13 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from forum.extensions import db
 from forum.models import (
     Application,
+    ApplicationReview,
     Category,
     Post,
     RegistrationMode,
@@ -449,6 +452,37 @@ def can_decide_application(user: User | None, application: Application) -> Decis
     return decision
 
 
+def independent_reviews(application: Application) -> int:
+    """How many reviewers scored the application without a conflict of interest."""
+    reviewers = db.session.scalars(
+        select(User)
+        .join(ApplicationReview, ApplicationReview.reviewer_id == User.id)
+        .where(ApplicationReview.application_id == application.id)
+    )
+    return sum(1 for reviewer in reviewers if not has_conflict_of_interest(reviewer, application))
+
+
+def can_approve_application(user: User | None, application: Application) -> Decision:
+    """Deciding, and no one approves alone: FORUM_REVIEWS_TO_APPROVE independent scores first."""
+    decision = can_decide_application(user, application)
+    if not decision:
+        return decision
+    needed = current_app.config.get("FORUM_REVIEWS_TO_APPROVE", 2)
+    have = independent_reviews(application)
+    if have < needed:
+        return _deny(
+            _nl(
+                "Approval needs rubric scores from %(num)d reviewer from another institution "
+                "than the applicant's; so far %(have)d.",
+                "Approval needs rubric scores from %(num)d reviewers from other institutions "
+                "than the applicant's; so far %(have)d.",
+                needed,
+                have=have,
+            )
+        )
+    return decision
+
+
 def can_manage_settings(user: User | None, thing: Any = None) -> Decision:
     return _staff(user, admin=True, refusal=_l("Only admins can change the forum's settings."))
 
@@ -661,6 +695,7 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "review_applications": can_review_applications,
     "score_application": can_score_application,
     "decide_application": can_decide_application,
+    "approve_application": can_approve_application,
     "manage_settings": can_manage_settings,
     "view_directory": can_view_directory,
     "propose_agenda_item": can_propose_agenda_item,

@@ -92,6 +92,22 @@ def make_application(
     return application
 
 
+def score_application(application: Application, *, reviewers: int = 2) -> list[User]:
+    """Rubric scores from `reviewers` new moderators, each at an institution of their own:
+    what approval needs first (FORUM_REVIEWS_TO_APPROVE, 2 by default)."""
+    from forum.models import ApplicationReview
+
+    people = [make_user(role=Role.MODERATOR) for _ in range(reviewers)]
+    for person in people:
+        db.session.add(
+            ApplicationReview(
+                application_id=application.id, reviewer_id=person.id, relevance=4, fit=4, breadth=4
+            )
+        )
+    db.session.commit()
+    return people
+
+
 def make_agenda_item(author: User, *, title: str | None = None, area: str = "privacy"):
     from forum.models import AgendaArea
     from forum.services import agenda

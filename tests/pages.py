@@ -103,6 +103,15 @@ class ReviewQueue:
         self.page.get_by_role("link", name=name).click()
         expect(self.page.get_by_role("heading", name=name, level=1)).to_be_visible()
 
+    def score(self, relevance: int, fit: int, breadth: int) -> None:
+        self.page.get_by_text("Your scores").click()
+        self.page.get_by_label("Relevance of AI experience (1-5)").fill(str(relevance))
+        self.page.get_by_label("Fit with the privacy, safety and security focus (1-5)").fill(
+            str(fit)
+        )
+        self.page.get_by_label("Contribution to the range of disciplines (1-5)").fill(str(breadth))
+        self.page.get_by_role("button", name="Save scores").click()
+
     def approve(self) -> None:
         self.page.get_by_role("button", name="Approve and invite").click()
         expect(self.page.get_by_text("is approved and invited")).to_be_visible()

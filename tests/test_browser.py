@@ -92,10 +92,22 @@ def test_visitor_applies_is_approved_sets_a_password_and_posts(
     page.goto(live_server + link_in(confirmation, "/apply/status/"))
     expect(page.get_by_text("Waiting for review.")).to_be_visible()
 
-    forum.visit("/")
-    forum.log_in(email=moderator.email, password="correct horse battery")
+    # Two reviewers from other institutions score it; then one approves.
+    from forum.models import Role
+    from tests.factories import make_user
+
+    colleague = make_user(role=Role.MODERATOR, affiliation="Universidad de Buenos Aires")
     queue = ReviewQueue(page)
-    queue.open_application("Tomás Herrera")
+    for reviewer in (colleague, moderator):
+        forum.visit("/")
+        forum.log_in(email=reviewer.email, password="correct horse battery")
+        queue.open_application("Tomás Herrera")
+        queue.score(5, 4, 4)
+        if reviewer is colleague:
+            expect(
+                page.get_by_text("Approval needs rubric scores from 2 reviewers")
+            ).to_be_visible()
+            forum.log_out()
     queue.approve()
     forum.log_out()
 

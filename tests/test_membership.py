@@ -23,7 +23,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.services import invitations, reviews, site_settings
-from tests.factories import make_application, make_topic, make_user
+from tests.factories import make_application, make_topic, make_user, score_application
 
 ORCID_EXAMPLE = "0000-0002-1825-0097"  # ORCID's documented example iD (Josiah Carberry)
 
@@ -253,6 +253,7 @@ def test_approval_creates_the_member_and_emails_a_single_use_link(client, modera
     application = make_application(
         email="amal@birzeit.example", full_name="Amal Nasser", institution="Birzeit University"
     )
+    score_application(application)
     client.login(moderator)
     response = client.post(f"/review/{application.id}/approve")
     assert response.status_code == 302
@@ -355,6 +356,32 @@ def test_reviewer_asks_for_more_and_the_applicant_answers_through_the_link(
     assert application.state == ApplicationState.SUBMITTED
     bodies = db.session.scalars(select(ApplicationMessage.body)).all()
     assert bodies == ["Which papers?", "Our USENIX 2025 paper."]
+
+
+def test_the_question_email_links_to_the_application_page(
+    client, moderator, applications_open, mail_server
+):
+    client.post("/apply", data=application_form())
+    mail_server.wait_for(1)
+    application = db.session.scalar(select(Application))
+    client.login(moderator)
+    client.post(f"/review/{application.id}/request-info", data={"question": "Which papers?"})
+    client.logout()
+    question = mail_server.wait_for(2)[1]
+
+    path = link_in(question, "/apply/status/")
+    html = question.get_body(("html",)).get_content()
+    [html_link] = re.findall(r'href="(https?://[^"]*/apply/status/[^"]+)"', html)
+    assert html_link.endswith(path)
+    page = client.get(path)
+    assert page.status_code == 200 and "Which papers?" in page.get_data(as_text=True)
+    answered = client.post(path + "/answer", data={"answer": "Our USENIX 2025 paper."})
+    assert answered.status_code == 302
+    db.session.refresh(application)
+    assert application.state == ApplicationState.SUBMITTED
+    # A link changed by one character opens nothing.
+    tampered = path[:-2] + ("A" if path[-2] != "A" else "B") + path[-1]
+    assert client.get(tampered).status_code == 404
 
 
 def test_reviewers_score_on_the_rubric_and_the_queue_shows_the_averages(client, moderator, admin):
@@ -519,6 +546,7 @@ def test_profile_shows_orcid_homepage_and_recent_topics(client, member, safety):
 
 def test_approved_member_can_post(client, moderator, mail_server, safety):
     application = make_application(email="new@member.example")
+    score_application(application)
     client.login(moderator)
     client.post(f"/review/{application.id}/approve")
     link = link_in(mail_server.wait_for(1)[0], "/invitation/")
@@ -542,3 +570,45 @@ def test_when_the_mail_server_is_down_the_application_is_kept_and_the_link_shown
     link = re.search(r'href="(http://localhost/apply/status/[^"]+)"', page).group(1)
     assert db.session.scalar(select(Application)).state == ApplicationState.SUBMITTED
     assert "Waiting for review." in client.get(link).get_data(as_text=True)
+
+
+# --- No one approves alone; members do not apply again (issue 14) -----------------------------
+
+
+def test_approval_waits_for_two_independent_reviewers(client, moderator, mail_server):
+    application = make_application(institution="Cairo University")
+    [first] = score_application(application, reviewers=1)
+    colleague = make_user(role=Role.MODERATOR, affiliation="cairo university")
+    db.session.add(
+        ApplicationReview(
+            application_id=application.id, reviewer_id=colleague.id, relevance=5, fit=5, breadth=5
+        )
+    )
+    db.session.commit()  # two scores, but one from the applicant's own institution
+    client.login(moderator)
+
+    page = client.get(f"/review/{application.id}").get_data(as_text=True)
+    assert "Approve and invite" not in page
+    assert "Approval needs rubric scores from 2 reviewers" in page and "so far 1" in page
+    assert client.post(f"/review/{application.id}/approve").status_code == 403
+    db.session.refresh(application)
+    assert application.state == ApplicationState.SUBMITTED
+
+    score_application(application, reviewers=1)
+    assert "Approve and invite" in client.get(f"/review/{application.id}").get_data(as_text=True)
+    assert client.post(f"/review/{application.id}/approve").status_code == 302
+    db.session.refresh(application)
+    assert application.state == ApplicationState.APPROVED
+
+
+def test_someone_with_an_account_cannot_apply_and_is_shown_the_way_in(
+    client, member, applications_open, mail_server
+):
+    response = client.post("/apply", data=application_form(email=member.email.upper()))
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "you are a member already" in page
+    assert 'href="/login"' in page and 'href="/password/forgot"' in page
+    assert "I study membership inference against clinical models." in page  # nothing lost
+    assert db.session.scalar(select(func.count()).select_from(Application)) == 0

@@ -25,7 +25,14 @@ from forum.permissions import RULES, can
 from forum.services import topic_areas
 from forum.services.posting import delete_post
 from tests.conftest import _empty_tables, app_config
-from tests.factories import make_agenda_item, make_application, make_post, make_topic, make_user
+from tests.factories import (
+    make_agenda_item,
+    make_application,
+    make_post,
+    make_topic,
+    make_user,
+    score_application,
+)
 
 ROLES = [
     "anonymous",
@@ -83,6 +90,11 @@ MATRIX = {
     ("decide_application", "application"): MODERATORS,
     ("decide_application", "application_from_moderators_institution"): {"admin"},
     ("decide_application", "decided_application"): set(),
+    # No one approves alone: two independent reviewers' scores first.
+    ("approve_application", "application"): set(),
+    ("approve_application", "reviewed_application"): MODERATORS,
+    ("approve_application", "reviewed_by_its_own_institution"): set(),
+    ("approve_application", "decided_application"): set(),
     ("manage_settings", None): {"admin"},
     ("vote", "post"): {"member", "invited", "moderator", "admin"},
     ("vote", "deleted_post"): set(),
@@ -227,6 +239,12 @@ def _build_world():
             **extra,
         )
 
+    reviewed = make_application(institution="Cairo University")
+    score_application(reviewed)
+    own_reviewed = make_application(institution="Makerere University")
+    for reviewer in score_application(own_reviewed):  # both at the applicant's institution
+        reviewer.affiliation = "Makerere University"
+    db.session.commit()
     hour = timedelta(hours=1)
     targets = {
         None: None,
@@ -247,6 +265,8 @@ def _build_world():
             institution="university of ghana"
         ),
         "decided_application": make_application(state=ApplicationState.REJECTED),
+        "reviewed_application": reviewed,
+        "reviewed_by_its_own_institution": own_reviewed,
         "area": safety,
         "open_topic": open_topic,
         "locked_topic": locked_topic,

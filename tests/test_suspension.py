@@ -25,7 +25,14 @@ from forum.models.types import utcnow
 from forum.permissions import PermissionDenied
 from forum.services import moderation, posting, reports, tags, topic_areas, topic_curation
 from tests.conftest import _empty_tables, app_config
-from tests.factories import make_agenda_item, make_application, make_post, make_topic, make_user
+from tests.factories import (
+    make_agenda_item,
+    make_application,
+    make_post,
+    make_topic,
+    make_user,
+    score_application,
+)
 from tests.helpers import FormClient
 from tests.snapshots import changed_tables, database_snapshot
 
@@ -185,6 +192,7 @@ def _build_world() -> World:
     tag = tags.create_tag(staff, name="red-teaming")
     item, other_item = make_agenda_item(member), make_agenda_item(member)
     application = make_application(institution="Cairo University")
+    score_application(application)
     db.session.commit()
     ids = {
         "topic": topic.id,

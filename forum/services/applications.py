@@ -3,6 +3,7 @@ through their private link (reading messages, answering a reviewer's question, w
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import secrets
@@ -26,7 +27,8 @@ from forum.models import (
 )
 from forum.models.membership import PENDING_STATES
 from forum.models.types import utcnow
-from forum.services.accounts import hash_token, normalise_email
+from forum.services import tokens
+from forum.services.accounts import find_user_by_email, hash_token, normalise_email
 from forum.services.site_settings import application_window, get_settings
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,10 @@ class DuplicateApplication(MembershipError):
     pass
 
 
+class AlreadyMember(MembershipError):
+    """The address already has an account: its owner logs in (or resets the password)."""
+
+
 def count_words(text: str) -> int:
     return len(re.findall(r"\S+", text or ""))
 
@@ -102,6 +108,10 @@ def submit_application(draft: ApplicationDraft, *, now: datetime | None = None) 
     if not application_window(get_settings(), now=now).is_open:
         raise ApplicationsClosed(_("Applications are closed."))
     email = normalise_email(draft.email)
+    if find_user_by_email(email) is not None:
+        raise AlreadyMember(
+            _("An account with this email address already exists: you are a member already.")
+        )
     if _pending_application_for(email) is not None:
         raise DuplicateApplication(
             _("An application from this email address is already waiting for review.")
@@ -142,10 +152,31 @@ def _pending_application_for(email: str) -> Application | None:
 
 
 def application_for_token(token: str) -> Application | None:
-    return db.session.scalar(
-        select(Application)
-        .where(Application.token_hash == hash_token(token))
-        .options(selectinload(Application.disciplines))
+    """The application a private link opens: the random token of the first email, or a signed
+    link from a later one (which carries the same authority: a fingerprint of that token)."""
+    query = select(Application).options(selectinload(Application.disciplines))
+    found = db.session.scalar(query.where(Application.token_hash == hash_token(token)))
+    if found is not None:
+        return found
+    link = tokens.read_link(token, tokens.LinkPurpose.APPLICATION_STATUS, max_age=None)
+    if link.state != tokens.LinkState.VALID:
+        return None
+    found = db.session.scalar(query.where(Application.id == link.user_id))
+    if found is None or not hmac.compare_digest(link.fingerprint, _status_mark(found)):
+        return None
+    return found
+
+
+def _status_mark(application: Application) -> str:
+    return tokens.fingerprint(application.id, application.token_hash)
+
+
+def status_link_token(application: Application) -> str:
+    """A token for the applicant's private page, for emails after the first."""
+    return tokens.sign_link(
+        application.id,
+        tokens.LinkPurpose.APPLICATION_STATUS,
+        fingerprint=_status_mark(application),
     )
 
 

@@ -32,6 +32,7 @@ from forum.services.applications import (
     MembershipError,
     application_messages,
     mail_applicant,
+    status_link_token,
 )
 from forum.services.invitations import new_account_token, send_invitation
 
@@ -250,7 +251,7 @@ def _claim_decision(
 def approve_application(reviewer: User, application: Application, *, now=None) -> tuple[User, bool]:
     """Approve: create the member's account and email a single-use link to set a password.
     Returns the new member and whether the invitation email went out."""
-    require(reviewer, "decide_application", application)
+    require(reviewer, "approve_application", application)
     now = now or utcnow()
     if db.session.scalar(select(User.id).where(User.email == application.email)) is not None:
         raise MembershipError(_("An account with this email address already exists."))
@@ -307,4 +308,9 @@ def request_information(
     )
     application.state = ApplicationState.INFO_REQUESTED
     db.session.commit()
-    return mail_applicant(application, "application_info_requested", question=question.strip())
+    return mail_applicant(
+        application,
+        "application_info_requested",
+        question=question.strip(),
+        token=status_link_token(application),
+    )

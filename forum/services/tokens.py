@@ -24,6 +24,9 @@ class LinkPurpose(enum.StrEnum):
     UNSUBSCRIBE_IMMEDIATE = "unsubscribe-immediate"
     RESET_PASSWORD = "reset-password"
     CONFIRM_EMAIL = "confirm-email"
+    # The applicant's private page, in later emails (the first one carries the random token):
+    # the id is the application's, the fingerprint that of its token (issue 14).
+    APPLICATION_STATUS = "application-status"
 
 
 class LinkState(enum.Enum):

@@ -36,11 +36,15 @@ def apply():
     settings = site_settings.get_settings()
     require(current_user, "apply", settings)
     form = ApplicationForm()
+    already_member = False
     if form.validate_on_submit():
         try:
             submitted = applications.submit_application(
                 form.draft(locale=str(get_locale() or "en"))
             )
+        except applications.AlreadyMember as error:
+            form.email.errors.append(str(error))
+            already_member = True  # the page offers to log in or reset the password
         except applications.DuplicateApplication as error:
             form.email.errors.append(str(error))
         except applications.ApplicationsClosed:
@@ -62,6 +66,7 @@ def apply():
         form=form,
         window=site_settings.application_window(settings),
         statement_max_words=applications.STATEMENT_MAX_WORDS,
+        already_member=already_member,
     ), status
 
 
