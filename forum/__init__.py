@@ -48,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         membership,
         moderation,
         notifications,
+        transparency,
     )
 
     app.register_blueprint(accounts.bp)
@@ -57,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(agenda.bp)
     app.register_blueprint(discussions.bp)
     app.register_blueprint(membership.bp)
+    app.register_blueprint(transparency.bp)
 
     errors.init_app(app)
 

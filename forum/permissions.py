@@ -483,6 +483,11 @@ def can_approve_application(user: User | None, application: Application) -> Deci
     return decision
 
 
+def can_view_transparency_report(user: User | None, thing: Any = None) -> Decision:
+    """Everyone, logged in or not: the report exists to be checked from outside."""
+    return ALLOW
+
+
 def can_manage_settings(user: User | None, thing: Any = None) -> Decision:
     return _staff(user, admin=True, refusal=_l("Only admins can change the forum's settings."))
 
@@ -696,6 +701,7 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "score_application": can_score_application,
     "decide_application": can_decide_application,
     "approve_application": can_approve_application,
+    "view_transparency_report": can_view_transparency_report,
     "manage_settings": can_manage_settings,
     "view_directory": can_view_directory,
     "propose_agenda_item": can_propose_agenda_item,

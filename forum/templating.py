@@ -66,6 +66,7 @@ def init_app(app: Flask) -> None:
         category_description=category_description,
         safe_html=safe_html,
         time_tag=time_tag,
+        format_date=format_date,
         resource_domain=links.display_domain,
         doi_url=links.doi_url,
         flag_reasons=FLAG_REASONS,

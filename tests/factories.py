@@ -147,3 +147,17 @@ def make_round(
             **overrides,
         ),
     )
+
+
+def close_round(round_):
+    """Move the round's closing time into the past and publish its results (as close-rounds)."""
+    from datetime import timedelta
+
+    from forum.models.types import utcnow
+    from forum.services import round_results
+
+    round_.closes_at = utcnow() - timedelta(seconds=1)
+    round_.opens_at = min(round_.opens_at, round_.closes_at - timedelta(hours=1))
+    db.session.commit()
+    round_results.close_due_rounds()
+    return voting.get_round(round_.id)

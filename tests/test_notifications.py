@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import Notification, NotificationKind, TopicKind, WatchLevel
-from forum.services import notifications, round_results, votes, voting
+from forum.services import notifications, votes, voting
 from tests.factories import make_post, make_topic, make_user
 
 
@@ -111,17 +111,12 @@ def test_email_preferences_are_saved(client, member):
 
 
 def test_round_results_tell_the_voters(member, moderator):
-    from datetime import timedelta
-
-    from forum.models.types import utcnow
-    from tests.factories import make_agenda_item, make_round
+    from tests.factories import close_round, make_agenda_item, make_round
 
     items = [make_agenda_item(member) for _ in range(2)]
     round_ = make_round(moderator, items, method="approval")
     voting.cast_ballot(member, round_, entries={items[0].id: 1})
-    round_.closes_at = utcnow() - timedelta(seconds=1)
-    db.session.commit()
-    round_results.close_due_rounds()
+    close_round(round_)
     assert NotificationKind.ROUND_RESULT.value in kinds_for(member)
 
 

@@ -96,6 +96,7 @@ MATRIX = {
     ("approve_application", "reviewed_by_its_own_institution"): set(),
     ("approve_application", "decided_application"): set(),
     ("manage_settings", None): {"admin"},
+    ("view_transparency_report", None): EVERYONE,
     ("vote", "post"): {"member", "invited", "moderator", "admin"},
     ("vote", "deleted_post"): set(),
     ("vote", "restricted_post"): {"invited", "moderator", "admin"},

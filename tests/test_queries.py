@@ -237,3 +237,16 @@ def test_latest_and_home_with_forum_wide_pins_run_as_many_queries_for_1_topic_as
         many_count, many_sql = count(url)
         assert few_count == many_count, f"{url}, 1 topic:\n{few_sql}\n\n50 topics:\n{many_sql}"
         assert many_count <= PAGE_QUERY_BUDGET, many_sql
+
+
+def test_transparency_report_query_count_does_not_grow_with_applications(client, queries):
+    from tests.factories import make_application
+
+    make_application()
+    few = count_page_queries(client, queries, "/transparency")
+    few_sql = queries.report()
+    for n in range(40):
+        make_application(institution=f"Institute {n % 4}", disciplines=("law", "nlp"))
+    many = count_page_queries(client, queries, "/transparency")
+    assert few == many, f"1 application:\n{few_sql}\n\n41:\n{queries.report()}"
+    assert many <= PAGE_QUERY_BUDGET, queries.report()

@@ -12,6 +12,7 @@ from forum.extensions import db
 from forum.models import Category, RegistrationMode, SiteSettings, User
 from forum.models.types import utcnow
 from forum.permissions import require
+from forum.services import transparency
 
 
 def get_settings() -> SiteSettings:
@@ -69,6 +70,10 @@ def update_settings(actor: User, changes: SettingsChanges) -> SiteSettings:
     """Save the admin settings page. Dates are aware datetimes (stored in UTC)."""
     require(actor, "manage_settings")
     settings = get_settings()
+    window_changed = (settings.applications_open_at, settings.applications_close_at) != (
+        changes.applications_open_at,
+        changes.applications_close_at,
+    )
     settings.registration_mode = changes.registration_mode
     settings.applications_open_at = changes.applications_open_at
     settings.applications_close_at = changes.applications_close_at
@@ -77,5 +82,10 @@ def update_settings(actor: User, changes: SettingsChanges) -> SiteSettings:
         category.is_members_only = category.id in changes.members_only_category_ids
         if changes.sensitive_category_ids is not None:
             category.is_sensitive = category.id in changes.sensitive_category_ids
+    if window_changed and changes.applications_open_at is not None:
+        # In the public log: the transparency report counts applications per window from it.
+        transparency.record_window(
+            actor, changes.applications_open_at, changes.applications_close_at
+        )
     db.session.commit()
     return settings
