@@ -170,6 +170,10 @@ def _values(app, rule, name: str, converter: str, world: Secrets) -> list[str]:
         return ["not-a-real-token"]
     elif name == "action":
         return _actions(app, rule.endpoint)
+    elif name == "name":  # a transparency table
+        from forum.services.transparency import TABLES
+
+        return list(TABLES) + ["no-such-table"]
     else:
         raise AssertionError(f"{rule.rule}: no values for the URL variable <{name}>; add some")
     return [str(i) for i in ids]
