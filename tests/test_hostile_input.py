@@ -94,14 +94,65 @@ def _form_field_names() -> set[str]:
 
 
 # Names the views read from request.form or request.args themselves, beside the forms' fields.
-VIEW_FORM_NAMES = {"next", "locale", "reason", "note", "level", "up", "topic_id", "post_ids",
-                   "preview", "handle", "user_id", "category", "until"}  # fmt: skip
-QUERY_NAMES = sorted({"next", "area", "page", "sort", "status", "period", "tag", "title", "body",
-                      "q", "to", "quote", "state", "institution", "discipline", "topic_id",
-                      "slug", "_external", "_anchor", "_scheme", "x"})  # fmt: skip
-MODERATION_ACTIONS = ["dismiss", "hide", "restore", "delete", "approve", "warn", "suspend", "pin",
-                      "unpin", "lock", "unlock", "move", "feature", "unfeature", "duplicate",
-                      "merge", "split"]  # fmt: skip
+VIEW_FORM_NAMES = {
+    "next",
+    "locale",
+    "reason",
+    "note",
+    "level",
+    "up",
+    "topic_id",
+    "post_ids",
+    "preview",
+    "handle",
+    "user_id",
+    "category",
+    "until",
+}
+QUERY_NAMES = sorted(
+    {
+        "next",
+        "area",
+        "page",
+        "sort",
+        "status",
+        "period",
+        "tag",
+        "title",
+        "body",
+        "q",
+        "to",
+        "quote",
+        "state",
+        "institution",
+        "discipline",
+        "topic_id",
+        "slug",
+        "_external",
+        "_anchor",
+        "_scheme",
+        "x",
+    }
+)
+MODERATION_ACTIONS = [
+    "dismiss",
+    "hide",
+    "restore",
+    "delete",
+    "approve",
+    "warn",
+    "suspend",
+    "pin",
+    "unpin",
+    "lock",
+    "unlock",
+    "move",
+    "feature",
+    "unfeature",
+    "duplicate",
+    "merge",
+    "split",
+]
 ROLES = ["visitor", "member", "moderator", "admin"]
 
 
@@ -339,11 +390,13 @@ def _known_string(world: dict, rule, name: str) -> str:
 
 def _submit_hostile_values(client, form: PageForm) -> None:
     """Submit ``form`` a few times, each field either as the page filled it or hostile."""
-    typed_values = st.fixed_dictionaries({
-        name: st.one_of(hostile_text, st.just(values))
-        for name, values in form.fields.items()
-        if name != "csrf_token"
-    })  # fmt: skip
+    typed_values = st.fixed_dictionaries(
+        {
+            name: st.one_of(hostile_text, st.just(values))
+            for name, values in form.fields.items()
+            if name != "csrf_token"
+        }
+    )
 
     @settings(WALK, max_examples=8)
     @given(typed=typed_values)
@@ -430,11 +483,18 @@ def test_arabic_reader_is_told_why_a_control_character_is_refused_in_arabic(clie
 def test_visitor_applying_with_a_nul_in_their_name_is_refused_and_nothing_is_stored(
     client, applications_open
 ):
-    response = client.post("/apply", data={
-        "full_name": "Ann\x00 Applicant", "email": "ann@institute.example",
-        "institution": "Institute", "position": "Professor", "disciplines": "law",
-        "ai_experience": "Some.", "statement": "I want to help.",
-    })  # fmt: skip
+    response = client.post(
+        "/apply",
+        data={
+            "full_name": "Ann\x00 Applicant",
+            "email": "ann@institute.example",
+            "institution": "Institute",
+            "position": "Professor",
+            "disciplines": "law",
+            "ai_experience": "Some.",
+            "statement": "I want to help.",
+        },
+    )
     assert response.status_code == 400
     assert "control character" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Application)) == 0
@@ -451,9 +511,14 @@ def test_member_writing_tabs_and_line_breaks_in_a_reply_posts_it(client, member,
 
 def test_member_whose_topic_title_holds_an_escape_character_is_refused(client, member):
     client.login(member)
-    response = client.post("/c/safety/new", data={
-        "title": "Coloured \x1b[31m title", "kind": "discussion", "body": "Body",
-    })  # fmt: skip
+    response = client.post(
+        "/c/safety/new",
+        data={
+            "title": "Coloured \x1b[31m title",
+            "kind": "discussion",
+            "body": "Body",
+        },
+    )
     assert response.status_code == 400 and "control character" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Topic)) == 0
 
@@ -501,11 +566,18 @@ def test_member_voting_in_digits_0_to_9_has_their_ballot_saved(client, member, o
 
 def _round_form(on_ballot, **overrides) -> dict:
     return {
-        "title": "Spring priorities", "description": "", "opens_at": "2030-01-01T09:00",
-        "closes_at": "2030-01-08T09:00", "timezone": "UTC", "method": "budget",
-        "items": [str(i.id) for i in on_ballot], "budget": "10", "per_item_cap": "5",
-        "credits": "100", **overrides,
-    }  # fmt: skip
+        "title": "Spring priorities",
+        "description": "",
+        "opens_at": "2030-01-01T09:00",
+        "closes_at": "2030-01-08T09:00",
+        "timezone": "UTC",
+        "method": "budget",
+        "items": [str(i.id) for i in on_ballot],
+        "budget": "10",
+        "per_item_cap": "5",
+        "credits": "100",
+        **overrides,
+    }
 
 
 @pytest.mark.parametrize(
@@ -532,9 +604,14 @@ def test_moderator_setting_up_a_round_in_other_digits_gets_a_message(
 
 def test_member_choosing_a_digest_hour_in_arabic_digits_is_refused(client, member):
     client.login(member)
-    response = client.post("/settings/email", data={
-        "digest_frequency": "weekly", "digest_hour": "٣", "digest_weekday": "1",
-    })  # fmt: skip
+    response = client.post(
+        "/settings/email",
+        data={
+            "digest_frequency": "weekly",
+            "digest_hour": "٣",
+            "digest_weekday": "1",
+        },
+    )
     assert response.status_code == 400 and "could not coerce" in response.get_data(as_text=True)
     db.session.refresh(member)
     assert member.digest_hour == 8
@@ -548,10 +625,24 @@ def test_reader_asking_for_a_page_number_in_other_digits_gets_the_first_page(cli
 
 @pytest.mark.parametrize(
     ("text", "number"),
-    [("0", 0), ("42", 42), (" 7 ", 7), (str(MAX_ID), MAX_ID), ("0" * 40 + "5", 5),
-     (str(MAX_ID + 1), None), ("²", None), ("①", None), ("٣", None), ("-1", None),
-     ("+1", None), ("1_000", None), ("", None), (None, None), ("9" * 50_000, None)],
-)  # fmt: skip
+    [
+        ("0", 0),
+        ("42", 42),
+        (" 7 ", 7),
+        (str(MAX_ID), MAX_ID),
+        ("0" * 40 + "5", 5),
+        (str(MAX_ID + 1), None),
+        ("²", None),
+        ("①", None),
+        ("٣", None),
+        ("-1", None),
+        ("+1", None),
+        ("1_000", None),
+        ("", None),
+        (None, None),
+        ("9" * 50_000, None),
+    ],
+)
 def test_a_number_is_read_only_from_the_digits_0_to_9(text, number):
     assert whole_number(text) == number
 
@@ -559,19 +650,28 @@ def test_a_number_is_read_only_from_the_digits_0_to_9(text, number):
 def test_moderator_scores_an_application_in_other_digits_and_is_told(client, moderator):
     application = make_application()
     client.login(moderator)
-    response = client.post(f"/review/{application.id}/score", data={
-        "relevance": "٣", "fit": "3", "breadth": "3",
-    })  # fmt: skip
+    response = client.post(
+        f"/review/{application.id}/score",
+        data={
+            "relevance": "٣",
+            "fit": "3",
+            "breadth": "3",
+        },
+    )
     assert response.status_code == 400
     assert "Enter a whole number using the digits 0 to 9." in response.get_data(as_text=True)
 
 
 def test_admin_whose_deadline_is_written_in_arabic_digits_is_told(client, admin):
     client.login(admin)
-    response = client.post("/admin/settings", data={
-        "registration_mode": "application", "applications_open_at": "٢٠٣٠-٠١-٠١T09:00",
-        "applications_timezone": "UTC",
-    })  # fmt: skip
+    response = client.post(
+        "/admin/settings",
+        data={
+            "registration_mode": "application",
+            "applications_open_at": "٢٠٣٠-٠١-٠١T09:00",
+            "applications_timezone": "UTC",
+        },
+    )
     assert response.status_code == 400
     assert "Give a day and time like 2030-03-01 09:30." in response.get_data(as_text=True)
 
