@@ -1,11 +1,14 @@
 """Unread tracking, preview and quoting in the composer, long topics."""
 
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import Post, Topic
 from forum.services import posting
 from tests.factories import make_post, make_topic
+
+WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
 def test_lists_show_how_many_replies_are_new_and_the_topic_opens_at_the_first_unread(
@@ -92,3 +95,35 @@ def test_opening_a_topic_with_unread_posts_on_its_first_page_lands_there(
     assert response.headers["Location"] == f"/t/{topic.id}/{topic.slug}?page=1#post-{fresh.id}"
     landed = client.get(f"/t/{topic.id}/{topic.slug}", follow_redirects=True)
     assert landed.status_code == 200 and "fresh news" in landed.get_data(as_text=True)
+
+
+def test_rereading_a_page_writes_nothing_and_a_new_reply_is_marked_read(
+    client, queries, member, other_member, topic
+):
+    """A logged-in GET that shows nothing new takes no write lock (no INSERT, no COMMIT)."""
+    commits = []
+
+    def count_commit(conn) -> None:
+        commits.append(1)
+
+    sqlalchemy_event.listen(db.engine, "commit", count_commit)
+    try:
+        client.login(member)
+        url = f"/t/{topic.id}/{topic.slug}?page=1"
+        client.get(url)  # the first visit records the mark
+        with queries:
+            commits.clear()
+            assert client.get(url).status_code == 200
+        writes = [s for s in queries.statements if s.lstrip().upper().startswith(WRITES)]
+        assert writes == [] and commits == [], queries.report()
+
+        make_post(topic, author=other_member, body="news")
+        assert "1 new" in client.get("/c/safety").get_data(as_text=True)
+        with queries:
+            commits.clear()
+            client.get(url)
+        assert any(s.lstrip().upper().startswith("INSERT") for s in queries.statements)
+        assert commits
+        assert "new</a>" not in client.get("/c/safety").get_data(as_text=True)
+    finally:
+        sqlalchemy_event.remove(db.engine, "commit", count_commit)

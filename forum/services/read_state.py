@@ -34,16 +34,9 @@ def raise_read_mark(user: User, topic_id: int, number: int, now: datetime) -> No
     )
 
 
-def mark_read(user, topic: Topic, posts: Collection[Post], *, now: datetime | None = None) -> None:
-    """Record that a member was shown these posts of a topic (called when a page is viewed)."""
-    if not getattr(user, "is_authenticated", False) or not posts:
-        return
-    raise_read_mark(user, topic.id, max(p.number for p in posts), now or utcnow())
-    db.session.commit()
-
-
-def _last_read_number(user, topic: Topic) -> int | None:
-    """The highest post number the member has seen in the topic, or None if never opened."""
+def last_read_number(user, topic: Topic) -> int | None:
+    """The highest post number the member has seen in the topic, or None if never opened (and
+    for a visitor)."""
     if not getattr(user, "is_authenticated", False):
         return None
     return db.session.scalar(
@@ -51,6 +44,27 @@ def _last_read_number(user, topic: Topic) -> int | None:
             TopicRead.user_id == user.id, TopicRead.topic_id == topic.id
         )
     )
+
+
+def mark_read(
+    user,
+    topic: Topic,
+    posts: Collection[Post],
+    *,
+    last_read: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record that a member was shown these posts of a topic (called when a page is viewed).
+
+    ``last_read`` is the mark as read before the page was built (``last_read_number``): a page
+    that shows nothing past it writes nothing, so reading an old page takes no write lock."""
+    if not getattr(user, "is_authenticated", False) or not posts:
+        return
+    shown = max(p.number for p in posts)
+    if last_read is not None and shown <= last_read:
+        return
+    raise_read_mark(user, topic.id, shown, now or utcnow())
+    db.session.commit()
 
 
 def _first_unread_post(topic: Topic, last_read: int) -> Post | None:
@@ -63,11 +77,10 @@ def _first_unread_post(topic: Topic, last_read: int) -> Post | None:
     )
 
 
-def where_to_resume(user, topic: Topic) -> Post | None:
-    """The post a member who read part of the topic before, and not all of it, is sent to when
-    they open it without asking for a page: the first one they have not seen. None for a topic
-    never opened, or read to its end."""
-    last_read = _last_read_number(user, topic)
+def where_to_resume(topic: Topic, last_read: int | None) -> Post | None:
+    """The post a member who read part of the topic before (up to ``last_read``, from
+    ``last_read_number``), and not all of it, is sent to when they open it without asking for a
+    page: the first one they have not seen. None for a topic never opened, or read to its end."""
     if last_read is None or last_read >= topic.last_post_number:
         return None
     unread = _first_unread_post(topic, last_read)

@@ -301,8 +301,9 @@ def topic(topic_id: int, slug: str | None = None):
         return redirect(
             url_for("discussions.topic", topic_id=found.id, slug=found.slug, page=page), 301
         )
+    last_read = read_state.last_read_number(current_user, found)
     if "page" not in request.args:
-        unread = read_state.where_to_resume(current_user, found)
+        unread = read_state.where_to_resume(found, last_read)
         if unread is not None:
             return redirect(post_url(unread, explicit_page=True))  # open where they stopped
     shown = reading.topic_page(current_user, found, page=page_arg())
@@ -317,7 +318,7 @@ def topic(topic_id: int, slug: str | None = None):
         panel=shown.panel,
     )
     # After rendering: recording the read position commits, which would expire what is shown.
-    read_state.mark_read(current_user, found, shown.posts.items)
+    read_state.mark_read(current_user, found, shown.posts.items, last_read=last_read)
     return page
 
 
