@@ -28,12 +28,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.load_or_create_secret_key(app.instance_path)
 
-    from forum import database, errors, i18n, input_checks, templating
+    from forum import assets, database, errors, i18n, input_checks, templating
     from forum.views import BoundedIntConverter
 
     # Every <int:...> id in a URL fits the database's integer: larger ones are missing ids (404).
     app.url_map.converters["int"] = BoundedIntConverter
 
+    assets.init_app(app)  # first: its after_request (compression) then runs after every other
     database.init_app(app)
     i18n.init_app(app)
     _init_security(app)
