@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import http.cookiejar
+import logging
 import random
 import statistics
 import sys
@@ -160,6 +161,7 @@ def main() -> None:
         statements: list[tuple] = []
         event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append((a[2], a[3])))
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"

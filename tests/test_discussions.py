@@ -1,9 +1,10 @@
 """Opening topics, threaded replies, permalinks, editing with history and soft deletion."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from forum.extensions import db
 from forum.models import Post, PostRevision, Topic
@@ -296,3 +297,54 @@ def test_concurrent_numbering_gives_every_reply_its_own_number(member, topic):
         make_post(topic, author=person)
     numbers = db.session.scalars(select(Post.number).where(Post.topic_id == topic.id)).all()
     assert sorted(numbers) == [1, 2, 3, 4]
+
+
+def home_area(page: str, slug: str) -> str:
+    """The home page's card of one area."""
+    start = page.index(f'href="/c/{slug}"')
+    end = page.find('class="area-card"', start)
+    return page[start : end if end != -1 else len(page)]
+
+
+def test_home_lists_each_areas_most_active_topics_pinned_or_not(client, member, moderator, safety):
+    from forum.services import topic_curation
+
+    limit = topic_areas.LATEST_TOPICS_PER_AREA
+    now = datetime.now(UTC)
+    old_pinned = make_topic(safety, author=member, title="Old pinned", now=now - timedelta(days=60))
+    recent_pinned = make_topic(safety, author=member, title="Pinned today", now=now)
+    topic_curation.pin_topic(moderator, old_pinned)
+    topic_curation.pin_topic(moderator, recent_pinned)
+    for day in range(limit + 2):  # day 0 the most recent
+        make_topic(safety, author=member, title=f"Day {day} ago", now=now - timedelta(days=day + 1))
+    card = home_area(client.get("/").get_data(as_text=True), "safety")
+    shown = re.findall(r'<a dir="auto" href="/t/\d+/[^"]*">([^<]+)</a>', card)
+    assert shown == ["Pinned today"] + [f"Day {day} ago" for day in range(limit - 1)]
+
+
+def test_home_reads_each_area_down_its_index(client, member, safety):
+    """No sort of an area's topics: SQLite walks ix_topics_category_activity and stops."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    make_topic(safety, author=member, title="One topic")
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "UNION ALL" in statement or "is_featured IS 1" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        client.get("/")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(seen) == 2
+    with db.engine.connect() as conn:
+        for statement, parameters in seen:
+            plan = [
+                row[3]
+                for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            ]
+            assert not any(
+                "TEMP B-TREE" in step or step.strip() == "SCAN topics" for step in plan
+            ), plan

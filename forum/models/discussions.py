@@ -145,6 +145,7 @@ class Topic(db.Model):
 
     __table_args__ = (
         Index("ix_topics_category_activity", "category_id", "is_pinned", "last_post_at"),
+        Index("ix_topics_author_id", "author_id"),  # a profile's recent topics
         Index("ix_topics_last_post_at", "last_post_at"),
         Index("ix_topics_created_at", "created_at"),
         Index("ix_topics_vote_count", "vote_count"),
@@ -157,6 +158,12 @@ class Topic(db.Model):
             "category_id",
             sqlite_where=text("is_restricted IS 1"),
             postgresql_where=text("is_restricted IS true"),
+        ),
+        Index(
+            "ix_topics_featured",  # the home page's few featured topics, most active first
+            "last_post_at",
+            sqlite_where=text("is_featured IS 1"),
+            postgresql_where=text("is_featured IS true"),
         ),
         Index(
             "ix_topics_private_report",

@@ -3,7 +3,9 @@ most active topics of each for the home page."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Iterable
+
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
@@ -73,23 +75,37 @@ def get_category(slug: str) -> Category | None:
 
 
 def latest_topics_by_category(
-    limit: int = LATEST_TOPICS_PER_AREA, *, viewer=None
+    areas: Iterable[Category], limit: int = LATEST_TOPICS_PER_AREA, *, viewer=None
 ) -> dict[int, list[Topic]]:
-    """The few most active topics of every area, in one query (a window function)."""
-    rank = (
-        func.row_number()
-        .over(partition_by=Topic.category_id, order_by=(Topic.last_post_at.desc(), Topic.id.desc()))
-        .label("rank")
-    )
-    ranked = select(Topic.id, rank).where(listed_topics(viewer)).subquery()
+    """The few most active topics of each of these areas the reader may read, in one query.
+
+    Per area, two walks down ix_topics_category_activity (category, pinned, activity), one for
+    its pinned topics and one for the rest, each stopping after ``limit``; the most active of
+    the two heads win. (A window over every readable topic cost a sort of them all.)"""
+    heads = [
+        select(Topic.id)
+        .where(
+            Topic.category_id == area.id,
+            Topic.is_pinned.is_(pinned),
+            listed_topics(viewer),
+        )
+        .order_by(Topic.last_post_at.desc(), Topic.id.desc())
+        .limit(limit)
+        .subquery()
+        for area in areas
+        for pinned in (True, False)
+    ]
+    if not heads:
+        return {}
+    chosen = union_all(*(select(head.c.id) for head in heads)).subquery()
     topics = db.session.scalars(
         select(Topic)
-        .join(ranked, ranked.c.id == Topic.id)
-        .where(ranked.c.rank <= limit)
+        .where(Topic.id.in_(select(chosen.c.id)))
         .options(joinedload(Topic.author), joinedload(Topic.last_poster))
-        .order_by(Topic.category_id, ranked.c.rank)
     ).all()
     by_category: dict[int, list[Topic]] = {}
-    for topic in topics:
-        by_category.setdefault(topic.category_id, []).append(topic)
+    for topic in sorted(topics, key=lambda t: (t.last_post_at, t.id), reverse=True):
+        shown = by_category.setdefault(topic.category_id, [])
+        if len(shown) < limit:
+            shown.append(topic)
     return by_category

@@ -94,7 +94,7 @@ def home():
         pinned=topic_lists.pinned_across_forum(current_user),
         categories=areas,
         topic_counts=topic_counts.area_topic_counts(current_user, areas),
-        latest=topic_areas.latest_topics_by_category(viewer=current_user),
+        latest=topic_areas.latest_topics_by_category(areas, viewer=current_user),
         featured=topic_curation.featured_topics(current_user),
     )
 
