@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _nl
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true
 
 from forum.extensions import db
 from forum.models import (
@@ -185,7 +185,7 @@ def readable_topics(viewer: Any) -> ColumnElement[bool]:
         ),
     )
     if not _signed_in(viewer):
-        members_only = select(Category.id).where(Category.is_members_only.is_(True))
+        members_only = select(Category.id).where(not_(readable_categories(viewer)))
         return and_(live, Topic.category_id.not_in(members_only), open_to_all)
     if viewer.id is None:  # ANY_MEMBER
         return and_(live, open_to_all)
@@ -387,6 +387,13 @@ def can_view_category(user: User | None, category: Category) -> Decision:
     if category.is_members_only and not _signed_in(user):
         return _deny(_l("This area is for members: log in to read it."), needs_login=True)
     return ALLOW
+
+
+def readable_categories(viewer: Any) -> ColumnElement[bool]:
+    """SQL twin of can_view_category: a condition on Category for the areas ``viewer`` may read."""
+    if _signed_in(viewer):
+        return true()
+    return Category.is_members_only.is_(False)
 
 
 # --- Membership ----------------------------------------------------------------------------------

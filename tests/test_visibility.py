@@ -20,12 +20,21 @@ from datetime import timedelta
 import pytest
 from flask import request_finished
 from flask_login import AnonymousUserMixin, current_user
-from sqlalchemy import Column, select
+from sqlalchemy import Column, func, select
 from sqlalchemy.sql import visitors
 
 from forum import create_app
 from forum.extensions import db
-from forum.models import AgendaItem, Post, Role, Topic, TopicAccess, User, UserState
+from forum.models import (
+    AgendaItem,
+    Category,
+    Post,
+    Role,
+    Topic,
+    TopicAccess,
+    User,
+    UserState,
+)
 from forum.models.types import utcnow
 from forum.permissions import (
     ANY_MEMBER,
@@ -39,7 +48,7 @@ from forum.permissions import (
     readable_topics,
     visible_posts,
 )
-from forum.services import moderation, posting, reading, topic_areas
+from forum.services import moderation, posting, reading, topic_areas, topic_counts
 from forum.services.accounts import hash_token
 from tests.conftest import _empty_tables, app_config
 from tests.factories import (
@@ -443,3 +452,28 @@ def test_reader_finds_an_agenda_item_exactly_where_they_may_read_its_discussion(
     )
     assert python is in_sql, f"{role} on {state}: Python {python}, SQL {in_sql}"
     assert python is (role in ITEM_READERS[state]), f"{role} on {state}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_list_totals_from_the_stored_counts_equal_counting_what_the_reader_may_list(world, role):
+    """/latest and an area's list count from Category.topic_count (what everyone sees) plus the
+    restricted topics this reader may read: the same number as counting with listed_topics."""
+    reader = world.people[role]
+    for category in db.session.scalars(select(Category)):  # what the stored count holds
+        category.topic_count = sum(
+            1
+            for t in db.session.scalars(select(Topic).where(Topic.category_id == category.id))
+            if t.is_listed_to_all
+        )
+    db.session.flush()
+
+    def counted(*conditions) -> int:
+        return db.session.scalar(
+            select(func.count()).select_from(Topic).where(listed_topics(reader), *conditions)
+        )
+
+    assert topic_counts.listed_total(reader) == counted()
+    for category in db.session.scalars(select(Category)):
+        assert topic_counts.listed_total(reader, category) == counted(
+            Topic.category_id == category.id
+        ), category.slug

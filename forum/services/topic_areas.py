@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from forum.extensions import db
 from forum.i18n import N_
 from forum.models import Category, Topic
-from forum.permissions import listed_topics
+from forum.permissions import listed_topics, readable_categories
 
 LATEST_TOPICS_PER_AREA = 4
 
@@ -64,10 +64,8 @@ def ensure_default_categories() -> list[Category]:
 
 def list_categories(*, viewer=None) -> list[Category]:
     """The topic areas in their order; members-only ones only for logged-in members."""
-    stmt = select(Category).order_by(Category.position, Category.id)
-    if viewer is None or not getattr(viewer, "is_authenticated", False):
-        stmt = stmt.where(Category.is_members_only.is_(False))
-    return list(db.session.scalars(stmt))
+    stmt = select(Category).where(readable_categories(viewer))
+    return list(db.session.scalars(stmt.order_by(Category.position, Category.id)))
 
 
 def get_category(slug: str) -> Category | None:

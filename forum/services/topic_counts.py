@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from forum.extensions import db
 from forum.models import Category, Tag, Topic
 from forum.models.discussions import topic_tags
-from forum.permissions import listed_topics
+from forum.permissions import listed_topics, readable_categories
 
 
 def count_in_area(category_id: int, delta: int) -> None:
@@ -51,6 +51,23 @@ def area_topic_counts(viewer, categories: Collection[Category]) -> dict[int, int
         if category_id in counts:
             counts[category_id] += extra
     return counts
+
+
+def listed_total(viewer, category: Category | None = None) -> int:
+    """How many topics the reader sees in one area, or in every area they may read (/latest),
+    counted as area_topic_counts counts: one statement, no scan of the topics."""
+    stored = select(func.coalesce(func.sum(Category.topic_count), 0)).where(
+        readable_categories(viewer)
+    )
+    restricted = (
+        select(func.count())
+        .select_from(Topic)
+        .where(Topic.is_restricted.is_(True), listed_topics(viewer))
+    )
+    if category is not None:
+        stored = stored.where(Category.id == category.id)
+        restricted = restricted.where(Topic.category_id == category.id)
+    return db.session.scalar(select(stored.scalar_subquery() + restricted.scalar_subquery())) or 0
 
 
 def tag_topic_counts(viewer, tags: Collection[Tag]) -> dict[int, int]:

@@ -15,6 +15,7 @@ from forum.models.discussions import topic_tags
 from forum.models.types import utcnow
 from forum.pagination import Page
 from forum.permissions import listed_topics
+from forum.services import topic_counts
 
 TOPICS_PER_PAGE = 30
 SORTS = ("latest", "newest", "votes", "top")
@@ -96,7 +97,10 @@ def topic_list(viewer, query: ListQuery, *, category: Category | None = None) ->
             order = _forum_order()
             in_index_order.append(_walk_pin_index())
 
-    total = db.session.scalar(select(func.count()).select_from(Topic).where(*conditions)) or 0
+    if query.tag or query.status or (query.sort == "top" and TOP_PERIODS[query.period]):
+        total = db.session.scalar(select(func.count()).select_from(Topic).where(*conditions)) or 0
+    else:  # the whole area or forum: the stored counts
+        total = topic_counts.listed_total(viewer, category)
     pages = max(1, math.ceil(total / TOPICS_PER_PAGE))
     page = min(max(query.page, 1), pages)
     signed_in = getattr(viewer, "is_authenticated", False)
