@@ -67,6 +67,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     rate_limits.init_app(app)  # after the blueprints: it puts a limit on every write route
 
+    from forum import page_cache
+
+    page_cache.init_app(app)  # last: it answers only after every other check has passed
+
     if app.config.get("FORUM_PROXY_COUNT"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -60,6 +60,8 @@ def from_environment(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SECURE": secure,
         "PREFERRED_URL_SCHEME": "https" if secure else "http",
         "RATELIMIT_STORAGE_URI": os.environ.get("FORUM_RATELIMIT_STORAGE_URI", "memory://"),
+        "FORUM_PAGE_CACHE_URL": os.environ.get("FORUM_PAGE_CACHE_URL", ""),
+        "FORUM_PAGE_CACHE_SECONDS": int(os.environ.get("FORUM_PAGE_CACHE_SECONDS") or 60),
         "RATELIMIT_ENABLED": not _flag("FORUM_RATELIMIT_DISABLED"),
         # A sliding window: no burst of twice the limit across a window's edge.
         "RATELIMIT_STRATEGY": "moving-window",

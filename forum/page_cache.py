@@ -1,0 +1,273 @@
+"""Rendered pages kept for visitors, so the pages most people read cost no SQL and no rendering.
+
+What is kept: the HTML of a GET from a visitor (nobody logged in, nothing flashed waiting in
+their session) to one of the reading pages in CACHED_ENDPOINTS, per path, query string and
+language, for at most ``FORUM_PAGE_CACHE_SECONDS`` (default 60: relative times and deadlines
+read off the clock stay that fresh).
+
+When it is thrown away: every committed write to a table a visitor's page may show (any table
+but those in PRIVATE_TABLES) raises one version number, which is part of every key, so the
+next visitor gets a freshly rendered page. The version lives beside the pages: in Redis when
+``FORUM_PAGE_CACHE_URL`` is a ``redis://`` address (every worker and machine sees the same
+pages and the same version), in this process's memory with ``memory://`` (one process only:
+another worker's writes would not reach it), and nothing is kept when the setting is empty.
+
+CSRF tokens: a kept page must not carry one visitor's token to another. Before a page is kept,
+the token it was rendered with (Flask-WTF makes one per request, in ``g.csrf_token``) is
+replaced by a placeholder, and the placeholder by the reader's own token whenever it is sent.
+
+Revalidation: kept pages carry an ETag (the page with its placeholder, the version, and the
+half hour, so a browser's copy never holds a token older than the token's one-hour limit) and
+``Cache-Control: no-cache``; a browser that sends it back gets 304 Not Modified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+
+from flask import Flask, Response, current_app, g, has_app_context, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+CACHED_ENDPOINTS = frozenset(
+    {
+        "discussions.home",
+        "discussions.latest",
+        "discussions.category",
+        "discussions.topic",
+        "discussions.tag_index",
+        "discussions.tag",
+        "agenda.index",
+        "agenda.item",
+        "agenda.round",
+        "transparency.report",
+    }
+)
+# Tables no visitor's page shows: writes to them keep the kept pages.
+PRIVATE_TABLES = frozenset(
+    {
+        "topic_reads",
+        "notifications",
+        "notification_batches",
+        "digest_deliveries",
+        "subscriptions",
+        "account_tokens",
+        "application_messages",
+        "application_reviews",
+    }
+)
+PLACEHOLDER = "\x00csrf-token-of-this-reader\x00"
+TOKEN_PERIOD = 1800  # seconds: the ETag changes this often (tokens live an hour)
+MEMORY_PAGES = 2000
+
+
+class MemoryStore:
+    """Pages and the version in this process (tests, a single-process server)."""
+
+    def __init__(self) -> None:
+        self._pages: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._version = 0
+        self._lock = threading.Lock()
+
+    def version(self) -> int:
+        return self._version
+
+    def bump(self) -> None:
+        with self._lock:
+            self._version += 1
+            self._pages.clear()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            found = self._pages.get(key)
+            if found is None or found[0] < time.monotonic():
+                return None
+            self._pages.move_to_end(key)
+            return found[1]
+
+    def set(self, key: str, value: bytes, seconds: int) -> None:
+        with self._lock:
+            self._pages[key] = (time.monotonic() + seconds, value)
+            self._pages.move_to_end(key)
+            while len(self._pages) > MEMORY_PAGES:
+                self._pages.popitem(last=False)
+
+
+class RedisStore:
+    """Pages and the version in Redis, shared by every worker; a Redis that does not answer
+    means pages are rendered as if nothing were kept."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._prefix = prefix
+
+    def version(self) -> int:
+        try:
+            return int(self._redis.get(f"{self._prefix}version") or 0)
+        except Exception:  # noqa: BLE001 - no cache is better than no page
+            return -1
+
+    def bump(self) -> None:
+        try:
+            self._redis.incr(f"{self._prefix}version")
+        except Exception:  # noqa: BLE001
+            current_app.logger.warning("page cache: could not raise the version in Redis")
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self._redis.get(f"{self._prefix}{key}")
+        except Exception:  # noqa: BLE001
+            return None
+
+    def set(self, key: str, value: bytes, seconds: int) -> None:
+        with contextlib.suppress(Exception):  # a page not kept is rendered next time
+            self._redis.set(f"{self._prefix}{key}", value, ex=seconds)
+
+
+def _store(app: Flask):
+    return app.extensions.get("forum_page_cache")
+
+
+def forget_all(app: Flask | None = None) -> None:
+    """Throw every kept page away (a write a visitor may see was committed)."""
+    store = _store(app or current_app)
+    if store is not None:
+        store.bump()
+
+
+# --- Which requests ------------------------------------------------------------------------------
+
+
+def _cacheable_request() -> bool:
+    return (
+        request.method in ("GET", "HEAD")
+        and request.endpoint in CACHED_ENDPOINTS
+        and "_flashes" not in session
+        and not current_user.is_authenticated
+    )
+
+
+def _key(version: int) -> str:
+    path = request.full_path.encode("utf-8", "surrogateescape")
+    return hashlib.sha256(b"%d\n%s\n%s" % (version, str(get_locale()).encode(), path)).hexdigest()
+
+
+def _etag(body: bytes, version: int) -> str:
+    period = int(time.time() // TOKEN_PERIOD)
+    return hashlib.sha256(b"%s\n%d\n%d" % (body, version, period)).hexdigest()[:32]
+
+
+def _send(body: bytes, version: int) -> Response:
+    response = Response(mimetype="text/html")
+    response.set_etag(_etag(body, version))
+    response.cache_control.no_cache = True
+    if request.if_none_match.contains(response.get_etag()[0]):
+        response.status_code = 304
+        return response
+    token = generate_csrf().encode()
+    response.set_data(body.replace(PLACEHOLDER.encode(), token))
+    response.headers["X-Forum-Cache"] = "hit"
+    return response
+
+
+def _before_request():
+    store = _store(current_app)
+    if store is None or not _cacheable_request():
+        return None
+    version = store.version()
+    if version < 0:
+        return None
+    kept = store.get(_key(version))
+    if kept is not None:
+        return _send(kept, version)
+    g.page_cache_version = version  # rendered now: _after_request keeps it
+    return None
+
+
+def _after_request(response: Response) -> Response:
+    version = g.pop("page_cache_version", None)
+    if version is None or response.status_code != 200 or response.mimetype != "text/html":
+        return response
+    if response.is_streamed:
+        return response
+    body = response.get_data()
+    token = g.get("csrf_token")
+    if token:  # this visitor's token: kept pages hold the placeholder instead
+        body = body.replace(token.encode(), PLACEHOLDER.encode())
+    _store(current_app).set(_key(version), body, current_app.config["FORUM_PAGE_CACHE_SECONDS"])
+    sent = _send(body, version)
+    sent.headers["X-Forum-Cache"] = "miss"
+    for name in ("Set-Cookie", "Content-Language", "Vary"):
+        for value in response.headers.getlist(name):
+            sent.headers.add(name, value)
+    return sent
+
+
+# --- Writes that throw pages away --------------------------------------------------------------
+
+
+def _public_table(name: str | None) -> bool:
+    return name is not None and name not in PRIVATE_TABLES
+
+
+def _after_flush(session: Session, flush_context) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if _public_table(getattr(getattr(obj, "__table__", None), "name", None)):
+            session.info["forum_public_write"] = True
+            return
+
+
+def _do_orm_execute(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if _public_table(getattr(table, "name", None)):
+            state.session.info["forum_public_write"] = True
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop("forum_public_write", False) and has_app_context():
+        forget_all()
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop("forum_public_write", None)
+
+
+_listening = False
+
+
+def _listen_once() -> None:
+    global _listening
+    if not _listening:
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "do_orm_execute", _do_orm_execute)
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
+        _listening = True
+
+
+def init_app(app: Flask) -> None:
+    """Call last in create_app: a kept page is sent only after every other check passed."""
+    url = app.config.get("FORUM_PAGE_CACHE_URL", "")
+    app.config.setdefault("FORUM_PAGE_CACHE_SECONDS", 60)
+    if not url:
+        return
+    if url == "memory://":
+        store = MemoryStore()
+    elif url.startswith(("redis://", "rediss://", "unix://")):
+        store = RedisStore(url, app.config.get("FORUM_PAGE_CACHE_PREFIX", "forum-pages:"))
+    else:
+        raise ValueError(f"FORUM_PAGE_CACHE_URL: {url!r} is neither memory:// nor redis://")
+    app.extensions["forum_page_cache"] = store
+    _listen_once()
+    app.before_request(_before_request)
+    app.after_request(_after_request)

@@ -1,0 +1,155 @@
+"""Pages kept for visitors: served without SQL, each with the visitor's own CSRF token, thrown
+away by any write a visitor could see, never kept for a member, revalidated with ETags."""
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event
+
+from forum.extensions import db
+from forum.services import disclosure, posting
+from tests.conftest import running_app
+from tests.factories import make_post, make_topic, make_user
+from tests.test_rate_limits import redis_answers
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def cached_app(database_url):
+    with running_app(database_url, FORUM_PAGE_CACHE_URL="memory://") as app:
+        yield app
+
+
+@pytest.fixture
+def world(cached_app):
+    author = make_user(display_name="Author Person")
+    topic = make_topic(
+        cached_app_area(), author=author, title="Cached topic about refusals", body="Opening."
+    )
+    return author, topic
+
+
+def cached_app_area():
+    from forum.services import topic_areas
+
+    return topic_areas.get_category("security")
+
+
+def statements_during(request):
+    seen = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = request()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return response, seen
+
+
+def test_a_visitor_gets_the_kept_page_without_sql_and_with_their_own_token(cached_app, world):
+    _author, topic = world
+    url = f"/t/{topic.id}/{topic.slug}"
+    first_visitor, second_visitor = cached_app.test_client(), cached_app.test_client()
+    first = first_visitor.get(url)
+    assert first.headers["X-Forum-Cache"] == "miss"
+    again, sql = statements_during(lambda: second_visitor.get(url))
+    assert again.headers["X-Forum-Cache"] == "hit"
+    assert sql == []
+    assert "Cached topic about refusals" in again.get_data(as_text=True)
+    first_token = TOKEN.search(first.get_data(as_text=True)).group(1)
+    second_token = TOKEN.search(again.get_data(as_text=True)).group(1)
+    assert first_token != second_token
+    assert "\x00" not in again.get_data(as_text=True)
+    # The token on the kept page is the visitor's own: their form goes through.
+    switched = second_visitor.post(
+        "/language", data={"csrf_token": second_token, "locale": "ar"}, csrf=False
+    )
+    assert switched.status_code in (302, 303), switched.get_data(as_text=True)
+    arabic = second_visitor.get(url)
+    assert 'dir="rtl"' in arabic.get_data(as_text=True)  # another key: the page in Arabic
+
+
+def test_a_reply_or_a_restriction_throws_the_kept_pages_away(cached_app, world):
+    author, topic = world
+    visitor = cached_app.test_client()
+    url = f"/t/{topic.id}/{topic.slug}"
+    visitor.get(url)
+    assert visitor.get(url).headers["X-Forum-Cache"] == "hit"
+    make_post(topic, author=make_user(), body="A reply written after the page was kept")
+    fresh = visitor.get(url)
+    assert fresh.headers["X-Forum-Cache"] == "miss"
+    assert "A reply written after the page was kept" in fresh.get_data(as_text=True)
+
+    assert "Cached topic about refusals" in visitor.get("/latest").get_data(as_text=True)
+    assert visitor.get("/latest").headers["X-Forum-Cache"] == "hit"
+    disclosure.restrict_topic(author, topic, embargo_until=datetime.now(UTC) + timedelta(days=30))
+    assert "Cached topic about refusals" not in visitor.get("/latest").get_data(as_text=True)
+    assert visitor.get(url).status_code == 404
+
+
+def test_members_and_visitors_with_a_message_waiting_get_their_own_page(cached_app, world):
+    author, topic = world
+    url = f"/t/{topic.id}/{topic.slug}"
+    cached_app.test_client().get(url)  # kept for visitors
+    member = cached_app.test_client()
+    member.login(author)
+    page = member.get(url)
+    assert "X-Forum-Cache" not in page.headers
+    assert 'action="/logout"' in page.get_data(as_text=True)
+    visitor = cached_app.test_client()
+    with visitor.session_transaction() as session:
+        session["_flashes"] = [("info", "A message for this visitor only")]
+    shown = visitor.get(url)
+    assert "X-Forum-Cache" not in shown.headers
+    assert "A message for this visitor only" in shown.get_data(as_text=True)
+
+
+def test_a_browser_with_the_current_copy_gets_304(cached_app, world):
+    _author, topic = world
+    url = f"/t/{topic.id}/{topic.slug}"
+    visitor = cached_app.test_client()
+    first = visitor.get(url)
+    etag = first.headers["ETag"]
+    assert first.cache_control.no_cache
+    again = visitor.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    make_post(topic, author=make_user(), body="news")
+    assert visitor.get(url, headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_without_the_setting_nothing_is_kept(client, topic):
+    url = f"/t/{topic.id}/{topic.slug}"
+    client.get(url)
+    assert "X-Forum-Cache" not in client.get(url).headers
+
+
+@pytest.mark.skipif(not redis_answers(), reason="no Redis answers on 127.0.0.1:6379")
+def test_two_workers_sharing_redis_share_the_pages_and_their_invalidation(database_url):
+    settings = {
+        "FORUM_PAGE_CACHE_URL": "redis://127.0.0.1:6379/0",
+        "FORUM_PAGE_CACHE_PREFIX": f"test-pages-{uuid.uuid4().hex}:",
+    }
+    with running_app(database_url, **settings) as first:
+        author = make_user()
+        topic = make_topic(cached_app_area(), author=author, title="Shared through Redis")
+        url = f"/t/{topic.id}/{topic.slug}"
+        assert first.test_client().get(url).headers["X-Forum-Cache"] == "miss"
+        from forum import create_app
+        from tests.conftest import app_config
+
+        second = create_app(app_config(database_url, **settings))
+        with second.app_context():
+            assert second.test_client().get(url).headers["X-Forum-Cache"] == "hit"
+        posting.post_reply(author, topic, body="Written through the first worker")
+        with second.app_context():
+            page = second.test_client().get(url)
+            assert page.headers["X-Forum-Cache"] == "miss"
+            assert "Written through the first worker" in page.get_data(as_text=True)
+            db.session.remove()
+            db.engine.dispose()
