@@ -148,9 +148,10 @@ def test_latest_and_the_home_page_read_forum_wide_pins_down_their_index(
     assert len(seen) == 4
     with db.engine.connect() as conn:
         for statement, parameters in seen:
-            plan = [
-                row[3]
-                for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            ]
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+            plan = [row[3] for row in rows]
             assert any("USING INDEX ix_topics_global_pin_activity" in step for step in plan), plan
-            assert not any("TEMP B-TREE" in step for step in plan), plan
+            # The page's ids are picked walking the index (no sort of every topic); only the
+            # page itself, at most 30 rows, may be put in order afterwards at the top level.
+            sorts = [row for row in rows if "TEMP B-TREE" in row[3]]
+            assert all(row[1] == 0 and "ORDER BY" in row[3] for row in sorts), plan

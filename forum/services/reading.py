@@ -49,13 +49,20 @@ def topic_posts(topic: Topic, *, page: int = 1) -> Page:
     total = topic.last_post_number  # posts are numbered 1..N and never removed from the table
     pages = max(1, math.ceil(total / POSTS_PER_PAGE))
     page = min(max(page, 1), pages)
-    posts = db.session.scalars(
-        select(Post)
+    # The page's ids first, from ix_posts_topic_path alone (it holds the id), then those
+    # posts with their authors: the last page of a long topic joins nothing for skipped rows.
+    page_ids = (
+        select(Post.id)
         .where(Post.topic_id == topic.id)
-        .options(joinedload(Post.author), joinedload(Post.parent).joinedload(Post.author))
         .order_by(Post.path)
         .limit(POSTS_PER_PAGE)
         .offset((page - 1) * POSTS_PER_PAGE)
+    )
+    posts = db.session.scalars(
+        select(Post)
+        .where(Post.id.in_(page_ids))
+        .options(joinedload(Post.author), joinedload(Post.parent).joinedload(Post.author))
+        .order_by(Post.path)
     ).all()
     return Page(list(posts), page, POSTS_PER_PAGE, total)
 

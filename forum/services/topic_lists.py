@@ -105,22 +105,27 @@ def topic_list(viewer, query: ListQuery, *, category: Category | None = None) ->
     page = min(max(query.page, 1), pages)
     signed_in = getattr(viewer, "is_authenticated", False)
     read = TopicRead.last_read_number if signed_in else None
-    stmt = (select(Topic, read) if signed_in else select(Topic)).where(*conditions, *in_index_order)
-    if signed_in:
-        stmt = stmt.outerjoin(
-            TopicRead, and_(TopicRead.topic_id == Topic.id, TopicRead.user_id == viewer.id)
-        )
-    stmt = (
-        stmt.options(
-            joinedload(Topic.author),
-            joinedload(Topic.last_poster),
-            joinedload(Topic.category),
-            selectinload(Topic.tags),
-        )
+    # A deferred join: the page's ids are picked first, walking the list's index past the
+    # skipped rows with nothing joined, then only those ids are loaded with their authors,
+    # areas, tags and read marks. A deep page costs the walk, not the joins for every row.
+    page_ids = (
+        select(Topic.id)
+        .where(*conditions, *in_index_order)
         .order_by(*order, Topic.id.desc())
         .limit(TOPICS_PER_PAGE)
         .offset((page - 1) * TOPICS_PER_PAGE)
     )
+    stmt = (select(Topic, read) if signed_in else select(Topic)).where(Topic.id.in_(page_ids))
+    if signed_in:
+        stmt = stmt.outerjoin(
+            TopicRead, and_(TopicRead.topic_id == Topic.id, TopicRead.user_id == viewer.id)
+        )
+    stmt = stmt.options(
+        joinedload(Topic.author),
+        joinedload(Topic.last_poster),
+        joinedload(Topic.category),
+        selectinload(Topic.tags),
+    ).order_by(*order, Topic.id.desc())
     unread: dict[int, int | None] = {}
     if signed_in:
         rows = db.session.execute(stmt).unique().all()
