@@ -1,6 +1,7 @@
 """User journeys in a real headless Chromium (Debian's), against a live server."""
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -280,3 +281,15 @@ def test_moderator_merges_two_topics_and_the_old_address_lands_on_the_merged_top
     page.goto(f"{live_server}/t/{source.id}/{source.slug}")
     expect(page).to_have_url(re.compile(rf"/t/{target.id}/"))
     expect(page.get_by_role("heading", name="Refusal drift: main thread", level=1)).to_be_visible()
+
+
+def test_topic_page_loads_one_blocking_stylesheet_and_under_60_kb(live_server, browser, app):
+    """What bench/firstpaint.py times on a throttled phone, without the clock: the page waits
+    for nothing but its one stylesheet, and a cold load of a 20-reply topic sends under 60 KB."""
+    from bench.firstpaint import measure, seeded_topic_url
+
+    path = seeded_topic_url(app, 20)
+    loaded = measure(browser, live_server + path, throttle=False)
+    assert [Path(url).suffix for url in loaded["blocking"]] == [".css"], loaded
+    assert loaded["fcp"] is not None
+    assert loaded["bytes"] < 60 * 1024, loaded
