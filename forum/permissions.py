@@ -38,7 +38,9 @@ from forum.models.types import utcnow
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
-    reason: str = ""
+    # The refusal's reason as given (often a lazy translation): translated only when a page
+    # shows it, not for every "may they?" a template asks.
+    why: Any = ""
     # True when the refusal is only because nobody is logged in: views send such people to log in.
     needs_login: bool = False
     # True when the reader may not know the thing exists: they get the page of a missing id.
@@ -47,17 +49,21 @@ class Decision:
     def __bool__(self) -> bool:
         return self.allowed
 
+    @property
+    def reason(self) -> str:
+        return str(self.why)
+
 
 ALLOW = Decision(True)
 
 
 def _deny(reason: Any, *, needs_login: bool = False) -> Decision:
-    return Decision(False, str(reason), needs_login)
+    return Decision(False, reason, needs_login)
 
 
 def _not_found() -> Decision:
     """The answer for something the reader may not see: the same as for an id that never was."""
-    return Decision(False, str(_l("There is nothing at this address.")), not_found=True)
+    return Decision(False, _l("There is nothing at this address."), not_found=True)
 
 
 def _signed_in(user: Any) -> bool:
