@@ -147,6 +147,16 @@ def test_an_empty_forum_downgrades_without_being_asked(migrated_app):
     assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
 
 
+def test_sqlite_connections_keep_their_foreign_keys_after_a_migration(migrated_app, backend):
+    """env.py turns SQLite's foreign keys off, and the driver's own transactions, only for the
+    length of the command: the pooled connection the app uses next has both back."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's connection settings")
+    with db.engine.connect() as connection:  # the pool's connection the migration ran on
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.connection.dbapi_connection.isolation_level == ""
+
+
 # --- The rule for every migration, present and future ------------------------------------------
 
 DESTRUCTIVE_CALLS = {"drop_table", "drop_column", "execute"}
