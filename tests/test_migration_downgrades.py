@@ -159,12 +159,13 @@ def test_sqlite_connections_keep_their_foreign_keys_after_a_migration(migrated_a
 
 # --- The rule for every migration, present and future ------------------------------------------
 
-DESTRUCTIVE_CALLS = {"drop_table", "drop_column", "execute"}
+DESTRUCTIVE_CALLS = {"drop_table", "drop_column", "delete", "execute", "exec_driver_sql"}
+DESTRUCTIVE_SQL = ("DELETE", "DROP TABLE", "DROP COLUMN", "TRUNCATE")
 
 
 def unguarded_downgrade(source: str) -> str | None:
     """Why this migration's downgrade() breaks the rule, or None: a downgrade that drops a table
-    or a column, executes SQL or says DELETE must call refuse_data_loss or carry a
+    or a column, executes SQL or says DELETE (DROP, TRUNCATE) must call refuse_data_loss or carry a
     `# Lossless: <why>` comment."""
     tree = ast.parse(source)
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "downgrade"]
@@ -182,12 +183,9 @@ def unguarded_downgrade(source: str) -> str | None:
             called.add(name)
             if name in DESTRUCTIVE_CALLS:
                 destructive.append(f"{name}() on line {node.lineno}")
-        elif (
-            isinstance(node, ast.Constant)
-            and isinstance(node.value, str)
-            and "DELETE" in node.value.upper()
-        ):
-            destructive.append(f"DELETE on line {node.lineno}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            said = [sql for sql in DESTRUCTIVE_SQL if sql in node.value.upper()]
+            destructive.extend(f"{sql} on line {node.lineno}" for sql in said)
     if destructive and "refuse_data_loss" not in called:
         return (
             f"{', '.join(destructive)} without refuse_data_loss() or a '# Lossless: <why>' comment"
@@ -213,6 +211,8 @@ def test_every_downgrade_that_drops_or_deletes_refuses_or_says_why_it_loses_noth
         "        b.drop_column('bio')\n",
         "def downgrade():\n    op.execute(\"UPDATE users SET bio = ''\")\n",
         "def downgrade():\n    connection.exec_driver_sql('delete from flags')\n",
+        "def downgrade():\n    sql = f'drop table {name}'\n",
+        "def downgrade():\n    connection.execute(flags.delete())\n",
         "def downgrade():\n    # Lossless\n    op.drop_table('flags')\n",
     ],
 )
