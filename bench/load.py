@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from forum.services.reading import POSTS_PER_PAGE  # noqa: E402
 from forum.services.topic_lists import TOPICS_PER_PAGE  # noqa: E402
 
 MEMBER_EMAIL = "member5@university5.example"
+USER_AGENT = "forum-bench"
 DOCS = ROOT / "docs" / "performance.md"
 START, END = "<!-- load:start -->", "<!-- load:end -->"
 
@@ -228,6 +230,7 @@ def start_gunicorn(url: str, port: int, workers: int, cache: str) -> subprocess.
 def member_cookie(base: str) -> str:
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     token = _csrf(opener.open(base + "/login").read().decode())
     data = urllib.parse.urlencode(
         {"csrf_token": token, "email": MEMBER_EMAIL, "password": PASSWORD}
@@ -237,13 +240,34 @@ def member_cookie(base: str) -> str:
 
 
 def wrk(url: str, seconds: int, connections: int, cookie: str | None) -> tuple[float, int]:
-    argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", url]
+    # The member's User-Agent as at log-in: Flask-Login's strong session protection ends a
+    # session that comes back from another browser (wrk would otherwise be a visitor).
+    argv = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-H", f"User-Agent: {USER_AGENT}"]
+    argv.append(url)
     if cookie:
         argv[1:1] = ["-H", f"Cookie: {cookie}"]
     output = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     return rps, int(errors.group(1)) if errors else 0
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def status_of(url: str, cookie: str | None) -> int:
+    """What one request answers, redirects not followed: wrk counts a 302 (to the log-in page)
+    as a success, so a page must answer 200 to its reader before it is measured."""
+    headers = {"User-Agent": USER_AGENT, **({"Cookie": cookie} if cookie else {})}
+    try:
+        with urllib.request.build_opener(_NoRedirect).open(
+            urllib.request.Request(url, headers=headers)
+        ) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def worker_memory(server: subprocess.Popen) -> list[float]:
@@ -262,6 +286,11 @@ def under_load(url: str, pages: list[Page], args) -> tuple[list[float], str]:
         cookies = {"visitor": None, "member": member_cookie(base)}
         for page in pages:
             for name in page.readers:
+                status = status_of(base + page.path, cookies[name])
+                if status != 200:
+                    raise SystemExit(
+                        f"bench: {page.path} answered {status} to a {name} under gunicorn"
+                    )
                 bare, _ = wrk(base + "/bench/bare", args.duration, args.connections, cookies[name])
                 rps, errors = wrk(base + page.path, args.duration, args.connections, cookies[name])
                 page.load[name] = (rps, bare, errors)
