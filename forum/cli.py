@@ -114,8 +114,11 @@ def verify_round(round_id, ballots, ballot_file, results_file) -> None:
             if not isinstance(published, dict):
                 raise click.ClickException("The results file is not a round's results.")
             how = result_check.parameters(published)
-            counted = result_check.recount(tally_core.read_ballot_file(_read(ballot_file)), how)
-            difference = result_check.first_difference(published, counted)
+            ballots_read = tally_core.read_ballot_file(_read(ballot_file))
+            counted = result_check.recount(ballots_read, how)
+            difference = result_check.first_difference(
+                published, counted, empty_ballots=len(ballots_read.empty_ballots)
+            )
             order = published.get("order")
         else:
             raise click.UsageError("Give ROUND_ID FILE, or --file FILE --results RESULTS.json.")

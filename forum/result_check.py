@@ -1,11 +1,13 @@
 """Checking a published round result against a ballot file: pure functions, no database.
 
 A round's published results (``/rounds/<id>/results.json``) say how the round was counted
-(``round_id``, ``method``, ``items`` and ``parameters``) and what came out. ``check`` recounts
-the ballot file with those parameters and compares every published figure: the number of
-ballots, each item's score, supporters and capped institutions, the order and, for ranked
-rounds, every cell of the pairwise matrix and of the strongest paths. It names the first
-figure that differs, so whoever runs it sees what was changed, not only that something was.
+(``round_id``, ``method``, ``items`` and ``parameters``) and what came out. ``recount`` counts
+the ballot file with those parameters; ``first_difference`` compares every published figure:
+the number of ballots and of voters (the turnout), each item's score, supporters and capped
+institutions, the order and, for ranked rounds, every cell of the pairwise matrix and of the
+strongest paths. It names the first figure that differs, so whoever runs it sees what was
+changed, not only that something was. Turnout by institution names institutions, which the
+file does not, so it is the one published figure no file can check.
 """
 
 from __future__ import annotations
@@ -113,12 +115,21 @@ def recount(
     )
 
 
-def first_difference(published: Mapping[str, Any], recomputed: tally.Result) -> Difference | None:
-    """The first published figure that ``recomputed`` does not reproduce, or None."""
+def first_difference(
+    published: Mapping[str, Any], recomputed: tally.Result, *, empty_ballots: int = 0
+) -> Difference | None:
+    """The first published figure that ``recomputed`` does not reproduce, or None.
+
+    ``empty_ballots``: how many ballots of the file left every item empty; they count in the
+    turnout (the published number of voters) but in no score.
+    """
     again = recomputed.to_json()
     try:
         if published["ballots"] != again["ballots"]:
             return Difference("ballots", "", published["ballots"], again["ballots"])
+        voters = (published.get("participation") or {}).get("voters")
+        if voters is not None and voters != again["ballots"] + empty_ballots:
+            return Difference("turnout (voters)", "", voters, again["ballots"] + empty_ballots)
         items = sorted({*published["scores"], *again["scores"]}, key=int)
         for name in ("scores", "supporters"):
             for item in items:

@@ -121,6 +121,7 @@ class BallotFile:
     round_id: int | None = None  # the round_id column's value; None in a file without one
     receipts: dict[str, str] | None = None  # ballot_id -> receipt (checked); None: no column
     institutions: dict[str, str] | None = None  # ballot_id -> pseudonym ("": none); None: no column
+    empty_ballots: list[str] = field(default_factory=list)  # cast with every item left empty
 
 
 def read_ballots(text: str) -> list[BallotRow]:
@@ -135,7 +136,8 @@ def read_ballot_file(text: str) -> BallotFile:
     spreadsheets; anything else that is off is an error rather than a guess. The header names
     the columns (any order): ``ballot_id,item_id,value`` and optionally ``round_id`` (the same
     on every line), ``receipt`` and ``institution`` (each the same on every line of a ballot;
-    every receipt must match its ballot's entries).
+    every receipt must match its ballot's entries). A ballot cast with every item left empty
+    is one line with item_id and value empty: it counts in the turnout, not in any score.
     """
     text = text.removeprefix("\ufeff")  # spreadsheets save UTF-8 with a byte order mark
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -145,6 +147,7 @@ def read_ballot_file(text: str) -> BallotFile:
     round_id: tuple[int, int] | None = None  # (value, line first seen)
     per_ballot: dict[str, dict[str, tuple[str, int]]] = {}  # ballot -> column -> (value, line)
     lines_of: dict[str, list[int]] = {}
+    empty_ballots: list[str] = []
     while True:
         line = reader.line_num + 1  # where the next record starts
         try:
@@ -169,11 +172,23 @@ def read_ballot_file(text: str) -> BallotFile:
             raise BallotFileError(line, "ballot_id is empty")
         if _LINE_BREAK.search(ballot_id):
             raise BallotFileError(line, "ballot_id contains a line break")
-        item_id = _whole_number(record_of["item_id"], line=line, column="item_id")
-        if item_id < 1:
-            raise BallotFileError(line, f"item_id must be positive, got {item_id}")
-        value = _whole_number(record_of["value"], line=line, column="value")
+        empty = record_of["item_id"] == record_of["value"] == ""
+        if empty:
+            item_id = value = 0  # the empty ballot's one line: no item
+        else:
+            item_id = _whole_number(record_of["item_id"], line=line, column="item_id")
+            if item_id < 1:
+                raise BallotFileError(line, f"item_id must be positive, got {item_id}")
+            value = _whole_number(record_of["value"], line=line, column="value")
         key = (ballot_id, item_id)
+        if empty or (ballot_id, 0) in first_seen:
+            other = [seen for (ballot, _item), seen in first_seen.items() if ballot == ballot_id]
+            if other:
+                raise BallotFileError(
+                    line,
+                    f"ballot {ballot_id} is listed as empty and with items (lines {other[0]} "
+                    f"and {line}): an empty ballot has one line with no item",
+                )
         if key in first_seen:
             raise BallotFileError(
                 line,
@@ -203,13 +218,18 @@ def read_ballot_file(text: str) -> BallotFile:
                     f"{seen[column][1]}: every line of a ballot carries the same one",
                 )
         lines_of.setdefault(ballot_id, []).append(line)
-        rows.append(BallotRow(ballot_id, item_id, value))
+        if empty:
+            empty_ballots.append(ballot_id)
+        else:
+            rows.append(BallotRow(ballot_id, item_id, value))
     if header is None:
         raise BallotFileError(1, "expected the header ballot_id,item_id,value")
-    result = BallotFile(rows, round_id=round_id[0] if round_id else None)
+    result = BallotFile(
+        rows, round_id=round_id[0] if round_id else None, empty_ballots=empty_ballots
+    )
     if "receipt" in header:
         result.receipts = {ballot: seen["receipt"][0] for ballot, seen in per_ballot.items()}
-        for ballot_id, computed in receipts_in(rows).items():
+        for ballot_id, computed in receipts_in(rows, empty_ballots=empty_ballots).items():
             if computed != result.receipts[ballot_id]:
                 lines = lines_of[ballot_id]
                 raise BallotFileError(
@@ -274,21 +294,28 @@ def write_ballot_file(
     *,
     round_id: int,
     institutions: Mapping[str, str] | None = None,
+    empty_ballots: Iterable[str] = (),
 ) -> str:
     """A round's published ballot file: round_id, ballot_id, item_id, value and each ballot's
     receipt, plus each ballot's institution pseudonym when ``institutions`` is given (ballot_id
-    -> pseudonym; a ballot missing from it has none). Sorted like write_ballots."""
+    -> pseudonym; a ballot missing from it has none). ``empty_ballots`` (ids of ballots that
+    left every item empty) get one line with no item. Sorted like write_ballots."""
     rows = list(rows)
-    write_ballots(rows)  # the same checks: rows that could not be read back are refused
-    receipts = receipts_in(rows)
+    empty_ballots = sorted(set(empty_ballots))
+    write_ballots(
+        [*rows, *(BallotRow(ballot, 0, 0) for ballot in empty_ballots)]
+    )  # the same checks: rows that could not be read back are refused
+    receipts = receipts_in(rows, empty_ballots=empty_ballots)
+    lines = [(row.ballot_id, row.item_id, row.value) for row in rows]
+    lines += [(ballot, "", "") for ballot in empty_ballots]
     columns = FILE_COLUMNS if institutions is not None else FILE_COLUMNS[:-1]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
-    for row in sorted(rows, key=lambda row: (row.ballot_id, row.item_id)):
-        line = [round_id, row.ballot_id, row.item_id, row.value, receipts[row.ballot_id]]
+    for ballot_id, item_id, value in sorted(lines, key=lambda line: (line[0], line[1] or 0)):
+        line = [round_id, ballot_id, item_id, value, receipts[ballot_id]]
         if institutions is not None:
-            line.append(institutions.get(row.ballot_id, ""))
+            line.append(institutions.get(ballot_id, ""))
         writer.writerow(line)
     return out.getvalue()
 
@@ -312,22 +339,24 @@ def receipt(ballot_id: str, entries: Mapping[int, int]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def receipts_in(rows: Iterable[BallotRow]) -> dict[str, str]:
-    """ballot_id -> receipt for every ballot in a ballot file's rows."""
-    return {
-        ballot_id: receipt(ballot_id, entries)
-        for ballot_id, entries in _ballots(rows, check_items=None).items()
-    }
+def receipts_in(rows: Iterable[BallotRow], *, empty_ballots: Iterable[str] = ()) -> dict[str, str]:
+    """ballot_id -> receipt for every ballot in a ballot file's rows (and its empty ballots)."""
+    ballots = _ballots(rows, check_items=None)
+    for ballot_id in empty_ballots:
+        ballots.setdefault(ballot_id, {})
+    return {ballot_id: receipt(ballot_id, entries) for ballot_id, entries in ballots.items()}
 
 
 def find_receipt(ballot_file: BallotFile, wanted: str) -> tuple[str, dict[int, int]] | None:
     """(ballot_id, {item: value}) of the ballot whose receipt is ``wanted``, or None."""
     wanted = wanted.strip().lower()
     ballots = _ballots(ballot_file.rows, check_items=None)
-    receipts = ballot_file.receipts or receipts_in(ballot_file.rows)
+    receipts = ballot_file.receipts or receipts_in(
+        ballot_file.rows, empty_ballots=ballot_file.empty_ballots
+    )
     for ballot_id, found in sorted(receipts.items()):
         if found == wanted:
-            return ballot_id, dict(sorted(ballots[ballot_id].items()))
+            return ballot_id, dict(sorted(ballots.get(ballot_id, {}).items()))
     return None
 
 

@@ -452,3 +452,25 @@ def test_a_members_two_ballots_at_the_same_moment_leave_a_receipt_matching_the_s
         if ballot.receipt != tally.receipt(ballot.public_id, saved):
             wrong.append(attempt)
     assert wrong == []
+
+
+def test_an_empty_ballot_is_in_the_file_counts_in_the_turnout_and_its_receipt_is_found(
+    client, runner, member, moderator, items, tmp_path
+):
+    round_ = make_round(moderator, items, method="approval")
+    receipt = voting.cast_ballot(member, round_, entries={items[0].id: 0}).receipt
+    for ballot in BALLOTS["approval"]:
+        voting.cast_ballot(make_user(), round_, entries={items[k].id: v for k, v in ballot.items()})
+    round_ = close(round_)
+    assert "6 of" in page_of(client, round_)  # six voters, one of whom approved nothing
+    text, ballots_path, results_path = download(client, round_, tmp_path)
+    found = runner.invoke(args=["tally", "--receipt", receipt, str(ballots_path)])
+    assert found.exit_code == 0 and "gives nothing" in found.output, found.output
+    assert verify(runner, round_.id, ballots_path).exit_code == 0
+    empty_line = next(line for line in text.splitlines() if receipt in line)
+    assert empty_line.split(",")[2:4] == ["", ""]
+    without = tmp_path / "without-the-empty-ballot.csv"
+    without.write_text("".join(line + "\n" for line in text.splitlines() if line != empty_line))
+    result = verify(runner, "--file", without, "--results", results_path)
+    assert result.exit_code == 1
+    assert result.output.startswith("MISMATCH: turnout (voters): published 6, recomputed 5")

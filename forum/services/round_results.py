@@ -37,17 +37,35 @@ from forum.services import audit, notifications
 from forum.services.voting import RoundState, get_round, my_ballot, round_state
 
 
-def _rows(round_id: int) -> tuple[list[tally.BallotRow], dict[str, str]]:
-    rows, institutions = [], {}
+@dataclass
+class _Counted:
+    """A round's ballots as the tally and the ballot file take them."""
+
+    rows: list[tally.BallotRow]
+    institutions: dict[str, str]  # ballot id -> institution ("" for none)
+    empty_ballots: list[str]  # ballots cast with every item left empty
+
+    def pseudonyms(self, round_: VotingRound) -> dict[str, str] | None:
+        """Each ballot's institution pseudonym if the round caps institutions, else None."""
+        if not is_capped(round_):
+            return None
+        return institution_pseudonyms(round_.id, self.institutions)
+
+
+def _rows(round_id: int) -> _Counted:
+    counted = _Counted([], {}, [])
     for public_id, institution, item_id, value in db.session.execute(
         select(Ballot.public_id, Ballot.institution, BallotEntry.item_id, BallotEntry.value)
-        .join(BallotEntry, BallotEntry.ballot_id == Ballot.id)
+        .outerjoin(BallotEntry, BallotEntry.ballot_id == Ballot.id)
         .where(Ballot.round_id == round_id)
         .order_by(Ballot.public_id, BallotEntry.item_id)
     ):
-        rows.append(tally.BallotRow(public_id, item_id, value))
-        institutions[public_id] = institution
-    return rows, institutions
+        if item_id is None:
+            counted.empty_ballots.append(public_id)
+        else:
+            counted.rows.append(tally.BallotRow(public_id, item_id, value))
+        counted.institutions[public_id] = institution
+    return counted
 
 
 def is_capped(round_: VotingRound) -> bool:
@@ -74,12 +92,6 @@ def institution_pseudonyms(round_id: int, institutions: Mapping[str, str]) -> di
     return {ballot: pseudonym.get(name, "") for ballot, name in institutions.items()}
 
 
-def _counted(round_: VotingRound) -> tuple[list[tally.BallotRow], dict[str, str] | None]:
-    """The round's rows, and each ballot's institution pseudonym if the round caps them."""
-    rows, institutions = _rows(round_.id)
-    return rows, institution_pseudonyms(round_.id, institutions) if is_capped(round_) else None
-
-
 def _tally(round_: VotingRound, rows, pseudonyms: dict[str, str] | None) -> tally.Result:
     return tally.tally(
         round_.method.value,
@@ -95,8 +107,8 @@ def _tally(round_: VotingRound, rows, pseudonyms: dict[str, str] | None) -> tall
 
 def compute_result(round_: VotingRound) -> tally.Result:
     """The round's tally now; capped institutions are named by their pseudonyms."""
-    rows, pseudonyms = _counted(round_)
-    return _tally(round_, rows, pseudonyms)
+    counted = _rows(round_.id)
+    return _tally(round_, counted.rows, counted.pseudonyms(round_))
 
 
 def export_ballots(round_: VotingRound) -> str:
@@ -104,8 +116,16 @@ def export_ballots(round_: VotingRound) -> str:
     round's file is the one frozen with its results, byte for byte."""
     if round_.ballots_file is not None:
         return round_.ballots_file
-    rows, pseudonyms = _counted(round_)
-    return tally.write_ballot_file(rows, round_id=round_.id, institutions=pseudonyms)
+    return _ballot_file(round_, _rows(round_.id))
+
+
+def _ballot_file(round_: VotingRound, counted: _Counted) -> str:
+    return tally.write_ballot_file(
+        counted.rows,
+        round_id=round_.id,
+        institutions=counted.pseudonyms(round_),
+        empty_ballots=counted.empty_ballots,
+    )
 
 
 def download_ballots(viewer: Any, round_: VotingRound) -> str:
@@ -191,10 +211,10 @@ def close_due_rounds(*, now: datetime | None = None) -> list[VotingRound]:
             db.session.rollback()
             continue
         round_ = get_round(round_id)
-        rows, pseudonyms = _counted(round_)
-        result = _tally(round_, rows, pseudonyms)
+        counted = _rows(round_id)
+        result = _tally(round_, counted.rows, counted.pseudonyms(round_))
         published = results_text(_frozen(round_, result))
-        ballots_file = tally.write_ballot_file(rows, round_id=round_id, institutions=pseudonyms)
+        ballots_file = _ballot_file(round_, counted)
         round_.results = json.loads(published)
         round_.ballots_file = ballots_file
         round_.ballots_sha256 = sha256_text(ballots_file)
@@ -427,4 +447,6 @@ def verify_round(round_: VotingRound, csv_text: str) -> result_check.Difference 
         )
         institutions = defaultdict(str, known)
     recomputed = result_check.recount(ballot_file, how, institutions=institutions)
-    return result_check.first_difference(published, recomputed)
+    return result_check.first_difference(
+        published, recomputed, empty_ballots=len(ballot_file.empty_ballots)
+    )
