@@ -474,3 +474,9 @@ def test_an_empty_ballot_is_in_the_file_counts_in_the_turnout_and_its_receipt_is
     result = verify(runner, "--file", without, "--results", results_path)
     assert result.exit_code == 1
     assert result.output.startswith("MISMATCH: turnout (voters): published 6, recomputed 5")
+
+
+def test_anyone_can_recompute_a_receipt_as_the_readme_says():
+    # README, "Ballot files and receipts": sha256 of the ballot_id and "item_id,value" lines
+    documented = hashlib.sha256(b"a1b2\n3,2\n12,1\n").hexdigest()
+    assert tally.receipt("a1b2", {12: 1, 3: 2}) == documented
