@@ -100,27 +100,33 @@ def page_results(page: str) -> list[tuple[int, str]]:
     return [(int(item), score) for item, score in rows]
 
 
-def run_page_command(runner, command: str, path) -> list[tuple[int, str]]:
-    """Run a command the page prints, with the downloaded file at ``path``."""
+def run_page_command(runner, command: str, folder):
+    """Run a command exactly as the page prints it, in the folder holding the downloads."""
     words = shlex.split(command)
     assert words[:3] == ["flask", "--app", "forum"]
-    args = [str(path) if word.endswith("-ballots.csv") else word for word in words[3:]]
-    result = runner.invoke(args=args)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        return runner.invoke(args=words[3:])
+
+
+def tally_lines(result) -> list[tuple[int, str]]:
+    """(item id, score) for each line `flask tally` printed, first to last."""
     assert result.exit_code == 0, result.output
     lines = re.findall(r"^\s*\d+\. item (\d+): (\S+)$", result.output, re.M)
     return [(int(item), score) for item, score in lines]
 
 
-def download(client, round_, tmp_path) -> tuple[str, object, object]:
-    """The ballot and results files as a visitor downloads them: (ballots text, paths)."""
-    ballots = client.get(f"/rounds/{round_.id}/ballots.csv")
-    results = client.get(f"/rounds/{round_.id}/results.json")
-    assert ballots.status_code == 200 and results.status_code == 200
-    ballots_path = tmp_path / f"round-{round_.id}-ballots.csv"
-    results_path = tmp_path / f"round-{round_.id}-results.json"
-    ballots_path.write_bytes(ballots.data)
-    results_path.write_bytes(results.data)
-    return ballots.get_data(as_text=True), ballots_path, results_path
+def download(client, round_, folder) -> tuple[str, object, object]:
+    """The ballot and results files as a visitor downloads them, saved under the names the
+    server gives them: (the ballots' text, the ballot file's path, the results' path)."""
+    paths = []
+    for url in (f"/rounds/{round_.id}/ballots.csv", f"/rounds/{round_.id}/results.json"):
+        response = client.get(url)
+        assert response.status_code == 200
+        name = response.headers["Content-Disposition"].split("filename=")[1]
+        paths.append(folder / name)
+        paths[-1].write_bytes(response.data)
+    return paths[0].read_text(), paths[0], paths[1]
 
 
 def forged(text: str, change) -> str:
@@ -174,17 +180,11 @@ def test_a_visitor_recomputes_the_page_from_the_downloaded_file_with_the_printed
     page = page_of(client, round_)
     text, ballots_path, results_path = download(client, round_, tmp_path)
 
-    assert run_page_command(runner, code(page, "tally-command"), ballots_path) == page_results(page)
+    recomputed = run_page_command(runner, code(page, "tally-command"), tmp_path)
+    assert tally_lines(recomputed) == page_results(page)
     assert verify(runner, round_.id, ballots_path).exit_code == 0
-    offline = run_verify_command(runner, code(page, "verify-command"), tmp_path)
+    offline = run_page_command(runner, code(page, "verify-command"), tmp_path)
     assert offline.exit_code == 0 and "reproduce the published result" in offline.output
-
-
-def run_verify_command(runner, command: str, folder):
-    words = shlex.split(command)
-    assert words[:4] == ["flask", "--app", "forum", "verify-round"]
-    args = [str(folder / word) if word.startswith("round-") else word for word in words[3:]]
-    return runner.invoke(args=args)
 
 
 def test_a_capped_round_shows_the_capped_score_the_cli_gives_and_hides_institution_names(
@@ -197,7 +197,8 @@ def test_a_capped_round_shows_the_capped_score_the_cli_gives_and_hides_instituti
     assert "--cap-share 0.25" in command and "--items" in command
     first_item_score = dict(page_results(page))[items[0].id]
     assert first_item_score != "5"  # 5 approvals, 3 from one institution: the cap bit
-    assert dict(run_page_command(runner, command, ballots_path))[items[0].id] == first_item_score
+    recomputed = tally_lines(run_page_command(runner, command, tmp_path))
+    assert dict(recomputed)[items[0].id] == first_item_score
     header = text.splitlines()[0]
     assert header == "round_id,ballot_id,item_id,value,receipt,institution"
     for name in ("Big University", "Small College", "Another Institute"):
@@ -254,9 +255,10 @@ def forgery(case: str, text: str, ids: list[int], published: dict):
                 row["institution"] = ""
 
         return change, f"score of item {ids[0]}: published "
-    method = case
-    first = {ids[k]: v for k, v in BALLOTS[method][1 if method == "approval" else 4].items()}
-    victim = ballot_giving(first)
+    method = case  # a ballot giving the first item something changes one line
+    victim = ballot_giving(
+        {ids[k]: v for k, v in BALLOTS[method][1 if method == "approval" else 4].items()}
+    )
 
     def change(row):  # one line: an approval moves to another item, or a value drops by one
         if row["ballot_id"] == victim and row["item_id"] == str(ids[0]):
@@ -381,9 +383,7 @@ def test_a_voter_finds_the_receipt_the_page_showed_in_the_downloaded_file(
     assert receipt in command
     client.logout()
     _text, ballots_path, _results = download(client, round_, tmp_path)
-    words = shlex.split(command)[3:]
-    words[-1] = str(ballots_path)
-    found = runner.invoke(args=words)
+    found = run_page_command(runner, command, tmp_path)
     assert found.exit_code == 0, found.output
     assert f"item {items[0].id}: 3, item {items[2].id}: 2" in found.output
     missing = runner.invoke(args=["tally", "--receipt", "0" * 64, str(ballots_path)])
