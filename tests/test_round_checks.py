@@ -297,19 +297,27 @@ def test_verify_round_names_the_first_figure_a_changed_file_no_longer_reproduces
         assert result.output.startswith("MISMATCH: " + expected), result.output
 
 
-def test_another_rounds_file_is_refused_with_a_message(client, runner, moderator, items, tmp_path):
-    first = closed_round(moderator, items, "budget")
-    second = closed_round(moderator, items, "budget")
+@pytest.mark.parametrize("case", CASES)
+def test_another_rounds_file_is_refused_with_a_message(
+    client, runner, member, moderator, items, case, tmp_path
+):
+    overrides = dict(CASES[case])
+    method = overrides.pop("method")
+    first = closed_round(moderator, items, method, **overrides)
+    other_items = [make_agenda_item(member) for _ in items]  # another ballot altogether
+    second = closed_round(moderator, other_items, method, **overrides)
     (folder_a := tmp_path / "a").mkdir()
     (folder_b := tmp_path / "b").mkdir()
-    _text, first_file, first_results = download(client, first, folder_a)
-    _text, second_file, _results = download(client, second, folder_b)
+    _text, first_file, _first_results = download(client, first, folder_a)
+    _text, _second_file, second_results = download(client, second, folder_b)
     for result in (
         verify(runner, second.id, first_file),
-        verify(runner, "--file", second_file, "--results", first_results),
+        verify(runner, "--file", first_file, "--results", second_results),
     ):
         assert result.exit_code == 1
-        assert "holds the ballots of round" in result.output
+        assert f"This file holds the ballots of round {first.id}, not of round {second.id}" in (
+            result.output
+        )
         assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
