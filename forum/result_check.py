@@ -6,8 +6,8 @@ the ballot file with those parameters; ``first_difference`` compares every publi
 the number of ballots and of voters (the turnout), each item's score, supporters and capped
 institutions, the order and, for ranked rounds, every cell of the pairwise matrix and of the
 strongest paths. It names the first figure that differs, so whoever runs it sees what was
-changed, not only that something was. Turnout by institution names institutions, which the
-file does not, so it is the one published figure no file can check.
+changed, not only that something was. Two published figures no file can check: the number
+of eligible members and the turnout by institution (the file names no member or institution).
 """
 
 from __future__ import annotations
