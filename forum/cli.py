@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from forum import result_check
 from forum import tally as tally_core
 from forum.services import (
     accounts,
@@ -80,45 +81,144 @@ def close_rounds() -> None:
 
 
 @click.command("verify-round")
-@click.argument("round_id", type=int)
-@click.argument("ballots", type=click.File("r", encoding="utf-8"))
-def verify_round(round_id: int, ballots) -> None:
-    """Recompute a closed round's result from a ballot file and say whether it matches."""
-    round_ = voting.get_round(round_id)
-    if round_ is None or round_.results is None:
-        raise click.ClickException(f"Round {round_id} has no published result.")
+@click.argument("round_id", type=int, required=False)
+@click.argument("ballots", type=click.File("r", encoding="utf-8"), required=False)
+@click.option(
+    "--file",
+    "ballot_file",
+    type=click.File("r", encoding="utf-8"),
+    help="A downloaded ballot file (with --results: no database is used).",
+)
+@click.option(
+    "--results",
+    "results_file",
+    type=click.File("r", encoding="utf-8"),
+    help="The round's downloaded results JSON.",
+)
+def verify_round(round_id, ballots, ballot_file, results_file) -> None:
+    """Recompute a closed round from a ballot file and check every published figure: exit 1
+    naming the first that differs. Either ROUND_ID FILE (against this forum's database) or
+    --file FILE --results RESULTS.json (offline, from the two downloads alone)."""
     try:
-        check = round_results.verify_round(round_, ballots.read())
-    except tally_core.BallotFileError as error:
+        if round_id is not None and ballots is not None and results_file is None:
+            round_ = voting.get_round(round_id)
+            if round_ is None or round_.results is None:
+                raise click.ClickException(f"Round {round_id} has no published result.")
+            difference = round_results.verify_round(round_, _read(ballots))
+            order = round_.results.get("order")
+        elif ballot_file is not None and results_file is not None and round_id is None:
+            try:
+                published = json.loads(_read(results_file))
+            except ValueError as error:
+                raise click.ClickException(f"The results file is not JSON ({error}).") from None
+            if not isinstance(published, dict):
+                raise click.ClickException("The results file is not a round's results.")
+            how = result_check.parameters(published)
+            ballots_read = tally_core.read_ballot_file(_read(ballot_file))
+            counted = result_check.recount(ballots_read, how)
+            difference = result_check.first_difference(
+                published, counted, empty_ballots=len(ballots_read.empty_ballots)
+            )
+            order = published.get("order")
+        else:
+            raise click.UsageError("Give ROUND_ID FILE, or --file FILE --results RESULTS.json.")
+    except (ValueError, result_check.WrongRound) as error:
+        # BallotFileError names the line; rule errors, wrong rounds and bad results say what
         raise click.ClickException(str(error)) from None
-    if check.matches:
-        click.echo(f"The ballots reproduce the published result: {check.published}")
+    if difference is None:
+        click.echo(f"The ballots reproduce the published result, every figure of it: order {order}")
         return
-    click.echo(f"MISMATCH: published {check.published}, recomputed {check.recomputed}")
+    click.echo(f"MISMATCH: {difference}")
     raise SystemExit(1)
 
 
+def _read(file) -> str:
+    """A file's text; one that is not UTF-8 gets a message instead of a traceback."""
+    try:
+        return file.read()
+    except UnicodeDecodeError:
+        raise click.ClickException(
+            f"{file.name} is not a UTF-8 text file (a ballot file is CSV, a results file JSON)."
+        ) from None
+
+
+def _item_list(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        items = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter("a comma-separated list of item ids, e.g. 3,4,7") from None
+    if not items:
+        raise click.BadParameter("at least one item id")
+    return items
+
+
 @click.command("tally")
-@click.option(
-    "--method", type=click.Choice(["approval", "budget", "ranked", "quadratic"]), required=True
-)
+@click.option("--method", type=click.Choice(["approval", "budget", "ranked", "quadratic"]))
 @click.option("--budget", type=int, default=10, show_default=True)
 @click.option("--cap", type=int, default=5, show_default=True)
 @click.option("--credits", "credits_", type=int, default=100, show_default=True)
+@click.option(
+    "--items",
+    help="The round's agenda items, comma-separated (default: the items the file lists).",
+)
+@click.option(
+    "--cap-share",
+    type=float,
+    help="No institution above this share of an item's total (the file's institution column).",
+)
+@click.option(
+    "--receipt", help="Say whether this receipt is in the file, and what its ballot gives."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.argument("ballots", type=click.File("r", encoding="utf-8"))
-def tally_command(method, budget, cap, credits_, as_json, ballots) -> None:
-    """Tally a ballot file (ballot_id,item_id,value) alone: no database is used."""
+def tally_command(
+    method, budget, cap, credits_, items, cap_share, receipt, as_json, ballots
+) -> None:
+    """Tally a ballot file alone (ballot_id,item_id,value, and the optional round_id, receipt
+    and institution columns): no database is used."""
     try:
-        rows = tally_core.read_ballots(ballots.read())
-        result = tally_core.tally(method, rows, budget=budget, cap=cap, credits=credits_)
+        ballot_file = tally_core.read_ballot_file(_read(ballots))
+        if receipt is not None:
+            _echo_receipt(ballot_file, receipt)
+            return
+        if method is None:
+            raise click.UsageError("Give --method (or --receipt).")
+        institutions = None
+        if cap_share is not None:
+            if ballot_file.institutions is None:
+                raise click.ClickException(
+                    "--cap-share needs the file's institution column, and this file has none."
+                )
+            institutions = ballot_file.institutions
+        result = tally_core.tally(
+            method,
+            ballot_file.rows,
+            items=_item_list(items),
+            budget=budget,
+            cap=cap,
+            credits=credits_,
+            institutions=institutions,
+            institution_share=cap_share,
+        )
     except ValueError as error:  # BallotFileError and rule violations name the line or ballot
         raise click.ClickException(str(error)) from None
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
     for rank, item in enumerate(result.order, start=1):
-        click.echo(f"{rank:>3}. item {item}: {result.scores.get(item, 0)}")
+        click.echo(f"{rank:>3}. item {item}: {tally_core.score_text(result.scores.get(item, 0))}")
+
+
+def _echo_receipt(ballot_file: tally_core.BallotFile, receipt: str) -> None:
+    found = tally_core.find_receipt(ballot_file, receipt)
+    if found is None:
+        click.echo(f"Receipt {receipt} is NOT in this file.")
+        raise SystemExit(1)
+    ballot_id, entries = found
+    given = ", ".join(f"item {item}: {value}" for item, value in entries.items()) or "nothing"
+    click.echo(f"Receipt {receipt} is in this file: ballot {ballot_id} gives {given}.")
 
 
 @click.command("verify-audit")

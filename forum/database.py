@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import event, update
+from sqlalchemy import event, false, select, update
 from sqlalchemy.engine import Engine
 
 from forum.extensions import db, migrate
@@ -48,3 +48,26 @@ def claim(model, row_id: int, *conditions, **values) -> bool:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def lock_row(model, row_id: int):
+    """Load one row holding a write lock on it until the transaction ends (None if missing).
+
+    What is read after this in the transaction is current: no other writer can commit in
+    between. PostgreSQL: SELECT ... FOR UPDATE. SQLite ignores FOR UPDATE and lets a
+    transaction read before it writes, so a reader could act on a row another request is about
+    to change; a write that matches no row takes SQLite's one write lock first (waiting up to
+    busy_timeout), as forum.services.audit._lock_log does.
+    """
+    if db.engine.dialect.name == "sqlite":
+        table = model.__table__
+        db.session.execute(update(table).where(false()).values(id=table.c.id))
+        return db.session.scalar(
+            select(model).where(model.id == row_id).execution_options(populate_existing=True)
+        )
+    return db.session.scalar(
+        select(model)
+        .where(model.id == row_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )

@@ -1,7 +1,11 @@
 """Counting a voting round's ballots: pure functions, no database, no Flask.
 
 Everything here works on plain rows so that anyone can recompute a published result from the
-exported ballot file (``ballot_id,item_id,value``) and get exactly the same answer as the server.
+exported ballot file and get exactly the same answer as the server. A round's file has the columns
+``round_id,ballot_id,item_id,value,receipt`` (and ``institution`` when the round caps institutions);
+only ``ballot_id,item_id,value`` are required, so a hand-made file of three columns is read too.
+Every line of a ballot carries the same receipt (see ``receipt``), and reading a file checks each
+one against the ballot's entries.
 
 Methods, and the score each ranks by:
 
@@ -37,7 +41,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-HEADER = ("ballot_id", "item_id", "value")
+HEADER = ("ballot_id", "item_id", "value")  # the columns every ballot file has
+OPTIONAL_COLUMNS = ("round_id", "receipt", "institution")
+FILE_COLUMNS = ("round_id", "ballot_id", "item_id", "value", "receipt", "institution")
 METHODS = ("approval", "budget", "quadratic", "ranked")
 SCORE_DECIMALS = 4  # capped totals are fractions; 4 decimals is plenty to rank and to compare
 SHARE_DENOMINATOR = 1000  # an institution share is read to the nearest 1/1000 or simpler
@@ -107,17 +113,41 @@ def _string_keys(matrix: Mapping[int, Mapping[int, int]]) -> dict[str, dict[str,
 # --- Ballot files ------------------------------------------------------------------------------
 
 
+@dataclass
+class BallotFile:
+    """A ballot file's rows and what its optional columns say about them."""
+
+    rows: list[BallotRow]
+    round_id: int | None = None  # the round_id column's value; None in a file without one
+    receipts: dict[str, str] | None = None  # ballot_id -> receipt (checked); None: no column
+    institutions: dict[str, str] | None = None  # ballot_id -> pseudonym ("": none); None: no column
+    empty_ballots: list[str] = field(default_factory=list)  # cast with every item left empty
+
+
 def read_ballots(text: str) -> list[BallotRow]:
+    """A ballot file's rows (see read_ballot_file); raises BallotFileError naming a bad line."""
+    return read_ballot_file(text).rows
+
+
+def read_ballot_file(text: str) -> BallotFile:
     """Parse a ballot file; raises BallotFileError naming the first bad line.
 
     Blank lines are skipped and spaces around fields are ignored, since files pass through
-    spreadsheets; anything else that is off is an error rather than a guess.
+    spreadsheets; anything else that is off is an error rather than a guess. The header names
+    the columns (any order): ``ballot_id,item_id,value`` and optionally ``round_id`` (the same
+    on every line), ``receipt`` and ``institution`` (each the same on every line of a ballot;
+    every receipt must match its ballot's entries). A ballot cast with every item left empty
+    is one line with item_id and value empty: it counts in the turnout, not in any score.
     """
     text = text.removeprefix("\ufeff")  # spreadsheets save UTF-8 with a byte order mark
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[BallotRow] = []
     first_seen: dict[tuple[str, int], int] = {}
-    header_seen = False
+    header: tuple[str, ...] | None = None
+    round_id: tuple[int, int] | None = None  # (value, line first seen)
+    per_ballot: dict[str, dict[str, tuple[str, int]]] = {}  # ballot -> column -> (value, line)
+    lines_of: dict[str, list[int]] = {}
+    empty_ballots: list[str] = []
     while True:
         line = reader.line_num + 1  # where the next record starts
         try:
@@ -129,35 +159,104 @@ def read_ballots(text: str) -> list[BallotRow]:
         fields = [value.strip() for value in record]
         if not any(fields):
             continue
-        if not header_seen:
-            if tuple(fields) != HEADER:
-                raise BallotFileError(line, "expected the header ballot_id,item_id,value")
-            header_seen = True
+        if header is None:
+            header = _header(fields, line)
             continue
-        if len(fields) != len(HEADER):
+        if len(fields) != len(header):
             raise BallotFileError(
-                line, f"expected 3 columns (ballot_id,item_id,value), got {len(fields)}"
+                line, f"expected {len(header)} columns ({','.join(header)}), got {len(fields)}"
             )
-        ballot_id, item_text, value_text = fields
+        record_of = dict(zip(header, fields, strict=True))
+        ballot_id = record_of["ballot_id"]
         if not ballot_id:
             raise BallotFileError(line, "ballot_id is empty")
         if _LINE_BREAK.search(ballot_id):
             raise BallotFileError(line, "ballot_id contains a line break")
-        item_id = _whole_number(item_text, line=line, column="item_id")
-        if item_id < 1:
-            raise BallotFileError(line, f"item_id must be positive, got {item_id}")
-        value = _whole_number(value_text, line=line, column="value")
+        empty = record_of["item_id"] == record_of["value"] == ""
+        if empty:
+            item_id = value = 0  # the empty ballot's one line: no item
+        else:
+            item_id = _whole_number(record_of["item_id"], line=line, column="item_id")
+            if item_id < 1:
+                raise BallotFileError(line, f"item_id must be positive, got {item_id}")
+            value = _whole_number(record_of["value"], line=line, column="value")
         key = (ballot_id, item_id)
+        if empty or (ballot_id, 0) in first_seen:
+            other = [seen for (ballot, _item), seen in first_seen.items() if ballot == ballot_id]
+            if other:
+                raise BallotFileError(
+                    line,
+                    f"ballot {ballot_id} is listed as empty and with items (lines {other[0]} "
+                    f"and {line}): an empty ballot has one line with no item",
+                )
         if key in first_seen:
             raise BallotFileError(
                 line,
                 f"ballot {ballot_id} lists item {item_id} twice (first on line {first_seen[key]})",
             )
         first_seen[key] = line
-        rows.append(BallotRow(ballot_id, item_id, value))
-    if not header_seen:
+        if "round_id" in record_of:
+            number = _whole_number(record_of["round_id"], line=line, column="round_id")
+            if round_id is None:
+                round_id = (number, line)
+            elif number != round_id[0]:
+                raise BallotFileError(
+                    line,
+                    f"round_id {number} differs from round {round_id[0]} on line {round_id[1]}: "
+                    "a ballot file holds one round",
+                )
+        seen = per_ballot.setdefault(ballot_id, {})
+        for column in ("receipt", "institution"):
+            if column not in record_of:
+                continue
+            if column not in seen:
+                seen[column] = (record_of[column], line)
+            elif record_of[column] != seen[column][0]:
+                raise BallotFileError(
+                    line,
+                    f"ballot {ballot_id} has another {column} here than on line "
+                    f"{seen[column][1]}: every line of a ballot carries the same one",
+                )
+        lines_of.setdefault(ballot_id, []).append(line)
+        if empty:
+            empty_ballots.append(ballot_id)
+        else:
+            rows.append(BallotRow(ballot_id, item_id, value))
+    if header is None:
         raise BallotFileError(1, "expected the header ballot_id,item_id,value")
-    return rows
+    result = BallotFile(
+        rows, round_id=round_id[0] if round_id else None, empty_ballots=empty_ballots
+    )
+    if "receipt" in header:
+        result.receipts = {ballot: seen["receipt"][0] for ballot, seen in per_ballot.items()}
+        for ballot_id, computed in receipts_in(rows, empty_ballots=empty_ballots).items():
+            if computed != result.receipts[ballot_id]:
+                lines = lines_of[ballot_id]
+                raise BallotFileError(
+                    lines[0],
+                    f"the receipt of ballot {ballot_id} does not match its entries (lines "
+                    f"{', '.join(map(str, lines))}): a line of this ballot was changed",
+                )
+    if "institution" in header:
+        result.institutions = {
+            ballot: seen["institution"][0] for ballot, seen in per_ballot.items()
+        }
+    return result
+
+
+def _header(fields: list[str], line: int) -> tuple[str, ...]:
+    known = set(HEADER) | set(OPTIONAL_COLUMNS)
+    if (
+        len(set(fields)) != len(fields)
+        or not set(fields) <= known
+        or not set(HEADER) <= set(fields)
+    ):
+        raise BallotFileError(
+            line,
+            "expected the header ballot_id,item_id,value (optionally with the columns "
+            f"{', '.join(OPTIONAL_COLUMNS)})",
+        )
+    return tuple(fields)
 
 
 def _whole_number(text: str, *, line: int, column: str) -> int:
@@ -190,14 +289,47 @@ def write_ballots(rows: Iterable[BallotRow]) -> str:
     return out.getvalue()
 
 
+def write_ballot_file(
+    rows: Iterable[BallotRow],
+    *,
+    round_id: int,
+    institutions: Mapping[str, str] | None = None,
+    empty_ballots: Iterable[str] = (),
+) -> str:
+    """A round's published ballot file: round_id, ballot_id, item_id, value and each ballot's
+    receipt, plus each ballot's institution pseudonym when ``institutions`` is given (ballot_id
+    -> pseudonym; a ballot missing from it has none). ``empty_ballots`` (ids of ballots that
+    left every item empty) get one line with no item. Sorted like write_ballots."""
+    rows = list(rows)
+    empty_ballots = sorted(set(empty_ballots))
+    write_ballots(
+        [*rows, *(BallotRow(ballot, 0, 0) for ballot in empty_ballots)]
+    )  # the same checks: rows that could not be read back are refused
+    receipts = receipts_in(rows, empty_ballots=empty_ballots)
+    lines = [(row.ballot_id, row.item_id, row.value) for row in rows]
+    lines += [(ballot, "", "") for ballot in empty_ballots]
+    columns = FILE_COLUMNS if institutions is not None else FILE_COLUMNS[:-1]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for ballot_id, item_id, value in sorted(lines, key=lambda line: (line[0], line[1] or 0)):
+        line = [round_id, ballot_id, item_id, value, receipts[ballot_id]]
+        if institutions is not None:
+            line.append(institutions.get(ballot_id, ""))
+        writer.writerow(line)
+    return out.getvalue()
+
+
 # --- Receipts ----------------------------------------------------------------------------------
 
 
 def receipt(ballot_id: str, entries: Mapping[int, int]) -> str:
     """Hex SHA-256 of the ballot's canonical text, so a member can find it in the export.
 
-    The text is ``ballot_id`` then one ``item,value`` line per entry in item order; every
-    entry given is included (the server stores no zero entries, so none are exported).
+    The text (UTF-8) is ``ballot_id`` and a line feed, then ``item_id,value`` and a line feed
+    per entry in increasing item_id order, with numbers in plain decimal: for ballot ``a1b2``
+    giving item 3 two points and item 12 one, SHA-256 of ``"a1b2\n3,2\n12,1\n"``. Every entry
+    given is included (the server stores no zero entries, so none are exported).
     """
     if _LINE_BREAK.search(ballot_id):
         raise ValueError("a ballot_id with a line break would make receipts ambiguous")
@@ -207,12 +339,33 @@ def receipt(ballot_id: str, entries: Mapping[int, int]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def receipts_in(rows: Iterable[BallotRow]) -> dict[str, str]:
-    """ballot_id -> receipt for every ballot in a ballot file's rows."""
-    return {
-        ballot_id: receipt(ballot_id, entries)
-        for ballot_id, entries in _ballots(rows, check_items=None).items()
-    }
+def receipts_in(rows: Iterable[BallotRow], *, empty_ballots: Iterable[str] = ()) -> dict[str, str]:
+    """ballot_id -> receipt for every ballot in a ballot file's rows (and its empty ballots)."""
+    ballots = _ballots(rows, check_items=None)
+    for ballot_id in empty_ballots:
+        ballots.setdefault(ballot_id, {})
+    return {ballot_id: receipt(ballot_id, entries) for ballot_id, entries in ballots.items()}
+
+
+def find_receipt(ballot_file: BallotFile, wanted: str) -> tuple[str, dict[int, int]] | None:
+    """(ballot_id, {item: value}) of the ballot whose receipt is ``wanted``, or None."""
+    wanted = wanted.strip().lower()
+    ballots = _ballots(ballot_file.rows, check_items=None)
+    receipts = ballot_file.receipts or receipts_in(
+        ballot_file.rows, empty_ballots=ballot_file.empty_ballots
+    )
+    for ballot_id, found in sorted(receipts.items()):
+        if found == wanted:
+            return ballot_id, dict(sorted(ballots.get(ballot_id, {}).items()))
+    return None
+
+
+def score_text(score: Score) -> str:
+    """How a score is shown, on the round's page and by ``flask tally`` alike: a whole number
+    as is, a capped total to SCORE_DECIMALS places without trailing zeros (2.0 -> "2")."""
+    if isinstance(score, int):
+        return str(score)
+    return f"{score:.{SCORE_DECIMALS}f}".rstrip("0").rstrip(".")
 
 
 # --- Grouping and checking ---------------------------------------------------------------------

@@ -640,3 +640,80 @@ def test_a_round_without_ballots_lists_its_items_by_id():
     assert result.order == [2, 5, 9]
     assert result.ballots == 0
     assert tally("approval", [], items=[5, 2]).scores == {2: 0, 5: 0}
+
+
+# --- A round's ballot file: round id, receipts, pseudonyms, empty ballots (issue 14) ----------
+
+
+def test_a_rounds_ballot_file_reads_back_with_its_round_receipts_and_pseudonyms():
+    from forum.tally import read_ballot_file, write_ballot_file
+
+    rows = [BallotRow("f00d", 12, 2), BallotRow("beef", 3, 1), BallotRow("f00d", 3, 1)]
+    text = write_ballot_file(
+        rows, round_id=7, institutions={"f00d": "I2", "beef": ""}, empty_ballots=["cafe"]
+    )
+    assert text.splitlines()[0] == "round_id,ballot_id,item_id,value,receipt,institution"
+    assert f"7,cafe,,,{receipt('cafe', {})}," in text
+    read = read_ballot_file(text)
+    assert read.round_id == 7 and read.empty_ballots == ["cafe"]
+    assert read.rows == sorted(rows, key=lambda row: (row.ballot_id, row.item_id))
+    assert read.institutions == {"beef": "", "cafe": "", "f00d": "I2"}
+    assert read.receipts == receipts_in(rows, empty_ballots=["cafe"])
+    assert read.receipts["f00d"] == receipt("f00d", {3: 1, 12: 2})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "round_id,ballot_id,item_id,value\n7,b1,3,1\n8,b2,3,1\n",
+            "line 3: round_id 8 differs from round 7 on line 2",
+        ),
+        (
+            "ballot_id,item_id,value,institution\nb1,3,1,I1\nb2,3,1,I2\nb1,4,1,I2\n",
+            "line 4: ballot b1 has another institution here than on line 2",
+        ),
+        (
+            f"ballot_id,item_id,value,receipt\nb1,3,1,{receipt('b1', {3: 1, 4: 1})}\n"
+            f"b1,4,1,{receipt('b1', {3: 1})}\n",
+            "line 3: ballot b1 has another receipt here than on line 2",
+        ),
+        (
+            f"ballot_id,item_id,value,receipt\nb1,3,1,{receipt('b1', {3: 2})}\n",
+            "line 2: the receipt of ballot b1 does not match its entries (lines 2)",
+        ),
+        ("ballot_id,item_id,value\nb1,,\nb1,3,1\n", "line 3: ballot b1 is listed as empty"),
+        ("ballot_id,item_id,value,colour\nb1,3,1,red\n", "line 1: expected the header"),
+        ("ballot_id,item_id,value,value\nb1,3,1,1\n", "line 1: expected the header"),
+        ("round_id,ballot_id,item_id,value\nseven,b1,3,1\n", "line 2: round_id must be a whole"),
+    ],
+)
+def test_a_rounds_ballot_file_that_contradicts_itself_names_the_line(text, message):
+    with pytest.raises(BallotFileError) as caught:
+        read_ballots(text)
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.builds(BallotRow, ballot_ids, st.integers(1, 10**6), st.integers(0, 10**9 - 1)),
+        unique_by=lambda row: (row.ballot_id, row.item_id),
+    ),
+    st.integers(1, 10**6),
+)
+def test_a_rounds_ballot_file_reads_back_to_the_same_rows_and_receipts(rows, round_id):
+    from forum.tally import read_ballot_file, write_ballot_file
+
+    institutions = {row.ballot_id: f"I{len(row.ballot_id)}" for row in rows}
+    text = write_ballot_file(rows, round_id=round_id, institutions=institutions)
+    read = read_ballot_file(text)
+    assert read.rows == sorted(rows, key=lambda row: (row.ballot_id, row.item_id))
+    assert read.round_id == (round_id if rows else None)
+    assert read.institutions == institutions and read.receipts == receipts_in(rows)
+
+
+def test_scores_are_shown_alike_on_the_page_and_by_the_cli():
+    from forum.tally import score_text
+
+    assert [score_text(s) for s in (3, 2.0, 2.5, 1.3333, 0.0)] == ["3", "2", "2.5", "1.3333", "0"]

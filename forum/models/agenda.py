@@ -130,6 +130,12 @@ class VotingRound(db.Model):
     # Set once, by whoever closes the round first (close-rounds is safe to run twice at once).
     results_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     results: Mapped[dict | None] = mapped_column(JSON)
+    # Frozen with the results: the ballot file anyone downloads (deferred: it can be large, and
+    # only the download reads it), and the SHA-256 of it and of the results JSON, as the audit
+    # log's round.close entry records them.
+    ballots_file: Mapped[str | None] = mapped_column(Text, deferred=True)
+    ballots_sha256: Mapped[str | None] = mapped_column(String(64))
+    results_sha256: Mapped[str | None] = mapped_column(String(64))
     # Set once each by close-rounds: members told the round opened / reminded before it closes.
     opening_announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -4,16 +4,21 @@ against a downloaded file."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from forum import charts, tally
+from forum import charts, result_check, tally
 from forum.database import claim
 from forum.extensions import db
 from forum.models import (
@@ -23,6 +28,7 @@ from forum.models import (
     RoundResult,
     User,
     UserState,
+    VotingMethod,
     VotingRound,
 )
 from forum.models.types import utcnow
@@ -31,21 +37,62 @@ from forum.services import audit, notifications
 from forum.services.voting import RoundState, get_round, my_ballot, round_state
 
 
-def _rows(round_id: int) -> tuple[list[tally.BallotRow], dict[str, str]]:
-    rows, institutions = [], {}
+@dataclass
+class _Counted:
+    """A round's ballots as the tally and the ballot file take them."""
+
+    rows: list[tally.BallotRow]
+    institutions: dict[str, str]  # ballot id -> institution ("" for none)
+    empty_ballots: list[str]  # ballots cast with every item left empty
+
+    def pseudonyms(self, round_: VotingRound) -> dict[str, str] | None:
+        """Each ballot's institution pseudonym if the round caps institutions, else None."""
+        if not is_capped(round_):
+            return None
+        return institution_pseudonyms(round_.id, self.institutions)
+
+
+def _rows(round_id: int) -> _Counted:
+    counted = _Counted([], {}, [])
     for public_id, institution, item_id, value in db.session.execute(
         select(Ballot.public_id, Ballot.institution, BallotEntry.item_id, BallotEntry.value)
-        .join(BallotEntry, BallotEntry.ballot_id == Ballot.id)
+        .outerjoin(BallotEntry, BallotEntry.ballot_id == Ballot.id)
         .where(Ballot.round_id == round_id)
         .order_by(Ballot.public_id, BallotEntry.item_id)
     ):
-        rows.append(tally.BallotRow(public_id, item_id, value))
-        institutions[public_id] = institution
-    return rows, institutions
+        if item_id is None:
+            counted.empty_ballots.append(public_id)
+        else:
+            counted.rows.append(tally.BallotRow(public_id, item_id, value))
+        counted.institutions[public_id] = institution
+    return counted
 
 
-def compute_result(round_: VotingRound) -> tally.Result:
-    rows, institutions = _rows(round_.id)
+def is_capped(round_: VotingRound) -> bool:
+    """Whether the round caps institutions (ranked rounds ignore a cap: see forum.tally)."""
+    return round_.institution_share is not None and round_.method != VotingMethod.RANKED
+
+
+def institution_pseudonyms(round_id: int, institutions: Mapping[str, str]) -> dict[str, str]:
+    """ballot id -> the pseudonym of its institution in this round ("I1", "I2", ...; "" for a
+    ballot without one).
+
+    The institutions are numbered in the order of a keyed hash (HMAC-SHA-256 under the app's
+    secret key) of the round id and the institution, so the numbers follow neither the names
+    nor when anyone voted, and the same institution gets unrelated numbers in other rounds.
+    """
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+
+    def key(name: str) -> str:
+        message = f"round {round_id} institution {name}".encode()
+        return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+    names = sorted({name for name in institutions.values() if name}, key=key)
+    pseudonym = {name: f"I{number}" for number, name in enumerate(names, start=1)}
+    return {ballot: pseudonym.get(name, "") for ballot, name in institutions.items()}
+
+
+def _tally(round_: VotingRound, rows, pseudonyms: dict[str, str] | None) -> tally.Result:
     return tally.tally(
         round_.method.value,
         rows,
@@ -53,21 +100,92 @@ def compute_result(round_: VotingRound) -> tally.Result:
         budget=round_.budget,
         cap=round_.per_item_cap,
         credits=round_.credits,
-        institutions=institutions if round_.institution_share else None,
-        institution_share=round_.institution_share,
+        institutions=pseudonyms,
+        institution_share=round_.institution_share if pseudonyms is not None else None,
     )
 
 
+def compute_result(round_: VotingRound) -> tally.Result:
+    """The round's tally now; capped institutions are named by their pseudonyms."""
+    counted = _rows(round_.id)
+    return _tally(round_, counted.rows, counted.pseudonyms(round_))
+
+
 def export_ballots(round_: VotingRound) -> str:
-    """The anonymised ballots as CSV (ballot_id,item_id,value): random ids, no member ids."""
-    rows, _institutions = _rows(round_.id)
-    return tally.write_ballots(rows)
+    """The anonymised ballot file (see forum.tally): random ballot ids, no member ids; a closed
+    round's file is the one frozen with its results, byte for byte."""
+    if round_.ballots_file is not None:
+        return round_.ballots_file
+    return _ballot_file(round_, _rows(round_.id))
+
+
+def _ballot_file(round_: VotingRound, counted: _Counted) -> str:
+    return tally.write_ballot_file(
+        counted.rows,
+        round_id=round_.id,
+        institutions=counted.pseudonyms(round_),
+        empty_ballots=counted.empty_ballots,
+    )
 
 
 def download_ballots(viewer: Any, round_: VotingRound) -> str:
     """The ballots file a reader downloads: only once the results are published."""
     require(viewer, "download_ballots", round_)
     return export_ballots(round_)
+
+
+def results_text(results: Mapping[str, Any]) -> str:
+    """The published results as JSON text: the one serialisation that is hashed and served."""
+    return json.dumps(results, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def download_results(viewer: Any, round_: VotingRound) -> str:
+    """The published results as JSON (the document verify-round --results checks)."""
+    require(viewer, "download_ballots", round_)
+    return results_text(round_.results)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _parameters(round_: VotingRound) -> dict:
+    """How the round is counted, as its published results state it (see forum.result_check)."""
+    given: dict[str, Any] = {}
+    if round_.method == VotingMethod.BUDGET:
+        given = {"budget": round_.budget, "cap": round_.per_item_cap}
+    elif round_.method == VotingMethod.QUADRATIC:
+        given = {"credits": round_.credits}
+    if is_capped(round_):
+        given["cap_share"] = round_.institution_share
+    return {
+        "round_id": round_.id,
+        "method": round_.method.value,
+        "items": sorted(item.id for item in round_.items),
+        "parameters": given,
+    }
+
+
+def recompute_command(round_: VotingRound) -> str:
+    """The ``flask tally`` command that recomputes the round from its downloaded file."""
+    words = ["flask --app forum tally", f"--method {round_.method.value}"]
+    if round_.method == VotingMethod.BUDGET:
+        words.append(f"--budget {round_.budget} --cap {round_.per_item_cap}")
+    elif round_.method == VotingMethod.QUADRATIC:
+        words.append(f"--credits {round_.credits}")
+    if is_capped(round_):
+        words.append(f"--cap-share {round_.institution_share}")
+    words.append("--items " + ",".join(str(item.id) for item in round_.items))
+    words.append(ballots_filename(round_))
+    return " ".join(words)
+
+
+def ballots_filename(round_: VotingRound) -> str:
+    return f"round-{round_.id}-ballots.csv"
+
+
+def results_filename(round_: VotingRound) -> str:
+    return f"round-{round_.id}-results.json"
 
 
 # --- Closing rounds ------------------------------------------------------------------------------
@@ -93,8 +211,14 @@ def close_due_rounds(*, now: datetime | None = None) -> list[VotingRound]:
             db.session.rollback()
             continue
         round_ = get_round(round_id)
-        result = compute_result(round_)
-        round_.results = _frozen(round_, result)
+        counted = _rows(round_id)
+        result = _tally(round_, counted.rows, counted.pseudonyms(round_))
+        published = results_text(_frozen(round_, result))
+        ballots_file = _ballot_file(round_, counted)
+        round_.results = json.loads(published)
+        round_.ballots_file = ballots_file
+        round_.ballots_sha256 = sha256_text(ballots_file)
+        round_.results_sha256 = sha256_text(published)
         for rank, item_id in enumerate(result.order, start=1):
             db.session.add(
                 RoundResult(
@@ -114,7 +238,12 @@ def close_due_rounds(*, now: datetime | None = None) -> list[VotingRound]:
             "round.close",
             target_type="voting_round",
             target_id=round_id,
-            public={"order": result.order, "ballots": result.ballots},
+            public={
+                "order": result.order,
+                "ballots": result.ballots,
+                "ballots_sha256": round_.ballots_sha256,
+                "results_sha256": round_.results_sha256,
+            },
             now=now,
         )
         db.session.commit()
@@ -124,7 +253,7 @@ def close_due_rounds(*, now: datetime | None = None) -> list[VotingRound]:
 
 def _frozen(round_: VotingRound, result: tally.Result) -> dict:
     """What is published: the tally, participation and turnout by institution, frozen."""
-    data = result.to_json()
+    data = {**result.to_json(), **_parameters(round_)}
     voters = db.session.scalars(
         select(Ballot.institution).where(Ballot.round_id == round_.id)
     ).all()
@@ -180,6 +309,7 @@ class ResultRow:
     item_id: int
     title: str
     score: float
+    score_text: str  # as forum.tally.score_text shows it, on this page and by `flask tally`
     supporters: int
     change: int | None  # places gained since the round before (None: not on it)
     capped: list[str]  # institutions whose share of this item's total was capped
@@ -220,6 +350,7 @@ def results_view(round_: VotingRound, *, rtl: bool = False) -> ResultsView:
             item_id=item_id,
             title=titles.get(item_id, "?"),
             score=scores.get(item_id, 0),
+            score_text=tally.score_text(scores.get(item_id, 0)),
             supporters=supporters.get(item_id, 0),
             change=(previous[item_id] - rank) if item_id in previous else None,
             capped=capped.get(str(item_id), []),
@@ -235,12 +366,40 @@ def results_view(round_: VotingRound, *, rtl: bool = False) -> ResultsView:
 
 
 @dataclass(frozen=True)
+class RoundCheck:
+    """What the page offers to check a published round with: commands and the files' hashes."""
+
+    tally_command: str
+    verify_command: str
+    ballots_sha256: str | None  # None for a round published before hashes were recorded
+    results_sha256: str | None
+    capped: bool  # the file carries institution pseudonyms
+
+
+@dataclass(frozen=True)
 class RoundPage:
     round: VotingRound
     state: RoundState
     ballot: Any  # the reader's Ballot, if they cast one
     values: dict[int, Any]  # what the ballot form shows in each item's box
     results: ResultsView | None  # None while the tally is hidden
+    receipt_command: str | None = None  # finds the reader's ballot in the file by its receipt
+    check: RoundCheck | None = None  # once the results are published
+
+
+def round_check(round_: VotingRound) -> RoundCheck | None:
+    if round_.results is None:
+        return None
+    return RoundCheck(
+        tally_command=recompute_command(round_),
+        verify_command=(
+            f"flask --app forum verify-round --file {ballots_filename(round_)} "
+            f"--results {results_filename(round_)}"
+        ),
+        ballots_sha256=round_.ballots_sha256,
+        results_sha256=round_.results_sha256,
+        capped=is_capped(round_),
+    )
 
 
 def round_page(
@@ -254,44 +413,40 @@ def round_page(
         return RoundPage(round_, state, ballot, typed, None)
     values = {e.item_id: e.value for e in ballot.entries} if ballot else {}
     show = can(viewer, "see_tally", round_) and state != RoundState.UPCOMING
-    return RoundPage(round_, state, ballot, values, results_view(round_, rtl=rtl) if show else None)
+    receipt_command = (
+        f"flask --app forum tally --receipt {ballot.receipt} {ballots_filename(round_)}"
+        if ballot
+        else None
+    )
+    return RoundPage(
+        round_,
+        state,
+        ballot,
+        values,
+        results_view(round_, rtl=rtl) if show else None,
+        receipt_command=receipt_command,
+        check=round_check(round_),
+    )
 
 
-@dataclass
-class Verification:
-    matches: bool
-    published: list[int]
-    recomputed: list[int]
-
-
-def verify_round(round_: VotingRound, csv_text: str) -> Verification:
-    """Recompute a closed round's result from a ballot file and compare it with what was
-    published (raises tally.BallotFileError for a malformed file)."""
-    rows = tally.read_ballots(csv_text)
+def verify_round(round_: VotingRound, csv_text: str) -> result_check.Difference | None:
+    """Recompute a closed round from a ballot file and return the first published figure it
+    does not reproduce (None: all do). Raises tally.BallotFileError for a malformed file,
+    result_check.WrongRound for another round's file, tally.BallotRuleError for ballots that
+    break the round's rules."""
+    ballot_file = tally.read_ballot_file(csv_text)
+    published = round_.results or {}
+    how = result_check.parameters({**_parameters(round_), **published})
     institutions = None
-    if round_.institution_share:
+    if is_capped(round_) and "round_id" not in published:
+        # A round published before files carried pseudonyms named institutions in its results.
         known = dict(
             db.session.execute(
                 select(Ballot.public_id, Ballot.institution).where(Ballot.round_id == round_.id)
             ).all()
         )
         institutions = defaultdict(str, known)
-    result = tally.tally(
-        round_.method.value,
-        rows,
-        items=[item.id for item in round_.items],
-        budget=round_.budget,
-        cap=round_.per_item_cap,
-        credits=round_.credits,
-        institutions=institutions,
-        institution_share=round_.institution_share,
-    )
-    published = (round_.results or {}).get("order", [])
-    scores_match = {str(k): v for k, v in result.to_json()["scores"].items()} == {
-        str(k): v for k, v in (round_.results or {}).get("scores", {}).items()
-    }
-    return Verification(
-        matches=result.order == published and scores_match,
-        published=published,
-        recomputed=result.order,
+    recomputed = result_check.recount(ballot_file, how, institutions=institutions)
+    return result_check.first_difference(
+        published, recomputed, empty_ballots=len(ballot_file.empty_ballots)
     )

@@ -12,9 +12,10 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from forum import tally
-from forum.database import claim
+from forum.database import claim, lock_row
 from forum.extensions import db
 from forum.models import (
     AgendaItem,
@@ -193,15 +194,16 @@ def cast_ballot(
     require(member, "vote_in_round", round_)
     chosen = check_ballot(round_, entries)
     now = now or utcnow()
-    # Lock the round row while writing, and re-check the clock inside the transaction.
-    locked = db.session.scalar(
-        select(VotingRound).where(VotingRound.id == round_.id).with_for_update()
-    )
+    # Lock the round before reading the ballot, so that of two requests of one member the
+    # second reads what the first saved (issue 14); re-check the clock inside the transaction.
+    locked = lock_row(VotingRound, round_.id)
     if round_state(locked, now=now) != RoundState.OPEN:
         db.session.rollback()
         raise BallotRejected(_("This round is not open for voting."))
     ballot = db.session.scalar(
-        select(Ballot).where(Ballot.round_id == round_.id, Ballot.user_id == member.id)
+        select(Ballot)
+        .where(Ballot.round_id == round_.id, Ballot.user_id == member.id)
+        .execution_options(populate_existing=True)
     )
     if ballot is None:
         ballot = Ballot(
@@ -223,6 +225,7 @@ def cast_ballot(
     for item_id, value in sorted(chosen.items()):
         db.session.add(BallotEntry(ballot_id=ballot.id, item_id=item_id, value=value))
     ballot.receipt = tally.receipt(ballot.public_id, chosen)
+    flag_modified(ballot, "receipt")  # written even when unchanged: it must match these entries
     ballot.updated_at = now
     # Who changed a ballot in which round is public; what the ballot says never is.
     audit.record(

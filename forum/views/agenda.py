@@ -159,6 +159,8 @@ def _render_round(page: round_results.RoundPage, *, error: str | None = None) ->
         ballot=page.ballot,
         values=page.values,
         results=page.results,
+        receipt_command=page.receipt_command,
+        check=page.check,
         error=error,
     )
 
@@ -189,5 +191,19 @@ def ballots_csv(round_id: int):
     return Response(
         round_results.download_ballots(current_user, round_),
         mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=round-{round_.id}-ballots.csv"},
+        headers={
+            "Content-Disposition": f"attachment; filename={round_results.ballots_filename(round_)}"
+        },
+    )
+
+
+@bp.route("/rounds/<int:round_id>/results.json")
+def results_json(round_id: int):
+    round_ = _round_or_404(round_id)
+    return Response(
+        round_results.download_results(current_user, round_),
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f"attachment; filename={round_results.results_filename(round_)}"
+        },
     )

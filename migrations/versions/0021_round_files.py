@@ -1,0 +1,28 @@
+"""A closed round's ballot file frozen with its results, and the SHA-256 of both (issue 14)
+
+Revision ID: 0021
+Revises: 0017
+Create Date: 2026-12-04
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0021"
+down_revision = "0017"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("voting_rounds", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("ballots_file", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("ballots_sha256", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("results_sha256", sa.String(length=64), nullable=True))
+
+
+def downgrade():  # rounds closed since lose their frozen file; downloads rebuild it from ballots
+    with op.batch_alter_table("voting_rounds", schema=None) as batch_op:
+        batch_op.drop_column("results_sha256")
+        batch_op.drop_column("ballots_sha256")
+        batch_op.drop_column("ballots_file")
