@@ -21,7 +21,9 @@ def upgrade():
         batch_op.add_column(sa.Column("results_sha256", sa.String(length=64), nullable=True))
 
 
-def downgrade():  # rounds closed since lose their frozen file; downloads rebuild it from ballots
+def downgrade():
+    # Lossless: a closed round's frozen file is made from its ballots, which stay (downloads
+    # rebuild it from them), and its two hashes stay in the round's close entry of the audit log.
     with op.batch_alter_table("voting_rounds", schema=None) as batch_op:
         batch_op.drop_column("results_sha256")
         batch_op.drop_column("ballots_sha256")
