@@ -19,6 +19,8 @@ from forum.models.types import utcnow
 from forum.names import TextRefused
 from forum.permissions import is_staff, staff
 from forum.services import accounts, posting, reviews
+from forum.services.moderation import ModerationError
+from forum.services.topic_surgery import split_topic
 from tests.factories import (
     make_agenda_item,
     make_application,
@@ -351,7 +353,7 @@ def test_moderator_naming_a_round_with_a_deceiving_title_is_told_at_the_field(
     assert "Description kept.</textarea>" in response.get_data(as_text=True)
 
 
-def test_moderator_splitting_a_topic_under_a_deceiving_title_is_told_why(
+def test_moderator_splitting_a_topic_under_a_deceiving_title_is_told_at_the_field(
     client, member, moderator, topic
 ):
     reply = make_post(topic, author=member, body="A side question.")
@@ -359,10 +361,18 @@ def test_moderator_splitting_a_topic_under_a_deceiving_title_is_told_why(
     response = client.post(
         f"/t/{topic.id}/moderate/split",
         data={"title": f"Side {RLO}noitseuq", "post_ids": [str(reply.id)], "note": ""},
-        follow_redirects=True,
     )
-    assert TITLE_BIDI in flashed(response)
+    assert response.status_code == 400
+    assert TITLE_BIDI in field_error(response, "split-title")
+    assert f'value="{reply.id}" checked>' in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Topic)) == 1
+
+
+def test_no_path_around_the_form_splits_under_a_deceiving_title(member, moderator, topic):
+    reply = make_post(topic, author=member, body="A side question.")
+    with pytest.raises(ModerationError) as refused:
+        split_topic(moderator, topic, [reply.id], title=f"Side{ZWSP} question")
+    assert str(refused.value) == TITLE_INVISIBLE
 
 
 # --- The staff badge --------------------------------------------------------------------------

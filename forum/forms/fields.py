@@ -123,7 +123,10 @@ def plain_display_name(form, field) -> None:
 
 
 def plain_title(form, field) -> None:
-    """A validator: forum/names.py's rules for a topic, agenda item or round title."""
+    """A validator: forum/names.py's rules for a topic, agenda item or round title (an empty
+    one is left to the field's own required message)."""
+    if not field.data:
+        return
     try:
         check_title(field.data or "")
     except TextRefused as error:
