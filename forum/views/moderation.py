@@ -327,7 +327,7 @@ def split_topic(topic_id: int):
         lambda: topic_surgery.split_topic(
             current_user,
             topic,
-            [i for i in map(id_arg, form.post_ids.data) if i is not None],
+            [i for i in map(id_arg, form.post_ids.data or []) if i is not None],
             title=form.title.data,
             reason=form.note.data,
         ),
