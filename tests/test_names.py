@@ -10,6 +10,8 @@ import re
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from forum import names
@@ -103,6 +105,27 @@ def test_look_alike_names_share_one_skeleton():
     assert names.skeleton("Adam") != names.skeleton("Admin")
     assert names.skeleton("ليلى") == names.skeleton("ليلي")  # final yeh and alef maksura
     assert names.skeleton("ليلى") != names.skeleton("سلمى")
+
+
+_VISIBLE = st.characters(categories=["Lu", "Ll", "Lo", "Nd", "Pd", "Ps", "Pe"]).filter(
+    lambda c: c not in names.DRAWS_NOTHING
+)
+
+
+@given(
+    text=st.text(_VISIBLE, min_size=1, max_size=20),
+    control=st.sampled_from(sorted(names.BIDI_CONTROLS)),
+    invisible=st.sampled_from(sorted(names.ZERO_WIDTH)),
+    at=st.integers(min_value=0, max_value=20),
+)
+def test_a_control_or_invisible_character_anywhere_is_found_and_the_rest_passes(
+    text, control, invisible, at
+):
+    assert names.problem_in(text) is None
+    assert names.problem_in(text[:at] + control + text[at:]) == names.TextProblem.BIDI_CONTROL
+    assert names.problem_in(text[:at] + invisible + text[at:]) == names.TextProblem.INVISIBLE
+    # A name written before the rules looks like the same name without them.
+    assert names.skeleton(text[:at] + invisible + control + text[at:]) == names.skeleton(text)
 
 
 @pytest.mark.parametrize("name", ACCEPTED_NAMES)
