@@ -40,6 +40,7 @@ from forum.models.accounts import Role  # noqa: E402
 from forum.models.discussions import PATH_SEGMENT_WIDTH, TopicKind, topic_tags  # noqa: E402
 from forum.models.search import TopicTerm  # noqa: E402
 from forum.models.types import utcnow  # noqa: E402
+from forum.names import skeleton  # noqa: E402
 from forum.textsearch import term_weights  # noqa: E402
 
 BATCH = 20_000
@@ -100,6 +101,7 @@ class Seeder:
                 {
                     "email": f"member{n}@university{n % 150}.example",
                     "display_name": f"Member {n}",
+                    "name_skeleton": skeleton(f"Member {n}"),
                     "handle": f"member{n}",
                     "password_hash": password,
                     "role": role,

@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from forum import result_check
 from forum import tally as tally_core
+from forum.names import TextRefused
 from forum.services import (
     accounts,
     audit,
@@ -36,6 +37,8 @@ def create_admin(email: str, display_name: str, password: str) -> None:
     """Create an admin account (or make an existing account an admin)."""
     try:
         user = accounts.create_admin(email=email, display_name=display_name, password=password)
+    except TextRefused as error:
+        raise click.UsageError(f"--name: {error}") from None
     except ValueError:
         raise click.UsageError(
             f"The password needs at least {accounts.PASSWORD_MIN_LENGTH} characters."

@@ -102,6 +102,18 @@ def _acts_as_moderator(user: Any) -> bool:
     return _signed_in(user) and user.is_moderator and not user.is_suspended
 
 
+def is_staff(user: Any) -> bool:
+    """Whether ``user`` speaks as the forum's staff: a moderator or admin, not suspended (a
+    suspension pauses the role, and so its badge). Pages mark staff names with a badge that no
+    display name can imitate (issue 13, point 5)."""
+    return _acts_as_moderator(user)
+
+
+def staff() -> ColumnElement[bool]:
+    """SQL twin of ``is_staff``: moderators and admins not suspended."""
+    return and_(User.role.in_((Role.MODERATOR, Role.ADMIN)), not_suspended())
+
+
 def not_suspended() -> ColumnElement[bool]:
     """SQL twin of ``not User.is_suspended``: active, and any timed suspension over."""
     return and_(

@@ -15,7 +15,7 @@ from forum.i18n import category_description, category_name, text_direction
 from forum.mail import DEFAULT_SITE_NAME
 from forum.markup import safe_html
 from forum.models.types import utcnow
-from forum.permissions import can
+from forum.permissions import can, is_staff
 from forum.services.notifications import unread_count
 
 
@@ -62,6 +62,7 @@ def init_app(app: Flask) -> None:
     # Globals (not a context processor) so that imported macros see them too.
     app.jinja_env.globals.update(
         can=_can,
+        is_staff=is_staff,
         category_name=category_name,
         category_description=category_description,
         safe_html=safe_html,

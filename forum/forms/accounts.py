@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, ValidationError
 
-from forum.forms.fields import EmailAddressField
+from forum.forms.fields import EmailAddressField, plain_display_name
 from forum.links import normalise_orcid
 from forum.services.accounts import PASSWORD_MIN_LENGTH, ProfileChanges
 
@@ -31,7 +31,11 @@ class RegisterForm(FlaskForm):
     email = EmailAddressField()
     display_name = StringField(
         _l("Display name"),
-        validators=[InputRequired(_l("Enter the name others will see.")), Length(max=80)],
+        validators=[
+            InputRequired(_l("Enter the name others will see.")),
+            Length(max=80),
+            plain_display_name,
+        ],
     )
     password = PasswordField(
         _l("Password"),
@@ -78,7 +82,11 @@ def timezone_choices() -> list[SelectChoice]:
 class ProfileForm(FlaskForm):
     display_name = StringField(
         _l("Display name"),
-        validators=[InputRequired(_l("Enter the name others will see.")), Length(max=80)],
+        validators=[
+            InputRequired(_l("Enter the name others will see.")),
+            Length(max=80),
+            plain_display_name,
+        ],
     )
     affiliation = StringField(
         _l("Affiliation (institution)"), validators=[Optional(), Length(max=200)]

@@ -29,6 +29,7 @@ from forum.forms.fields import (
     MultiCheckboxField,
     WholeNumberField,
     number_choice,
+    plain_title,
     whole_number,
 )
 from forum.links import canonical_url
@@ -66,7 +67,11 @@ class AgendaItemForm(FlaskForm):
     title = StringField(
         _l("Research question"),
         filters=[_strip],
-        validators=[DataRequired(_l("State the question in one line.")), Length(max=200)],
+        validators=[
+            DataRequired(_l("State the question in one line.")),
+            Length(max=200),
+            plain_title,
+        ],
     )
     area = SelectField(_l("Area"), choices=AREA_CHOICES, default="privacy")
     statement = TextAreaField(
@@ -105,7 +110,7 @@ class RoundForm(FlaskForm):
     title = StringField(
         _l("Title"),
         filters=[_strip],
-        validators=[DataRequired(_l("Name the round.")), Length(max=200)],
+        validators=[DataRequired(_l("Name the round.")), Length(max=200), plain_title],
     )
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
     # InputRequired, not DataRequired: a time typed but unreadable keeps MomentField's message.

@@ -17,7 +17,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
-from forum.forms.fields import DayField, MultiCheckboxField, after_today, number_choice
+from forum.forms.fields import (
+    DayField,
+    MultiCheckboxField,
+    after_today,
+    number_choice,
+    plain_title,
+)
 from forum.links import canonical_url, normalise_doi
 from forum.markup import Bound, Excess, check_bounds
 from forum.models.discussions import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
@@ -139,6 +145,7 @@ class TopicForm(FlaskForm):
                 max=TITLE_MAX_LENGTH,
                 message=_l("Keep the title under %(n)d characters.", n=TITLE_MAX_LENGTH),
             ),
+            plain_title,
         ],
     )
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES, default="discussion")

@@ -16,6 +16,8 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, ValidationError
 
+from forum.names import TextRefused, check_display_name, check_title
+
 # The largest id any database here stores (ids are PostgreSQL integers); larger ones never exist.
 MAX_ID = 2**31 - 1
 
@@ -109,6 +111,26 @@ class MomentField(DateTimeLocalField):
             self.data = None
             raise ValueError(self.invalid_value_message)
         super().process_formdata(valuelist)
+
+
+def plain_display_name(form, field) -> None:
+    """A validator: forum/names.py's rules for a display name (no direction controls, nothing
+    invisible, something visible). Whether it looks like a member's is the service's question."""
+    try:
+        check_display_name(field.data or "")
+    except TextRefused as error:
+        raise ValidationError(error.message) from None
+
+
+def plain_title(form, field) -> None:
+    """A validator: forum/names.py's rules for a topic, agenda item or round title (an empty
+    one is left to the field's own required message)."""
+    if not field.data:
+        return
+    try:
+        check_title(field.data or "")
+    except TextRefused as error:
+        raise ValidationError(error.message) from None
 
 
 def after_today(form, field) -> None:

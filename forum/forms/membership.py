@@ -32,6 +32,7 @@ from forum.forms.fields import (
     MultiCheckboxField,
     WholeNumberField,
     number_choice,
+    plain_display_name,
 )
 from forum.i18n import category_name
 from forum.models import Category, RegistrationMode, SiteSettings
@@ -66,7 +67,7 @@ class ApplicationForm(FlaskForm):
     full_name = StringField(
         _l("Full name"),
         filters=[_strip],
-        validators=[_required(_l("Enter your full name.")), Length(max=120)],
+        validators=[_required(_l("Enter your full name.")), Length(max=120), plain_display_name],
     )
     email = EmailAddressField(filters=[_strip])
     institution = StringField(

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, ValidationError
 
+from forum.forms.fields import plain_title
 from forum.models import FlagReason
 
 # What a member may say is wrong with a post: every FlagReason, in the enum's order.
@@ -155,6 +156,6 @@ class MergeTopicForm(FlaskForm):
 
 
 class SplitTopicForm(FlaskForm):
-    title = _text()  # the service says what a title needs
+    title = _text([plain_title])  # the service says what else a title needs
     post_ids = SelectMultipleField(validate_choice=False)
     note = _text()

@@ -8,15 +8,19 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, Enum, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from forum.extensions import db
 from forum.models.types import UTCDateTime, utcnow
+from forum.names import SKELETON_MAX_LENGTH, skeleton
 
 
 def split_list(text: str) -> list[str]:
     """Items of a comma-separated list typed on any keyboard (Latin "," or Arabic "،")."""
     return [item.strip() for item in re.split(r"[,،]", text) if item.strip()]
+
+
+DISPLAY_NAME_MAX_LENGTH = 80
 
 
 class Role(enum.StrEnum):
@@ -48,7 +52,13 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased; uniqueness is therefore case-insensitive on every database.
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    display_name: Mapped[str] = mapped_column(String(80))
+    display_name: Mapped[str] = mapped_column(String(DISPLAY_NAME_MAX_LENGTH))
+    # What the display name looks like (forum.names.skeleton), kept with it by set_name_skeleton:
+    # a new name whose skeleton another member's has is refused (issue 13). Not unique: members
+    # named before the rule may share one, and the services enforce it.
+    name_skeleton: Mapped[str] = mapped_column(
+        String(SKELETON_MAX_LENGTH), default="", server_default="", index=True
+    )
     # The @handle others mention; unique, lower-case letters, digits, "_", "-" and ".".
     handle: Mapped[str] = mapped_column(String(30), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -84,6 +94,11 @@ class User(UserMixin, db.Model):
     pending_email: Mapped[str | None] = mapped_column(String(254))
 
     __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+    @validates("display_name")
+    def set_name_skeleton(self, key: str, name: str) -> str:
+        self.name_skeleton = skeleton(name or "")
+        return name
 
     @property
     def is_active(self) -> bool:  # Flask-Login: suspended members may still log in and read.

@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from forum.extensions import db
 from forum.models import Post, Role, Topic, User
 from forum.models.accounts import split_list
+from forum.names import TextKind, TextProblem, TextRefused, check_display_name, skeleton
 from forum.permissions import can, require
 from forum.services import reading
 
@@ -128,6 +129,27 @@ def suggest_handles(prefix: str, *, limit: int = 8) -> list[User]:
     )
 
 
+def name_looks_taken(name: str, *, other_than: User | None = None) -> bool:
+    """Whether a member (other than ``other_than``) has a display name that looks like ``name``:
+    the same confusable skeleton (forum/names.py). One query, on users.name_skeleton's index."""
+    query = select(User.id).where(User.name_skeleton == skeleton(name))
+    if other_than is not None and other_than.id is not None:
+        query = query.where(User.id != other_than.id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def check_new_display_name(name: str, *, member: User | None = None) -> str:
+    """The display name as it will be stored, or TextRefused: the rules of forum/names.py, and no
+    other member's name may look the same (issue 13). ``member`` keeping the look of the name
+    they have is not refused, even where two members were named alike before the rule."""
+    name = check_display_name(name)
+    if member is not None and skeleton(name) == member.name_skeleton:
+        return name
+    if name_looks_taken(name, other_than=member):
+        raise TextRefused(TextKind.DISPLAY_NAME, TextProblem.LOOKS_TAKEN)
+    return name
+
+
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
@@ -148,13 +170,15 @@ def register_user(
     bio: str = "",
     locale: str | None = None,
 ) -> User:
-    """Create an account. Raises EmailTaken if the address is in use (any letter case)."""
+    """Create an account. Raises EmailTaken if the address is in use (any letter case), and
+    TextRefused for a display name that breaks forum/names.py's rules or looks like a member's."""
     if len(password) < PASSWORD_MIN_LENGTH:
         raise ValueError("password too short")
+    display_name = check_new_display_name(display_name)
     user = User(
         email=normalise_email(email),
         handle=unique_handle(email, display_name),
-        display_name=display_name.strip(),
+        display_name=display_name,
         password_hash=hash_password(password),
         role=role,
         affiliation=affiliation.strip(),
@@ -206,9 +230,10 @@ class ProfileChanges:
 
 
 def update_profile(actor: User, profile: User, changes: ProfileChanges) -> User:
-    """Save a member's profile; only the member (or an admin) may."""
+    """Save a member's profile; only the member (or an admin) may. TextRefused (nothing saved)
+    for a display name that breaks forum/names.py's rules or looks like another member's."""
     require(actor, "edit_profile", profile)
-    profile.display_name = changes.display_name.strip()
+    profile.display_name = check_new_display_name(changes.display_name, member=profile)
     profile.affiliation = changes.affiliation.strip()
     profile.department = changes.department.strip()
     profile.disciplines = ", ".join(split_list(changes.disciplines))

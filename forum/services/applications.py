@@ -27,6 +27,7 @@ from forum.models import (
 )
 from forum.models.membership import PENDING_STATES
 from forum.models.types import utcnow
+from forum.names import TextRefused, check_display_name
 from forum.services import tokens
 from forum.services.accounts import find_user_by_email, hash_token, normalise_email
 from forum.services.site_settings import application_window, get_settings
@@ -70,6 +71,10 @@ class DuplicateApplication(MembershipError):
     pass
 
 
+class NameRefused(MembershipError):
+    """The applicant's name breaks forum/names.py's rules (the form says so at the field)."""
+
+
 class AlreadyMember(MembershipError):
     """The address already has an account: its owner logs in (or resets the password)."""
 
@@ -107,6 +112,10 @@ def submit_application(draft: ApplicationDraft, *, now: datetime | None = None) 
     now = now or utcnow()
     if not application_window(get_settings(), now=now).is_open:
         raise ApplicationsClosed(_("Applications are closed."))
+    try:
+        full_name = check_display_name(draft.full_name)
+    except TextRefused as error:
+        raise NameRefused(error.message) from None
     email = normalise_email(draft.email)
     if find_user_by_email(email) is not None:
         raise AlreadyMember(
@@ -118,7 +127,7 @@ def submit_application(draft: ApplicationDraft, *, now: datetime | None = None) 
         )
     token = secrets.token_urlsafe(32)
     application = Application(
-        full_name=draft.full_name.strip(),
+        full_name=full_name,
         email=email,
         institution=draft.institution.strip(),
         position=draft.position.strip(),

@@ -30,6 +30,7 @@ from forum.models.discussions import (
     slugify,
 )
 from forum.models.types import utcnow
+from forum.names import check_title
 from forum.permissions import can, require
 from forum.services import audit, moderation, notifications, read_state, search, topic_counts
 
@@ -41,8 +42,10 @@ class ContentError(ValueError):
 
 
 def _check_title(title: str) -> str:
-    title = title.strip()
-    if not title or len(title) > TITLE_MAX_LENGTH:
+    """The title as stored; TextRefused for one forum/names.py refuses (direction controls,
+    invisible characters, nothing visible), ContentError for one too long."""
+    title = check_title(title)
+    if len(title) > TITLE_MAX_LENGTH:
         raise ContentError("title")
     return title
 

@@ -21,8 +21,10 @@ from forum.models import (
     Role,
     User,
 )
+from forum.models.accounts import DISPLAY_NAME_MAX_LENGTH
 from forum.models.membership import PENDING_STATES
 from forum.models.types import utcnow
+from forum.names import TextRefused, check_display_name, skeleton, without_invisible
 from forum.pagination import Page
 from forum.permissions import has_conflict_of_interest, require
 from forum.services import notifications
@@ -248,6 +250,54 @@ def _claim_decision(
     db.session.refresh(application)
 
 
+# How many numbered names ("Name (Institution 2)", ...) approval tries after the plain ones.
+NUMBERED_NAMES_TRIED = 20
+# The most of the institution's name put in brackets after a display name (80 characters at most).
+INSTITUTION_IN_NAME_MAX_LENGTH = 40
+
+
+def _plain(text: str) -> str:
+    return " ".join(without_invisible(text).split())
+
+
+def member_name_for(application: Application) -> str:
+    """The display name an approved application becomes (issue 13): the applicant's name, or,
+    when it looks like a member's, "Name (Institution)", then "Name (Institution 2)", ... An
+    application sent before the name rules loses its direction controls and invisible
+    characters; MembershipError if nothing visible is left (or every candidate is taken)."""
+    name = _plain(application.full_name)
+    institution = _plain(application.institution)[:INSTITUTION_IN_NAME_MAX_LENGTH].rstrip()
+    try:
+        name = check_display_name(name[:DISPLAY_NAME_MAX_LENGTH])
+    except TextRefused:
+        raise MembershipError(
+            _(
+                "The applicant's name has nothing visible in it: reject the application and ask "
+                "them to apply again with their name."
+            )
+        ) from None
+    suffixes = [""]
+    suffixes += [f" ({institution})"] if institution else []
+    suffixes += [
+        f" ({institution} {n})" if institution else f" ({n})"
+        for n in range(2, NUMBERED_NAMES_TRIED + 2)
+    ]
+    candidates = [
+        f"{name[: DISPLAY_NAME_MAX_LENGTH - len(suffix)].rstrip()}{suffix}" for suffix in suffixes
+    ]
+    taken = set(
+        db.session.scalars(
+            select(User.name_skeleton).where(
+                User.name_skeleton.in_({skeleton(c) for c in candidates})
+            )
+        )
+    )
+    for candidate in candidates:
+        if skeleton(candidate) not in taken:
+            return candidate
+    raise MembershipError(_("Every name this application could take looks like a member's."))
+
+
 def approve_application(reviewer: User, application: Application, *, now=None) -> tuple[User, bool]:
     """Approve: create the member's account and email a single-use link to set a password.
     Returns the new member and whether the invitation email went out."""
@@ -255,14 +305,15 @@ def approve_application(reviewer: User, application: Application, *, now=None) -
     now = now or utcnow()
     if db.session.scalar(select(User.id).where(User.email == application.email)) is not None:
         raise MembershipError(_("An account with this email address already exists."))
+    display_name = member_name_for(application)  # refused before anything changes
     _claim_decision(application, reviewer, ApplicationState.APPROVED, "", now)
     labels = [str(DISCIPLINES.get(d, d)) for d in application.discipline_keys if d != "other"]
     if application.disciplines_other:
         labels.append(application.disciplines_other)
     member = User(
         email=application.email,
-        handle=unique_handle(application.email, application.full_name),
-        display_name=application.full_name[:80],
+        handle=unique_handle(application.email, display_name),
+        display_name=display_name,
         password_hash=None,
         affiliation=application.institution,
         department=application.department,

@@ -26,6 +26,7 @@ from forum.models import (
 )
 from forum.models.discussions import TITLE_MAX_LENGTH, slugify
 from forum.models.types import utcnow
+from forum.names import TextRefused, check_title
 from forum.permissions import is_under_embargo, require
 from forum.services import audit, post_moves, search, topic_counts
 from forum.services.moderation import ModerationError
@@ -154,6 +155,10 @@ def split_topic(
     title = title.strip()
     if not title:
         raise ModerationError(_("Give the new topic a title."))
+    try:
+        title = check_title(title)
+    except TextRefused as error:
+        raise ModerationError(error.message) from None
     if len(title) > TITLE_MAX_LENGTH:
         raise ModerationError(
             _("The title can be at most %(count)d characters long.", count=TITLE_MAX_LENGTH)

@@ -30,6 +30,7 @@ from forum.models import (
     VotingRound,
 )
 from forum.models.types import utcnow
+from forum.names import TextRefused, check_title
 from forum.permissions import require
 from forum.services import audit, notifications
 from forum.services.agenda import AgendaError, record_status_change
@@ -62,13 +63,17 @@ class RoundDraft:
 def create_round(moderator: User, draft: RoundDraft, *, now=None) -> VotingRound:
     """Set up a round; the items on its ballot move to "on ballot"."""
     require(moderator, "create_round")
+    try:
+        title = check_title(draft.title)
+    except TextRefused as error:
+        raise AgendaError(error.message) from None
     if draft.closes_at <= draft.opens_at:
         raise AgendaError(_("The round must close after it opens."))
     if len(set(draft.item_ids)) < 2:
         raise AgendaError(_("Put at least two agenda items on the ballot."))
     now = now or utcnow()
     round_ = VotingRound(
-        title=draft.title.strip(),
+        title=title,
         description=draft.description.strip(),
         opens_at=draft.opens_at,
         closes_at=draft.closes_at,

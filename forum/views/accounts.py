@@ -15,6 +15,7 @@ from forum.forms.accounts import (
     RegisterForm,
     ResetPasswordForm,
 )
+from forum.names import TextRefused
 from forum.permissions import can, require
 from forum.services import account_security, accounts, site_settings
 from forum.services.account_security import InvalidLink, WrongPassword
@@ -45,6 +46,8 @@ def register():
             form.email.errors.append(
                 _("An account with this email already exists. Log in instead?")
             )
+        except TextRefused as error:  # a look-alike of a member's name (issue 13)
+            form.display_name.errors.append(str(error))
         else:
             login_user(user)
             flash(
@@ -100,9 +103,13 @@ def edit_profile():
     require(current_user, "edit_profile", current_user)
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
-        accounts.update_profile(current_user, current_user, form.changes())
-        flash(_("Your profile is saved."), "success")
-        return redirect(url_for("accounts.profile", user_id=current_user.id))
+        try:
+            accounts.update_profile(current_user, current_user, form.changes())
+        except TextRefused as error:  # a look-alike of another member's name (issue 13)
+            form.display_name.errors.append(str(error))
+        else:
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("accounts.profile", user_id=current_user.id))
     if request.method == "GET" and current_user.locale is None:
         form.locale.data = ""
     status = 400 if form.errors else 200

@@ -47,6 +47,8 @@ def apply():
             already_member = True  # the page offers to log in or reset the password
         except applications.DuplicateApplication as error:
             form.email.errors.append(str(error))
+        except applications.NameRefused as error:
+            form.full_name.errors.append(str(error))
         except applications.ApplicationsClosed:
             # The deadline passed while the form was open: say so, keep every word typed.
             message = _("Applications closed before you submitted. Your text is kept below.")

@@ -171,12 +171,17 @@ def suspend_author(post_id: int):
 
 @bp.route("/t/<int:topic_id>/moderate")
 def topic_tools(topic_id: int):
-    topic = _moderated_topic(topic_id)
+    return _tools_page(_moderated_topic(topic_id))
+
+
+def _tools_page(topic: Topic, split_form: SplitTopicForm | None = None) -> str:
+    """The topic tools; ``split_form``: a split refused for its title, shown again as typed."""
     return render_template(
         "moderation/topic_tools.html",
         topic=topic,
         categories=topic_areas.list_categories(viewer=current_user),
         posts=reading.thread_outline(topic),
+        split_form=split_form,
     )
 
 
@@ -313,13 +318,16 @@ def merge_topic(topic_id: int):
 def split_topic(topic_id: int):
     topic = _moderated_topic(topic_id)
     form = SplitTopicForm()
+    if form.is_submitted() and not form.validate() and form.title.errors:
+        # A title forum/names.py refuses: said at the field, with the chosen replies kept.
+        return _tools_page(topic, split_form=form), 400
     return _act_on_topic(
         topic,
         form,
         lambda: topic_surgery.split_topic(
             current_user,
             topic,
-            [i for i in map(id_arg, form.post_ids.data) if i is not None],
+            [i for i in map(id_arg, form.post_ids.data or []) if i is not None],
             title=form.title.data,
             reason=form.note.data,
         ),
