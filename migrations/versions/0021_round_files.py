@@ -1,7 +1,7 @@
 """A closed round's ballot file frozen with its results, and the SHA-256 of both (issue 14)
 
 Revision ID: 0021
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-04
 """
 
