@@ -204,7 +204,7 @@ def _problem(
             missing = f"entry {expected_seq} is missing"
         else:
             missing = f"entries {expected_seq} to {seq - 1} are missing"
-        return f"An entry before {seq} was removed: {missing}."
+        return f"An entry before {seq} was removed or moved: {missing}."
     if seq < 1:
         return f"Entry {seq} was inserted: entries are numbered from 1."
     if seq < expected_seq:

@@ -236,7 +236,7 @@ def test_verification_notices_an_entry_deleted_from_the_middle(moderator):
     result = audit.verify_audit()
 
     assert (result.ok, result.checked, result.first_bad_seq) == (False, 17, 19)
-    assert result.problem == "An entry before 19 was removed: entry 18 is missing."
+    assert result.problem == "An entry before 19 was removed or moved: entry 18 is missing."
 
 
 def test_verification_notices_the_first_entries_deleted(moderator):
@@ -246,7 +246,7 @@ def test_verification_notices_the_first_entries_deleted(moderator):
     result = audit.verify_audit()
 
     assert (result.ok, result.checked, result.first_bad_seq) == (False, 0, 3)
-    assert result.problem == "An entry before 3 was removed: entries 1 to 2 are missing."
+    assert result.problem == "An entry before 3 was removed or moved: entries 1 to 2 are missing."
 
 
 def test_verification_notices_a_deleted_entry_even_when_the_rest_are_renumbered(moderator):
@@ -330,7 +330,8 @@ def test_verification_checks_entries_already_in_memory(moderator):
 
     assert audit.verify_chain(entries).ok
     assert audit.verify_chain([entries[0], entries[2], entries[1]]).first_bad_seq == 3
-    assert audit.verify_chain(entries[1:]).problem.startswith("An entry before 2 was removed")
+    problem = audit.verify_chain(entries[1:]).problem
+    assert problem.startswith("An entry before 2 was removed or moved")
 
 
 def test_operators_check_the_log_with_the_verify_audit_command(app, runner, moderator):
