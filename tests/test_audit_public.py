@@ -14,9 +14,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text, update
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import Column, MetaData, Table, func, insert, make_url, select, text, update
+from sqlalchemy import inspect as inspect_db
 
-from forum import ROOT
+from forum import ROOT, create_app
 from forum.audit_chain import canonical_json, form_hash
 from forum.extensions import db
 from forum.models import AgendaStatus, AuditCheckpoint, AuditEntry, User
@@ -31,6 +33,7 @@ from forum.services import (
     voting,
 )
 from forum.services.digests.sending import send_digests
+from tests.conftest import _worker, app_config, drop_postgres_database, fresh_database_url
 from tests.factories import make_agenda_item, make_post, make_round, make_topic, make_user
 
 TOPIC_TITLE = "Refusal training under fine-tuning"
@@ -353,3 +356,101 @@ def test_the_digest_carries_the_latest_checkpoint(app, mail_server, member, mode
     assert label in text_part and label in html_part
     assert f"held {checkpoint.entry_count} entries" in text_part
     assert "http://127.0.0.1:5000/moderation/log" in text_part
+
+
+def test_the_readme_recipe_recomputes_a_download(client, world, tmp_path, monkeypatch, capsys):
+    """README's few lines of Python, run on a real download, reach the page's head hash."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## The audit log") :]
+    recipe = section[section.index("```python") + len("```python") : section.index("```\n\n")]
+    lines = download(client, tmp_path / "moderation-log.jsonl")
+    monkeypatch.chdir(tmp_path)
+
+    exec(compile(recipe, "README.md", "exec"), {})
+
+    assert capsys.readouterr().out.split() == [str(len(lines)), newest_hash()]
+
+
+# --- Upgrading a log sealed the old way -----------------------------------------------------------
+
+
+def _old_seal(rows: list[dict]) -> None:
+    """How entries were hashed before migration 0019: every field, private ones included."""
+    import hashlib
+
+    prev = "0" * 64
+    for row in rows:
+        row["prev_hash"] = prev
+        fields = {k: row[k] for k in row if k not in ("id", "hash")}
+        fields["created_at"] = row["created_at"].isoformat(timespec="microseconds")
+        row["hash"] = hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
+        prev = row["hash"]
+
+
+@pytest.fixture
+def migrated_app(backend, request, tmp_path):
+    """An app on a database of its own, empty until the test runs the migrations."""
+    url = fresh_database_url(backend, f"forum_audit_upgrade_{_worker(request)}", tmp_path)
+    yield create_app(app_config(url))
+    if backend == "postgresql":
+        drop_postgres_database(make_url(url).database)
+
+
+def test_upgrading_re_seals_an_old_log_without_what_is_private(migrated_app):
+    moment = utcnow().replace(microsecond=123456)
+    rows = [
+        {
+            "seq": 1,
+            "created_at": moment,
+            "actor_id": None,
+            "actor_name": "system",
+            "action": "round.close",
+            "target_type": "voting_round",
+            "target_id": 3,
+            "reason": "",
+            "public_details": '{"ballots":4}',
+            "private_details": "{}",
+        },
+        {
+            "seq": 2,
+            "created_at": moment + timedelta(minutes=1),
+            "actor_id": None,  # an account since deleted
+            "actor_name": "Mo Moderator",
+            "action": "member.warn",
+            "target_type": "user",
+            "target_id": 12,
+            "reason": "",
+            "public_details": '{"post":40}',
+            "private_details": '{"message":"Please cite your sources."}',
+        },
+    ]
+    _old_seal(rows)
+    with migrated_app.app_context():
+        upgrade(revision="0017")
+        table = sa_table("audit_entries", inspect_db(db.engine))
+        with db.engine.begin() as connection:
+            connection.execute(insert(table), rows)
+        upgrade()
+
+        assert audit.verify_audit().ok
+        entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+        closed, warned = (audit.entry_form(e) for e in entries)
+        assert (closed["actor"], closed["data"]) == ("system", {"ballots": 4})
+        assert warned["target"] == {"type": "user", "id": None} and warned["data"] == {}
+        assert entries[1].private == {"message": "Please cite your sources.", "post": 40}
+        db.session.remove()
+
+        downgrade(revision="0017")  # sealed the old way again
+        with db.engine.connect() as connection:
+            back = [dict(r._mapping) for r in connection.execute(select(table).order_by("seq"))]
+        for row in back:
+            row["created_at"] = row["created_at"].replace(tzinfo=moment.tzinfo)
+        hashes = [row["hash"] for row in back]
+        _old_seal(back)
+        assert [row["hash"] for row in back] == hashes
+        db.engine.dispose()
+
+
+def sa_table(name: str, inspector) -> Table:
+    columns = [Column(c["name"], c["type"]) for c in inspector.get_columns(name)]
+    return Table(name, MetaData(), *columns)
