@@ -36,8 +36,8 @@ STATEMENTS = {
     ("transparency report", "visitor"): 7,
     ("tag index", "member"): 4,
     ("notifications", "member"): 3,
-    ("moderation log", "visitor"): 9,
-    ("moderation log", "member"): 10,
+    ("moderation log", "visitor"): 8,
+    ("moderation log", "member"): 9,
 }
 
 

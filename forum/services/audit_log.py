@@ -2,11 +2,11 @@
 the whole log as JSON lines (each line an entry's public form and hash: what anyone recomputes),
 and the latest checkpoints.
 
-A page costs a bounded number of statements whatever the log's size: the head, the page's rows
-(a range of seq, so a deep page is as fast as the first), then one statement per kind of target
-on the page (posts, topics, agenda items, rounds, areas) and the checkpoints. Targets the reader
-may not see (forum/permissions.py: the same rules as every page) are neither named nor linked,
-and their reasons are not shown.
+A page costs a bounded number of statements whatever the log's size: the page's rows with the
+log's length and head (a range of seq, so a deep page is as fast as the first), then one
+statement per kind of target on the page (posts, topics, agenda items, rounds, areas) and the
+checkpoints. Targets the reader may not see (forum/permissions.py: the same rules as every
+page) are neither named nor linked, and their reasons are not shown.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from datetime import datetime
 from flask import url_for
 from flask_babel import format_datetime, gettext
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from forum.audit_chain import canonical_json
 from forum.extensions import db
@@ -93,33 +93,35 @@ class _Seen:
 def public_page(viewer, *, page: int = 1, per_page: int = ENTRIES_PER_PAGE) -> LogPage:
     """A page of the log, newest first, as ``viewer`` (anyone, signed in or not) may read it."""
     per_page = min(max(per_page, 1), MAX_ENTRIES_PER_PAGE)
-    tail = db.session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    total = tail.seq if tail else 0  # seq runs 1, 2, 3, ...: the newest is the count
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    newest = total - (page - 1) * per_page
-    rows = (
-        db.session.execute(
-            select(*_COLUMNS)
-            .where(AuditEntry.seq <= newest, AuditEntry.seq > newest - per_page)
-            .order_by(AuditEntry.seq.desc())
-        ).all()
-        if total
-        else []
-    )
+    page = max(page, 1)
+    rows = _page_rows(page, per_page)
+    if not rows and page > 1:  # past the end: the last page (two more statements, only then)
+        total = db.session.scalar(select(func.max(AuditEntry.seq))) or 0
+        page = max(1, -(-total // per_page))
+        rows = _page_rows(page, per_page)
     details = {row.seq: json.loads(row.public_details) for row in rows}
     seen = _visible_targets(viewer, rows, details)
-    items = [_line(row, details[row.seq], seen) for row in rows]
     return LogPage(
-        items=items,
+        items=[_line(row, details[row.seq], seen) for row in rows],
         page=page,
         per_page=per_page,
-        total=total,
-        head_hash=tail.hash if tail else None,
+        total=rows[0].total if rows else 0,  # seq runs 1, 2, 3, ...: the newest is the count
+        head_hash=rows[0].head if rows else None,
         checkpoints=latest_checkpoints(),
     )
+
+
+def _page_rows(page: int, per_page: int) -> list:
+    """The page's rows, a range of seq counted down from the newest (so a deep page costs what
+    the first does), each with the log's length and head hash: one statement."""
+    newest = select(func.max(AuditEntry.seq)).scalar_subquery()
+    head = select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1).scalar_subquery()
+    upper = newest - (page - 1) * per_page
+    return db.session.execute(
+        select(*_COLUMNS, newest.label("total"), head.label("head"))
+        .where(AuditEntry.seq <= upper, AuditEntry.seq > upper - per_page)
+        .order_by(AuditEntry.seq.desc())
+    ).all()
 
 
 def _visible_targets(viewer, rows, details: dict[int, dict]) -> _Seen:
