@@ -1,7 +1,10 @@
 import logging
+from contextlib import contextmanager, nullcontext
 from logging.config import fileConfig
 
 from alembic import context
+from alembic.util import CommandError
+from data_loss import refusing_data_loss  # migrations/data_loss.py (alembic.ini: prepend_sys_path)
 from flask import current_app
 
 # this is the Alembic Config object, which provides
@@ -73,6 +76,41 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+@contextmanager
+def sqlite_single_transaction(connection):
+    """Run a whole upgrade or downgrade on SQLite in one transaction, as PostgreSQL does.
+
+    A step that fails, or refuses to delete data (migrations/data_loss.py), then leaves the
+    database exactly as it was, even when earlier steps of the same command had run. Python's
+    sqlite3 driver commits DDL on its own unless transactions are left to the caller
+    (isolation_level None, then an explicit BEGIN), and SQLite ignores PRAGMA foreign_keys inside
+    a transaction: foreign keys are off around the run so batch mode can rebuild a table other
+    rows point at (with them on, its DROP TABLE fails, or cascades deletes), and
+    PRAGMA foreign_key_check stands in for them before the commit.
+    """
+    dbapi_connection = connection.connection.dbapi_connection
+    foreign_keys = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    isolation_level = dbapi_connection.isolation_level
+    dbapi_connection.isolation_level = None
+    try:
+        with connection.begin():
+            connection.exec_driver_sql("BEGIN")
+            yield
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                tables = sorted({row[0] for row in broken})
+                raise CommandError(
+                    f"The migration would leave {len(broken):,} rows pointing at rows that do "
+                    f"not exist (in {', '.join(tables)}). Nothing was changed."
+                )
+    finally:
+        dbapi_connection.isolation_level = isolation_level
+        connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        connection.commit()
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -99,10 +137,18 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        # One transaction for the whole command on both databases (PostgreSQL's DDL is
+        # transactional already; transaction_per_migration stays off).
+        with sqlite_single_transaction(connection) if sqlite else nullcontext():
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                transactional_ddl=True,
+                **conf_args,
+            )
+            with context.begin_transaction(), refusing_data_loss(config):
+                context.run_migrations()
 
 
 if context.is_offline_mode():

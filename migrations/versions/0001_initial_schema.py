@@ -8,6 +8,8 @@ Create Date: 2026-11-26 04:03:29.116497
 from alembic import op
 import sqlalchemy as sa
 
+from data_loss import count, refuse_data_loss
+
 
 # revision identifiers, used by Alembic.
 revision = '0001'
@@ -116,6 +118,13 @@ def upgrade():
 
 
 def downgrade():
+    refuse_data_loss('0001', {
+        'members (users)': count('users'),
+        'topic areas (categories)': count('categories'),
+        'topics': count('topics'),
+        'posts': count('posts'),
+        'post revisions': count('post_revisions'),
+    })
     with op.batch_alter_table('post_revisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_post_revisions_post_id'))
 

@@ -49,5 +49,26 @@ def upgrade():
 
 
 def downgrade():
-    slugs = ", ".join(f"'{slug}'" for slug, _, _ in AREAS)
-    op.execute(f"DELETE FROM categories WHERE slug IN ({slugs}) AND topic_count = 0")
+    # Lossless: deletes only the standard areas still exactly as upgrade() made them (same slug,
+    # name, description and position) that hold no topic at all, which upgrade() makes again the
+    # same; an area an operator edited, or that holds a topic, is kept (0001's downgrade counts it).
+    categories = sa.table(
+        "categories",
+        sa.column("id", sa.Integer),
+        sa.column("slug", sa.String),
+        sa.column("name", sa.String),
+        sa.column("description", sa.String),
+        sa.column("position", sa.Integer),
+    )
+    topics = sa.table("topics", sa.column("category_id", sa.Integer))
+    untouched = sa.or_(*(
+        sa.and_(
+            categories.c.slug == slug,
+            categories.c.name == name,
+            categories.c.description == description,
+            categories.c.position == position,
+        )
+        for position, (slug, name, description) in enumerate(AREAS)
+    ))
+    empty = ~sa.exists().where(topics.c.category_id == categories.c.id)
+    op.execute(categories.delete().where(untouched, empty))

@@ -8,6 +8,8 @@ Create Date: 2026-11-26 04:15:27.046904
 from alembic import op
 import sqlalchemy as sa
 
+from data_loss import count, refuse_data_loss
+
 
 # revision identifiers, used by Alembic.
 revision = '0003'
@@ -121,6 +123,21 @@ def upgrade():
 
 
 def downgrade():
+    refuse_data_loss('0003', {
+        'membership applications': count('applications'),
+        'messages on applications': count('application_messages'),
+        'reviews of applications': count('application_reviews'),
+        'set-password links not yet used': count('account_tokens', 'used_at IS NULL'),
+        'site settings changed from the defaults (registration mode, application dates)': count(
+            'site_settings',
+            "registration_mode <> 'application' OR applications_open_at IS NOT NULL"
+            " OR applications_close_at IS NOT NULL OR applications_timezone <> 'UTC'",
+        ),
+        "members' positions, ORCID iDs or homepages": count(
+            'users', "position <> '' OR orcid <> '' OR homepage <> ''"
+        ),
+        'members-only topic areas': count('categories', 'is_members_only = true'),
+    })
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('homepage')
         batch_op.drop_column('orcid')

@@ -10,6 +10,8 @@ import re
 from alembic import op
 import sqlalchemy as sa
 
+from data_loss import count, refuse_data_loss
+
 
 # revision identifiers, used by Alembic.
 revision = '0004'
@@ -132,6 +134,18 @@ def upgrade():
 
 
 def downgrade():
+    # Not counted, because they are derived and made again: users.handle (from the email, by
+    # upgrade()), vote counts (from post_votes), topic_terms (`flask search reindex`) and
+    # topic_resource_keys (from resource_url).
+    refuse_data_loss('0004', {
+        'notifications': count('notifications'),
+        'votes on posts': count('post_votes'),
+        'tags': count('tags'),
+        'tags on topics': count('topic_tags'),
+        "members' reading positions in topics": count('topic_reads'),
+        'accepted answers': count('topics', 'accepted_post_id IS NOT NULL'),
+        "resources' links or DOIs": count('topics', "resource_url <> '' OR doi <> ''"),
+    })
     with op.batch_alter_table('topic_terms', schema=None) as batch_op:
         batch_op.drop_index('ix_topic_terms_term_topic_weight')
 

@@ -8,6 +8,8 @@ Create Date: 2026-11-26 04:57:32.455176
 from alembic import op
 import sqlalchemy as sa
 
+from data_loss import count, refuse_data_loss
+
 
 # revision identifiers, used by Alembic.
 revision = '0005'
@@ -156,6 +158,17 @@ def upgrade():
 
 
 def downgrade():
+    refuse_data_loss('0005', {
+        'audit log entries': count('audit_entries'),
+        'agenda items': count('agenda_items'),
+        'evidence links on agenda items': count('agenda_evidence'),
+        'agenda status changes': count('agenda_status_changes'),
+        'voting rounds': count('voting_rounds'),
+        'agenda items on ballots of rounds': count('round_items'),
+        'ballots': count('ballots'),
+        'ballot entries': count('ballot_entries'),
+        'published round results': count('round_results'),
+    })
     with op.batch_alter_table('round_results', schema=None) as batch_op:
         batch_op.drop_index('ix_round_results_item_id')
 

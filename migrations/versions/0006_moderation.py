@@ -8,6 +8,8 @@ Create Date: 2026-11-26 05:04:39.639792
 from alembic import op
 import sqlalchemy as sa
 
+from data_loss import count, refuse_data_loss
+
 
 # revision identifiers, used by Alembic.
 revision = '0006'
@@ -71,6 +73,29 @@ def upgrade():
 
 
 def downgrade():
+    refuse_data_loss('0006', {
+        'flags (reports of posts)': count('flags'),
+        'people let into restricted topics (topic_access)': count('topic_access'),
+        'hidden posts (they would show again)': count('posts', 'hidden_at IS NOT NULL'),
+        'posts awaiting review (they would show at once)': count('posts', 'awaiting_review = true'),
+        'restricted or embargoed topics (they would open to every reader)': count(
+            'topics', 'is_restricted = true OR embargo_until IS NOT NULL'
+        ),
+        'merged or duplicate topics (their links to the topic they joined)': count(
+            'topics', 'merged_into_id IS NOT NULL OR duplicate_of_id IS NOT NULL'
+        ),
+        "topics' forum-wide pins, lock notes or featured summaries": count(
+            'topics', "is_pinned_globally = true OR lock_note <> '' OR featured_summary <> ''"
+        ),
+        'suspensions (their end and reason)': count(
+            'users', "suspended_until IS NOT NULL OR suspension_reason <> ''"
+        ),
+        'messages written into notifications': count('notifications', "message <> ''"),
+        'moderation settings changed from the defaults': count(
+            'site_settings',
+            'flag_threshold <> 3 OR first_post_review = true OR first_posts_reviewed <> 2',
+        ),
+    })
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('suspension_reason')
         batch_op.drop_column('suspended_until')

@@ -8,6 +8,8 @@ Create Date: 2026-11-26 05:16:42.468663
 from alembic import op
 import sqlalchemy as sa
 
+from data_loss import count, refuse_data_loss
+
 
 # revision identifiers, used by Alembic.
 revision = '0007'
@@ -79,6 +81,20 @@ def upgrade():
 
 
 def downgrade():
+    refuse_data_loss('0007', {
+        "members' email settings changed from the defaults": count(
+            'users',
+            "email_immediate = false OR digest_frequency <> 'weekly' OR digest_hour <> 8"
+            " OR digest_weekday <> 0 OR auto_watch = false",
+        ),
+        'subscriptions (topics and areas watched or muted)': count('subscriptions'),
+        'notification emails sent or waiting (a later upgrade would send them again)': count(
+            'notification_batches'
+        ),
+        'digests sent or waiting (a later upgrade would send them again)': count(
+            'digest_deliveries'
+        ),
+    })
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('auto_watch')
         batch_op.drop_column('digest_weekday')

@@ -8,6 +8,8 @@ Create Date: 2026-11-26 05:59:57.119541
 from alembic import op
 import sqlalchemy as sa
 
+from data_loss import count, refuse_data_loss
+
 
 # revision identifiers, used by Alembic.
 revision = '0008'
@@ -23,6 +25,10 @@ def upgrade():
 
 
 def downgrade():
+    refuse_data_loss('0008', {
+        'voting rounds already announced or reminded (a later upgrade would email members again)':
+            count('voting_rounds', 'opening_announced_at IS NOT NULL OR reminder_sent_at IS NOT NULL'),
+    })
     with op.batch_alter_table('voting_rounds', schema=None) as batch_op:
         batch_op.drop_column('reminder_sent_at')
         batch_op.drop_column('opening_announced_at')

