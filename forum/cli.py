@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from forum import result_check
+from forum import audit_chain, result_check
 from forum import tally as tally_core
 from forum.names import TextRefused
 from forum.services import (
@@ -224,12 +224,70 @@ def _echo_receipt(ballot_file: tally_core.BallotFile, receipt: str) -> None:
     click.echo(f"Receipt {receipt} is in this file: ballot {ballot_id} gives {given}.")
 
 
+def _checkpoint_option(ctx, param, values) -> dict[int, str]:
+    kept = {}
+    for value in values:
+        try:
+            count, hash_ = audit_chain.parse_checkpoint(value)
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from None
+        kept[count] = hash_
+    return kept
+
+
+def _head_option(ctx, param, value: str | None) -> str | None:
+    if value is not None and not audit_chain.is_hash(value.lower()):
+        raise click.BadParameter("a head hash is 64 hex digits")
+    return value.lower() if value else None
+
+
 @click.command("verify-audit")
-def verify_audit() -> None:
-    """Check the audit log's hash chain; exit status 1 names the first entry tampered with."""
-    output, status = audit.verify_command_output(audit.verify_audit())
+@click.option(
+    "--file",
+    "log_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Check a downloaded log (JSON lines from /moderation/log.jsonl), without the database.",
+)
+@click.option(
+    "--head", callback=_head_option, help="A head hash kept earlier: it must still be in the log."
+)
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    callback=_checkpoint_option,
+    metavar="COUNT:HASH",
+    help="A published checkpoint: entry COUNT must exist and have HASH (repeatable).",
+)
+def verify_audit(log_file: Path | None, head: str | None, checkpoints: dict[int, str]) -> None:
+    """Check the audit log's hash chain (the database's, or a downloaded file's); exit status 1
+    names the first entry tampered with."""
+    if log_file is None:
+        result = audit.verify_audit(checkpoints=checkpoints, head=head)
+    else:
+        try:
+            with log_file.open(encoding="utf-8") as lines:
+                result = audit_chain.verify_chain(
+                    audit_chain.read_log(lines),
+                    is_intact=audit_chain.file_entry_is_intact,
+                    checkpoints=checkpoints,
+                    head=head,
+                )
+        except (audit_chain.LogFileError, UnicodeDecodeError) as error:
+            problem = str(error) if isinstance(error, audit_chain.LogFileError) else "not UTF-8"
+            click.echo(f"{log_file} is not a downloaded audit log: {problem}", err=True)
+            raise SystemExit(1) from None
+    output, status = audit_chain.verification_report(result, head=head)
     click.echo(output)
     raise SystemExit(status)
+
+
+@click.command("audit-checkpoint")
+def audit_checkpoint() -> None:
+    """Publish today's checkpoint of the audit log (entry count and head hash; once a day, safe
+    to run again): shown on the log page and in the digests."""
+    checkpoint = audit.publish_checkpoint()
+    click.echo(f"Checkpoint for {checkpoint.day.isoformat()}: {checkpoint.label}")
 
 
 def _echo_checks(checks: backups.Checks) -> None:
@@ -339,6 +397,7 @@ def init_app(app: Flask) -> None:
         verify_round,
         tally_command,
         verify_audit,
+        audit_checkpoint,
         lift_embargoes,
         send_digests_command,
         send_notifications_command,

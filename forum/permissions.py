@@ -697,8 +697,8 @@ def can_preview_digest(user: User | None, member: Any = None) -> Decision:
 
 
 def can_view_moderation_log(user: User | None, thing: Any = None) -> Decision:
-    if not _signed_in(user):
-        return _deny(_l("The moderation log is for members: log in to read it."), needs_login=True)
+    """Everyone, logged in or not: the log is public so that anyone can keep and check it
+    (what each reader sees of an entry's target follows the rules above)."""
     return ALLOW
 
 

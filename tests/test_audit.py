@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select, text
 from forum.extensions import db
 from forum.models import User
 from forum.models.audit import GENESIS_HASH, AuditEntry
-from forum.services import audit
+from forum.services import audit, audit_log
 
 START = datetime(2025, 3, 1, 9, 30, 0, 123456, tzinfo=UTC)
 
@@ -46,7 +46,7 @@ def tamper(*statements: str) -> None:
 
 
 def forge(seq: int, *, prev_hash: str, hash: str | None = None) -> None:
-    """Insert an entry by hand; its hash is computed properly unless one is given."""
+    """Insert an entry by hand, sealed properly (commitment and hash) unless a hash is given."""
     values = dict(
         seq=seq,
         created_at=START + timedelta(minutes=seq, seconds=30),
@@ -58,8 +58,12 @@ def forge(seq: int, *, prev_hash: str, hash: str | None = None) -> None:
         reason="Never happened",
         public_details="{}",
         private_details="{}",
+        public_actor="Mo Moderator",
+        public_target_id=None,
+        private_salt="5a" * 16,
         prev_hash=prev_hash,
     )
+    values["private_hash"] = audit.entry_commitment(SimpleNamespace(**values))
     values["hash"] = hash or audit.entry_hash(SimpleNamespace(**values))
     db.session.execute(insert(AuditEntry.__table__).values(**values))
     db.session.commit()
@@ -104,13 +108,19 @@ def test_a_scheduled_job_records_its_actions_as_the_system(app):
     assert audit.verify_audit().ok
 
 
-def test_a_member_changing_their_ballot_is_logged_without_what_they_chose(member):
-    audit.record(member, "ballot.change", target_type="round", target_id=4)
+def test_a_member_changing_their_ballot_is_logged_without_what_they_chose_or_who(member):
+    entry = audit.record(member, "ballot.change", target_type="voting_round", target_id=4)
     db.session.commit()
 
-    [entry] = audit.public_log().items
-    assert (entry.actor_name, entry.action, entry.target_id) == ("Maya Member", "ballot.change", 4)
-    assert entry.details == {}
+    form = audit.entry_form(entry)
+    assert (form["action"], form["target"], form["data"]) == (
+        "ballot.change",
+        {"type": "voting_round", "id": 4},
+        {},
+    )
+    assert form["actor"] is None  # who voted is theirs to tell
+    assert entry.actor_name == "Maya Member"  # kept, behind the commitment
+    assert "Maya" not in audit.canonical_json(form)
 
 
 def test_entries_cannot_be_changed_or_deleted_through_the_forum(moderator):
@@ -131,10 +141,10 @@ def test_entries_cannot_be_changed_or_deleted_through_the_forum(moderator):
 # --- The public log -----------------------------------------------------------------------------
 
 
-def test_members_reading_the_log_see_public_details_but_never_private_ones(moderator):
-    audit.record(
+def test_the_public_form_holds_public_details_and_only_a_commitment_to_private_ones(moderator):
+    entry = audit.record(
         moderator,
-        "user.warn",
+        "member.warn",
         target_type="user",
         target_id=12,
         reason="Personal attacks",
@@ -143,24 +153,28 @@ def test_members_reading_the_log_see_public_details_but_never_private_ones(moder
     )
     db.session.commit()
 
-    log = audit.public_log()
+    form = audit.entry_form(entry)
 
-    [entry] = log.items
-    assert entry.details == {"rule": "Be kind"}
-    assert entry.reason == "Personal attacks"
-    assert not hasattr(entry, "private_details")
-    assert "personal attack." not in repr(log)
+    assert form["data"] == {"rule": "Be kind"}
+    assert form["target"] == {"type": "user", "id": None}  # never whom
+    assert form["actor"] == "Mo Moderator"
+    assert form["private"] == entry.private_hash == audit.entry_commitment(entry)
+    text_ = audit.canonical_json(form)
+    assert "personal attack" not in text_ and "Personal attacks" not in text_
+    assert entry.hash == audit.entry_hash(entry)
 
 
-def test_the_public_log_shows_the_newest_first_a_page_at_a_time(moderator, queries):
+def test_the_public_log_shows_the_newest_first_a_page_at_a_time(app, moderator, queries):
     hide_posts(moderator, 7)
 
-    with queries:
-        first = audit.public_log(per_page=3)
-    second = audit.public_log(page=2, per_page=3)
-    beyond = audit.public_log(page=9, per_page=3)
+    with app.test_request_context():
+        with queries:
+            first = audit_log.public_page(None, per_page=3)
+        second = audit_log.public_page(None, page=2, per_page=3)
+        beyond = audit_log.public_page(None, page=9, per_page=3)
 
-    assert queries.count == 2, queries.report()
+    # The rows with the head, the posts (none readable: they do not exist), the checkpoints.
+    assert queries.count == 3, queries.report()
     assert [e.seq for e in first.items] == [7, 6, 5]
     assert [e.seq for e in second.items] == [4, 3, 2]
     assert (first.total, first.pages, first.has_next, second.has_prev) == (7, 3, True, True)
@@ -222,7 +236,7 @@ def test_verification_notices_an_entry_deleted_from_the_middle(moderator):
     result = audit.verify_audit()
 
     assert (result.ok, result.checked, result.first_bad_seq) == (False, 17, 19)
-    assert result.problem == "An entry before 19 was removed: entry 18 is missing."
+    assert result.problem == "An entry before 19 was removed or moved: entry 18 is missing."
 
 
 def test_verification_notices_the_first_entries_deleted(moderator):
@@ -232,7 +246,7 @@ def test_verification_notices_the_first_entries_deleted(moderator):
     result = audit.verify_audit()
 
     assert (result.ok, result.checked, result.first_bad_seq) == (False, 0, 3)
-    assert result.problem == "An entry before 3 was removed: entries 1 to 2 are missing."
+    assert result.problem == "An entry before 3 was removed or moved: entries 1 to 2 are missing."
 
 
 def test_verification_notices_a_deleted_entry_even_when_the_rest_are_renumbered(moderator):
@@ -316,7 +330,8 @@ def test_verification_checks_entries_already_in_memory(moderator):
 
     assert audit.verify_chain(entries).ok
     assert audit.verify_chain([entries[0], entries[2], entries[1]]).first_bad_seq == 3
-    assert audit.verify_chain(entries[1:]).problem.startswith("An entry before 2 was removed")
+    problem = audit.verify_chain(entries[1:]).problem
+    assert problem.startswith("An entry before 2 was removed or moved")
 
 
 def test_operators_check_the_log_with_the_verify_audit_command(app, runner, moderator):

@@ -131,7 +131,7 @@ MATRIX = {
     ("convert_report", "open_topic"): set(),
     ("open_notification", "members_notification"): {"member"},
     ("open_notification", "restricted_notification"): {"invited"},
-    ("view_moderation_log", None): SIGNED_IN,
+    ("view_moderation_log", None): EVERYONE,  # public, so that anyone can keep and check it
     ("propose_agenda_item", None): WRITERS,
     ("change_agenda_status", None): MODERATORS,
     ("create_round", None): MODERATORS,

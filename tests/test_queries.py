@@ -36,6 +36,8 @@ STATEMENTS = {
     ("transparency report", "visitor"): 7,
     ("tag index", "member"): 4,
     ("notifications", "member"): 3,
+    ("moderation log", "visitor"): 8,
+    ("moderation log", "member"): 9,
 }
 
 
@@ -322,3 +324,39 @@ def test_tag_index_and_notifications_query_counts_do_not_grow(client, queries, m
     assert few == many, queries.report()
     for page, count in zip(("tag index", "notifications"), many, strict=True):
         expect(page, "member", count, queries.report())
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "member"])
+def test_moderation_log_query_count_does_not_grow_with_entries(
+    client, queries, moderator, logged_in
+):
+    from forum.models import AgendaStatus
+    from forum.services import agenda, audit, moderation
+    from tests.factories import make_agenda_item, make_round
+
+    people = [make_user() for _ in range(3)]
+    safety, privacy = topic_areas.get_category("safety"), topic_areas.get_category("privacy")
+
+    def grow(n: int) -> None:
+        """Entries about every kind of target: posts, topics, areas, agenda items, rounds."""
+        for i in range(n):
+            topic = make_topic(safety, author=people[i % 3])
+            post = make_post(topic, author=people[(i + 1) % 3])
+            moderation.hide_post(moderator, post, reason=f"Reason {i}")
+            moderation.warn_author(moderator, post, message="Please be kind.")
+            topic_curation.move_topic(moderator, topic, privacy)
+            item = make_agenda_item(people[i % 3])
+            agenda.change_status(moderator, item, AgendaStatus.DECLINED, note="Not now.")
+            make_round(moderator, [make_agenda_item(people[0]) for _ in range(2)])
+        audit.publish_checkpoint()
+
+    if logged_in:
+        client.login(people[0])
+    reader = "member" if logged_in else "visitor"
+    grow(1)
+    few = count_page_queries(client, queries, "/moderation/log")
+    few_sql = queries.report()
+    grow(12)
+    many = count_page_queries(client, queries, "/moderation/log?page=2")
+    assert few == many, f"few:\n{few_sql}\n\nmany:\n{queries.report()}"
+    expect("moderation log", reader, many, queries.report())

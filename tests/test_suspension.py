@@ -302,7 +302,8 @@ STAFF_ROUTES_ELSEWHERE = {
     "disclosure.lift",
     "disclosure.convert",
 }
-MEMBERS_ROUTES = {"moderation.log"}  # the public moderation log: every member reads it
+# The public moderation log and its download: everyone reads them.
+MEMBERS_ROUTES = {"moderation.log", "moderation.log_download"}
 
 
 def test_every_moderation_and_admin_route_has_a_suspension_case(world):

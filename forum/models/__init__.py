@@ -14,7 +14,7 @@ from forum.models.agenda import (
     VotingMethod,
     VotingRound,
 )
-from forum.models.audit import AuditEntry
+from forum.models.audit import AuditCheckpoint, AuditEntry
 from forum.models.discussions import (
     Category,
     Post,
@@ -59,6 +59,7 @@ __all__ = [
     "Flag",
     "FlagReason",
     "TopicAccess",
+    "AuditCheckpoint",
     "AuditEntry",
     "AgendaArea",
     "AgendaEvidence",

@@ -1,78 +1,106 @@
-"""The audit log: appending entries, the public log members read, and verifying the hash chain.
+"""The audit log: appending entries, verifying the hash chain, and the daily checkpoints.
 
 Every moderation action and every ballot change calls ``record`` in its own transaction, so the
-action and its entry are committed together or not at all. Each entry's hash covers its fields
-and the previous entry's hash; ``verify_audit`` (the ``verify-audit`` CLI command) walks the
-chain and names the first entry that was changed, removed, inserted or moved.
+action and its entry are committed together or not at all. Each entry's hash covers its public
+form (forum/audit_chain.py: what anyone may download and recompute) and the previous entry's
+hash; its private part (who acted when that was a member, whom it was about, the reason, the
+text of a warning) is covered by a salted commitment inside the public form. ``verify_audit``
+(the ``verify-audit`` CLI command) walks the chain and names the first entry that was changed,
+removed, inserted or moved.
 
 What a hash chain cannot show on its own: someone able to write to the database can remove the
-newest entries, or rewrite the chain from some entry on, recomputing every hash after it. The
-verification therefore reports the newest entry's hash, for operators to note somewhere the
-database's users cannot write (and to compare on the next run).
+newest entries, or rewrite the chain from some entry on, recomputing every hash after it. So a
+checkpoint (the entry count and the head hash) is published each day (``publish_checkpoint``:
+on the log page and in the digests), and the verification compares the chain with every
+checkpoint it is given or finds.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
 
-from sqlalchemy import false, func, select, text, update
+from sqlalchemy import false, select, text, update
 
+from forum import audit_chain
+from forum.audit_chain import (
+    Verification,
+    canonical_json,
+    commitment,
+    form_hash,
+    public_form,
+    verification_report,
+)
 from forum.extensions import db
 from forum.models.accounts import User
 from forum.models.audit import (
     ACTION_LENGTH,
     GENESIS_HASH,
     TARGET_TYPE_LENGTH,
+    AuditCheckpoint,
     AuditEntry,
 )
-from forum.models.discussions import Post, Topic
 from forum.models.types import utcnow
-from forum.pagination import Page
-from forum.permissions import readable_posts, readable_topics
+from forum.services.audit_kinds import kind_of
+from forum.services.outbox import dialect_insert
 
 SYSTEM_ACTOR_NAME = "system"  # the actor_name of entries a CLI command or cron job records
-ENTRIES_PER_PAGE = 50
-MAX_ENTRIES_PER_PAGE = 200
 VERIFY_BATCH_ROWS = 1000  # rows fetched at a time while verifying: memory stays constant
-
-# The fields each hash covers, in the order the schema lists them (the JSON keys are sorted).
-HASHED_FIELDS = (
-    "seq",
-    "created_at",
-    "actor_id",
-    "actor_name",
-    "action",
-    "target_type",
-    "target_id",
-    "reason",
-    "public_details",
-    "private_details",
-    "prev_hash",
-)
+SALT_BYTES = 16
 
 
-def canonical_json(value: Any) -> str:
-    """The one serialisation the hashes and the stored details use: sorted keys, no spaces."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def entry_form(entry) -> dict:
+    """The public form of an entry (a model or a result row with the table's columns)."""
+    return public_form(
+        seq=entry.seq,
+        created_at=entry.created_at,
+        action=entry.action,
+        target_type=entry.target_type,
+        target_id=entry.public_target_id,
+        actor=entry.public_actor,
+        data=json.loads(entry.public_details),
+        private=entry.private_hash,
+        prev_hash=entry.prev_hash,
+    )
 
 
-def entry_hash(entry: Any) -> str:
-    """SHA-256 (hex) of an entry's hashed fields; ``entry`` may be a model or a result row."""
-    fields = {name: getattr(entry, name) for name in HASHED_FIELDS}
-    fields["created_at"] = _utc_iso(entry.created_at)
-    return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
+def entry_hash(entry) -> str:
+    """SHA-256 (hex) of an entry's public form; ``entry`` may be a model or a result row."""
+    return form_hash(entry_form(entry))
 
 
-def _utc_iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime given; use datetime.now(UTC)")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+def entry_commitment(entry) -> str:
+    """The commitment to an entry's private part, recomputed from its columns."""
+    return commitment(
+        salt=entry.private_salt,
+        actor_id=entry.actor_id,
+        actor_name=entry.actor_name,
+        target_id=entry.target_id,
+        reason=entry.reason,
+        private_details=json.loads(entry.private_details),
+    )
+
+
+def is_intact(entry) -> bool:
+    """Its hash matches its public form, its commitment its private part, and the public form
+    shows its own target (or none)."""
+    return (
+        entry.public_target_id in (None, entry.target_id)
+        and entry.private_hash == entry_commitment(entry)
+        and entry.hash == entry_hash(entry)
+    )
+
+
+def public_actor_for(actor: User | None, action: str) -> str | None:
+    """Who the public form says acted: a moderator's or admin's name (they act for the forum),
+    "system" for a job, and nobody for a member (their own ballot, their restricted topic)."""
+    if actor is None:
+        return SYSTEM_ACTOR_NAME
+    if kind_of(action).private_actor or not actor.is_moderator:
+        return None
+    return actor.display_name
 
 
 # --- Appending ----------------------------------------------------------------------------------
@@ -85,15 +113,17 @@ def record(
     target_type: str,
     target_id: int | None,
     reason: str = "",
-    public: dict | None = None,
-    private: dict | None = None,
+    public: Mapping | None = None,
+    private: Mapping | None = None,
     now: datetime | None = None,
 ) -> AuditEntry:
     """Append an entry in the caller's transaction (flushed, never committed); actor None: system.
 
-    ``public`` is shown on the public log; ``private`` (e.g. the text of a warning) is withheld
-    from it. Never pass what a ballot contains: record only that it changed. Call this last,
-    just before the commit: it holds the log's write lock until the transaction ends.
+    ``public`` goes into the public form, which anyone may download: only ids, dates and counts
+    that say nothing private (never whom a warning was for). ``private`` (e.g. the text of a
+    warning) and ``reason`` are withheld from it, covered by the commitment. Never pass what a
+    ballot contains: record only that it changed. Call this last, just before the commit: it
+    holds the log's write lock until the transaction ends.
     """
     if not 0 < len(action) <= ACTION_LENGTH:
         raise ValueError(f"action must have 1 to {ACTION_LENGTH} characters: {action!r}")
@@ -120,8 +150,12 @@ def record(
         reason=reason,
         public_details=public_details,
         private_details=private_details,
+        public_actor=public_actor_for(actor, action),
+        public_target_id=None if kind_of(action).private_target else target_id,
+        private_salt=secrets.token_hex(SALT_BYTES),
         prev_hash=tail.hash if tail else GENESIS_HASH,
     )
+    entry.private_hash = entry_commitment(entry)
     entry.hash = entry_hash(entry)
     db.session.add(entry)
     db.session.flush()
@@ -151,199 +185,88 @@ def _lock_log() -> None:
         db.session.execute(update(table).where(false()).values(seq=table.c.seq))
 
 
-# --- The public log -----------------------------------------------------------------------------
-
-
-@dataclass
-class PublicEntry:
-    """What members see of an entry: everything except its private details."""
-
-    seq: int
-    created_at: datetime
-    actor_id: int | None
-    actor_name: str
-    action: str
-    target_type: str
-    target_id: int | None
-    reason: str
-    details: dict
-    hash: str
-
-
-_PUBLIC_COLUMNS = (
-    AuditEntry.seq,
-    AuditEntry.created_at,
-    AuditEntry.actor_id,
-    AuditEntry.actor_name,
-    AuditEntry.action,
-    AuditEntry.target_type,
-    AuditEntry.target_id,
-    AuditEntry.reason,
-    AuditEntry.public_details,
-    AuditEntry.hash,
-)
-
-
-def _unreadable_targets(viewer, rows) -> set[tuple[str, int]]:
-    """The topics and posts among these entries' targets that ``viewer`` may not read (their
-    reasons and details would tell what a restricted topic or a private report is about)."""
-    wanted = {"topic": set(), "post": set()}
-    for row in rows:
-        if row.target_type in wanted and row.target_id is not None:
-            wanted[row.target_type].add(row.target_id)
-    readable = {
-        "topic": set(
-            db.session.scalars(
-                select(Topic.id).where(Topic.id.in_(wanted["topic"]), readable_topics(viewer))
-            )
-        )
-        if wanted["topic"]
-        else set(),
-        "post": set(
-            db.session.scalars(
-                select(Post.id)
-                .join(Topic, Topic.id == Post.topic_id)
-                .where(Post.id.in_(wanted["post"]), readable_posts(viewer))
-            )
-        )
-        if wanted["post"]
-        else set(),
-    }
-    return {(kind, i) for kind, ids in wanted.items() for i in ids - readable[kind]}
-
-
-def public_log(viewer=None, *, page: int = 1, per_page: int = ENTRIES_PER_PAGE) -> Page:
-    """A page of the log, newest first, without private details: up to four queries whatever
-    the size. Entries about a topic or post the reader may not read keep their place (the
-    chain is whole) but show neither reason nor details (forum.permissions.readable_topics);
-    without a ``viewer`` (the CLI, an export), every reason is shown."""
-    per_page = min(max(per_page, 1), MAX_ENTRIES_PER_PAGE)
-    total = db.session.scalar(select(func.count()).select_from(AuditEntry)) or 0
-    page = min(max(page, 1), max(1, math.ceil(total / per_page)))
-    rows = db.session.execute(
-        select(*_PUBLIC_COLUMNS)
-        .order_by(AuditEntry.seq.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    withheld = _unreadable_targets(viewer, rows) if viewer is not None else set()
-    items = []
-    for row in rows:
-        hidden = (row.target_type, row.target_id) in withheld
-        items.append(
-            PublicEntry(
-                seq=row.seq,
-                created_at=row.created_at,
-                actor_id=row.actor_id,
-                actor_name=row.actor_name,
-                action=row.action,
-                target_type=row.target_type,
-                target_id=row.target_id,
-                reason="" if hidden else row.reason,
-                details={} if hidden else json.loads(row.public_details),
-                hash=row.hash,
-            )
-        )
-    return Page(items=items, page=page, per_page=per_page, total=total)
-
-
 # --- Verifying ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Verification:
-    ok: bool
-    checked: int  # entries found intact and in place, before the first problem if any
-    first_bad_seq: int | None
-    problem: str  # one English sentence for operators; "" when ok
-    # The hash of the last intact entry (the newest when ok): to note down and compare later.
-    last_hash: str | None = None
+def _actor_hint(entry) -> str:
+    if entry.actor_id is None and entry.actor_name != SYSTEM_ACTOR_NAME:
+        # actor_id is committed to, and ON DELETE SET NULL empties it when an account is deleted.
+        return " Its actor_id is empty: was the account of the person who acted deleted?"
+    return ""
 
 
-def verify_chain(entries: Iterable[Any]) -> Verification:
-    """Check entries given in seq order: numbered 1, 2, 3, ..., each matching its hash and
-    following the one before. Stops at the first problem. Pure: works on models or rows."""
-    checked = 0
-    prev_hash = GENESIS_HASH
-    for entry in entries:
-        problem = _problem(entry, expected_seq=checked + 1, prev_hash=prev_hash)
-        if problem:
-            return Verification(
-                ok=False,
-                checked=checked,
-                first_bad_seq=entry.seq,
-                problem=problem,
-                last_hash=prev_hash if checked else None,
+def verify_chain(entries: Iterable, **kept) -> Verification:
+    """Check entries (models or rows) given in seq order; ``kept``: checkpoints=, head=."""
+    return audit_chain.verify_chain(entries, is_intact=is_intact, hint=_actor_hint, **kept)
+
+
+def verify_audit(
+    *, checkpoints: Mapping[int, str] | None = None, head: str | None = None
+) -> Verification:
+    """Verify the whole log in the database, streamed in seq order in constant memory, against
+    the checkpoints published so far (audit_checkpoints) and any kept elsewhere (``checkpoints``:
+    entry count -> hash; ``head``: a head hash noted earlier)."""
+    kept = dict(
+        db.session.execute(
+            select(AuditCheckpoint.entry_count, AuditCheckpoint.head_hash).where(
+                AuditCheckpoint.entry_count > 0
             )
-        prev_hash = entry.hash
-        checked += 1
-    return Verification(
-        ok=True,
-        checked=checked,
-        first_bad_seq=None,
-        problem="",
-        last_hash=prev_hash if checked else None,
+        ).all()
     )
-
-
-def _problem(entry: Any, *, expected_seq: int, prev_hash: str) -> str:
-    seq = entry.seq
-    if seq > expected_seq:
-        if seq == expected_seq + 1:
-            missing = f"entry {expected_seq} is missing"
-        else:
-            missing = f"entries {expected_seq} to {seq - 1} are missing"
-        return f"An entry before {seq} was removed: {missing}."
-    if seq < 1:
-        return f"Entry {seq} was inserted: entries are numbered from 1."
-    if seq < expected_seq:
-        return f"Entry {seq} is out of order: entry {expected_seq} was expected here."
-
-    intact = entry.hash == entry_hash(entry)
-    follows = entry.prev_hash == prev_hash
-    previous = "the start of the log" if seq == 1 else f"entry {seq - 1}"
-    if intact and follows:
-        return ""
-    if follows:
-        problem = f"Entry {seq} was changed or forged: its contents do not match its hash."
-        if entry.actor_id is None and entry.actor_name != SYSTEM_ACTOR_NAME:
-            # actor_id is hashed, and ON DELETE SET NULL empties it when an account is deleted.
-            problem += " Its actor_id is empty: was the account of the person who acted deleted?"
-        return problem
-    if not intact:
-        return (
-            f"Entry {seq} is out of order: it does not follow {previous}, "
-            "and its contents do not match its position."
-        )
-    return f"Entry {seq} does not follow {previous}: one of them was forged or replaced."
-
-
-def verify_audit() -> Verification:
-    """Verify the whole log in the database, streamed in seq order in constant memory."""
+    kept.update(checkpoints or {})
     table = AuditEntry.__table__
     result = db.session.execute(
         select(*table.c).order_by(table.c.seq).execution_options(yield_per=VERIFY_BATCH_ROWS)
     )
     try:
-        return verify_chain(result)
+        return verify_chain(result, checkpoints=kept, head=head)
     finally:
         result.close()
 
 
-def verify_command_output(result: Verification) -> tuple[str, int]:
+def verify_command_output(result: Verification, *, head: str | None = None) -> tuple[str, int]:
     """What ``flask verify-audit`` prints, and its exit status (0 intact, 1 a problem found)."""
-    if result.ok and result.checked == 0:
-        return "The audit log is empty: nothing to verify.", 0
-    if result.ok:
-        entries = "1 entry" if result.checked == 1 else f"{result.checked} entries"
-        return (
-            f"The audit log is intact: {entries} verified.\n"
-            f"The newest, entry {result.checked}, has hash {result.last_hash}.\n"
-            "Compare it with the hash noted at the last check: the chain alone cannot show "
-            "that its newest entries were removed."
-        ), 0
-    lines = ["The audit log has been tampered with.", result.problem]
-    if result.checked:
-        entries = "entry 1 is" if result.checked == 1 else f"entries 1 to {result.checked} are"
-        lines.append(f"Before that, {entries} intact.")
-    return "\n".join(lines), 1
+    return verification_report(result, head=head)
+
+
+# --- Checkpoints --------------------------------------------------------------------------------
+
+CHECKPOINTS_SHOWN = 7
+
+
+def publish_checkpoint(*, now: datetime | None = None) -> AuditCheckpoint:
+    """Today's checkpoint (UTC day): the entry count and head hash when first taken that day.
+    Safe to run again and twice at once: the day is unique, the first to insert wins."""
+    now = now or utcnow()
+    day = now.astimezone(UTC).date()
+    existing = _checkpoint_of(day)
+    if existing is not None:
+        return existing
+    tail = db.session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    db.session.execute(
+        dialect_insert(AuditCheckpoint)
+        .values(
+            day=day,
+            entry_count=tail.seq if tail else 0,
+            head_hash=tail.hash if tail else GENESIS_HASH,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["day"])
+    )
+    db.session.commit()
+    return _checkpoint_of(day)
+
+
+def _checkpoint_of(day: date) -> AuditCheckpoint | None:
+    return db.session.scalar(select(AuditCheckpoint).where(AuditCheckpoint.day == day))
+
+
+def latest_checkpoints(limit: int = CHECKPOINTS_SHOWN) -> list[AuditCheckpoint]:
+    """The newest checkpoints first (one statement)."""
+    return list(
+        db.session.scalars(
+            select(AuditCheckpoint).order_by(AuditCheckpoint.day.desc()).limit(limit)
+        )
+    )

@@ -202,7 +202,8 @@ def restore_post(moderator: User, post: Post, *, now=None) -> None:
 
 
 def warn_author(moderator: User, post: Post, *, message: str, now=None) -> None:
-    """A private warning to the author; the log says a warning was sent, not what it said."""
+    """A private warning to the author; the log says a member was warned, not whom (the post
+    would name them) nor what it said."""
     require(moderator, "moderate_post", post)
     now = now or utcnow()
     _notify(
@@ -219,8 +220,7 @@ def warn_author(moderator: User, post: Post, *, message: str, now=None) -> None:
         "member.warn",
         target_type="user",
         target_id=post.author_id,
-        public={"post": post.id},
-        private={"message": message.strip()},
+        private={"post": post.id, "message": message.strip()},
         now=now,
     )
     db.session.commit()

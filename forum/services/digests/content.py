@@ -26,6 +26,7 @@ from forum.permissions import is_in_electorate, readable_agenda_items
 from forum.services.digests.news import (
     FEATURED_SHOWN,
     NEW_ITEMS_SHOWN,
+    CheckpointNews,
     ForumNews,
     ItemNews,
     RoundNews,
@@ -63,6 +64,7 @@ class DigestContent:
     agenda_changes: list[StatusChange]  # of items the member voted on
     new_items: list[ItemNews]
     results: list[RoundNews]
+    checkpoint: CheckpointNews | None = None  # the audit log's latest (is_empty ignores it)
 
     @property
     def is_empty(self) -> bool:
@@ -184,4 +186,5 @@ def build_digest(
         agenda_changes=agenda_changes,
         new_items=new_items,
         results=list(news.results),
+        checkpoint=news.checkpoint,
     )

@@ -5,7 +5,7 @@ rows (titles and links, never post bodies). Each member's own part is in content
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 
@@ -13,6 +13,7 @@ from forum.extensions import db
 from forum.models import (
     AgendaArea,
     AgendaItem,
+    AuditCheckpoint,
     AuditEntry,
     Category,
     Post,
@@ -71,6 +72,19 @@ class RoundNews:
 
 
 @dataclass(frozen=True)
+class CheckpointNews:
+    """The audit log's latest checkpoint, published in every digest so members keep a copy."""
+
+    day: date
+    entry_count: int
+    head_hash: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.entry_count}:{self.head_hash}"
+
+
+@dataclass(frozen=True)
 class ForumNews:
     """The part of a period's digests that is the same for every member, before each member's
     mutes and rights are applied: found once per period and run, not once per member."""
@@ -79,6 +93,7 @@ class ForumNews:
     new_items: tuple[ItemNews, ...]
     closing_rounds: tuple[RoundNews, ...]
     results: tuple[RoundNews, ...]
+    checkpoint: CheckpointNews | None = None  # not news on its own: never makes a digest due
 
 
 def readable_with_opening_post(stmt, reader):
@@ -164,7 +179,20 @@ def forum_news(*, since: datetime, until: datetime) -> ForumNews:
             .order_by(VotingRound.closes_at, VotingRound.id)
         )
     )
-    return ForumNews(featured, new_items, closing_rounds, _results(since, until))
+    return ForumNews(
+        featured, new_items, closing_rounds, _results(since, until), _latest_checkpoint()
+    )
+
+
+def _latest_checkpoint() -> CheckpointNews | None:
+    """The newest checkpoint (send_digests publishes today's first), even in a digest sent late
+    for an earlier period: the newer, the more it proves."""
+    row = db.session.execute(
+        select(AuditCheckpoint.day, AuditCheckpoint.entry_count, AuditCheckpoint.head_hash)
+        .order_by(AuditCheckpoint.day.desc())
+        .limit(1)
+    ).first()
+    return CheckpointNews(row.day, row.entry_count, row.head_hash) if row else None
 
 
 def _results(since: datetime, until: datetime) -> tuple[RoundNews, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from functools import lru_cache, partial
 from typing import Any
@@ -23,6 +23,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import require
+from forum.services import audit
 from forum.services.digests import schedule
 from forum.services.digests.content import DigestContent, build_digest
 from forum.services.digests.news import ForumNews, ItemNews, RoundNews, TopicNews, forum_news
@@ -51,6 +52,9 @@ def render_digest(user: User, content: DigestContent, *, period: str) -> EmailMe
 
     def day(value: datetime) -> str:
         return format_date(value.astimezone(zone), "long", locale=locale)
+
+    def day_of(value: date) -> str:  # a checkpoint's day is a UTC date
+        return format_date(value, "long", locale=locale)
 
     def topic(news: TopicNews) -> dict:
         return {
@@ -96,6 +100,14 @@ def render_digest(user: User, content: DigestContent, *, period: str) -> EmailMe
                 for r in content.results
             ],
             "new_items": [item(i) for i in content.new_items],
+            "checkpoint": {
+                "day": day_of(content.checkpoint.day),
+                "count": content.checkpoint.entry_count,
+                "label": content.checkpoint.label,
+                "url": mail.external_url("moderation.log"),
+            }
+            if content.checkpoint
+            else None,
             "agenda_changes": [
                 {**item(c.item), "status": c.to_status, "when": day(c.at)}
                 for c in content.agenda_changes
@@ -242,6 +254,8 @@ def send_digests(
     """
     now = now or utcnow()
     report = Report()
+    if not dry_run:  # today's checkpoint of the audit log, which every digest publishes
+        audit.publish_checkpoint(now=now)
     news = _news_finder()
     _open_periods(now, dry_run=dry_run, report=report, news=news)
     if not dry_run:
