@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import html
 import re
 from dataclasses import dataclass, field
 
@@ -88,3 +89,11 @@ class QueryLog:
 
     def report(self) -> str:
         return "\n".join(f"{i + 1}. {s}" for i, s in enumerate(self.statements))
+
+
+def field_error(response, field: str) -> str:
+    """The message shown under one field of the page (the field macro's -error paragraph)."""
+    page = response.get_data(as_text=True)
+    match = re.search(rf'id="{field}-error">(.*?)</p>', page, re.S)
+    assert match, f"no message at the {field} field"
+    return html.unescape(match.group(1))

@@ -14,11 +14,13 @@ from forum.models import (
     RoundResult,
     Topic,
     User,
+    VotingMethod,
     VotingRound,
 )
 from forum.models.types import utcnow
 from forum.services import agenda, round_results, voting
 from tests.factories import make_agenda_item, make_round, make_user
+from tests.helpers import field_error
 
 
 @pytest.fixture
@@ -412,3 +414,77 @@ def test_many_members_voting_at_the_same_moment_get_exact_tallies(app, backend, 
         expected[ids[n % 3]] += 3
         expected[ids[(n + 1) % 3]] += 2
     assert result.scores == expected
+
+
+def _round_form(items, *, opens_at: str, closes_at: str, timezone: str = "UTC") -> dict:
+    return {
+        "title": "Spring priorities",
+        "description": "Description kept.",
+        "opens_at": opens_at,
+        "closes_at": closes_at,
+        "timezone": timezone,
+        "method": "budget",
+        "items": [str(i.id) for i in items],
+        "budget": "10",
+        "per_item_cap": "5",
+        "credits": "100",
+    }
+
+
+def test_a_round_closing_in_the_past_is_refused_at_the_field_and_nothing_is_set_up(
+    client, moderator, items
+):
+    client.login(moderator)
+    rounds_before = db.session.scalar(select(func.count()).select_from(VotingRound))
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    response = client.post(
+        "/rounds/new",
+        data=_round_form(
+            items,
+            opens_at=(an_hour_ago - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+            closes_at=an_hour_ago.strftime("%Y-%m-%dT%H:%M"),
+        ),
+    )
+    assert response.status_code == 400
+    assert "already passed" in field_error(response, "closes_at")
+    assert "Description kept.</textarea>" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(VotingRound)) == rounds_before
+
+
+def test_the_closing_time_is_judged_in_the_time_zone_the_form_gives(client, moderator, items):
+    """Half an hour from now in Tokyo is written as a local time 9 hours ahead of UTC: the
+    same wall-clock figures in UTC would be in the past once read as Tokyo's."""
+    client.login(moderator)
+    tokyo_soon = (utcnow() + timedelta(hours=9, minutes=30)).strftime("%Y-%m-%dT%H:%M")
+    later_utc = (utcnow() + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
+    refused = client.post(
+        "/rounds/new",
+        data=_round_form(
+            items, opens_at="2020-01-01T09:00", closes_at=later_utc, timezone="Asia/Tokyo"
+        ),
+    )
+    assert refused.status_code == 400
+    assert "already passed" in field_error(refused, "closes_at")
+    accepted = client.post(
+        "/rounds/new",
+        data=_round_form(
+            items, opens_at="2020-01-01T09:00", closes_at=tokyo_soon, timezone="Asia/Tokyo"
+        ),
+    )
+    assert accepted.status_code == 302
+
+
+def test_the_service_refuses_a_round_that_would_already_be_closed(moderator, items):
+    with pytest.raises(agenda.AgendaError, match="already passed"):
+        voting.create_round(
+            moderator,
+            voting.RoundDraft(
+                title="Too late",
+                description="",
+                opens_at=utcnow() - timedelta(days=3),
+                closes_at=utcnow() - timedelta(seconds=1),
+                timezone="UTC",
+                method=VotingMethod.BUDGET,
+                item_ids=[i.id for i in items],
+            ),
+        )

@@ -30,6 +30,7 @@ from tests.factories import (
     make_user,
     score_application,
 )
+from tests.helpers import field_error
 from tests.test_migrations import migrated_app  # noqa: F401  (the fixture)
 
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE
@@ -69,14 +70,6 @@ REFUSED_TITLES = [
     pytest.param(f"Refusals{ZWSP} in Arabic", TITLE_INVISIBLE, id="zero-width space"),
     pytest.param("\u3164", TITLE_BLANK, id="only a Hangul filler"),
 ]
-
-
-def field_error(response, field: str) -> str:
-    """The message shown under one field of the page (the field macro's -error paragraph)."""
-    page = response.get_data(as_text=True)
-    match = re.search(rf'id="{field}-error">(.*?)</p>', page, re.S)
-    assert match, f"no message at the {field} field"
-    return html.unescape(match.group(1))
 
 
 def flashed(response) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from zoneinfo import ZoneInfo, available_timezones
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -34,7 +35,8 @@ from forum.forms.fields import (
 )
 from forum.links import canonical_url
 from forum.models import VotingMethod, VotingRound
-from forum.services.voting import BallotRejected
+from forum.models.types import utcnow
+from forum.services.voting import ROUND_CLOSES_IN_THE_PAST, BallotRejected
 
 AREA_CHOICES = [
     SelectChoice("privacy", _l("Privacy")),
@@ -143,6 +145,9 @@ class RoundForm(FlaskForm):
     def validate_closes_at(self, field) -> None:
         if field.data and self.opens_at.data and field.data <= self.opens_at.data:
             raise ValidationError(_l("The round must close after it opens."))
+        zone = self.timezone.data if self.timezone.data in available_timezones() else "UTC"
+        if field.data and field.data.replace(tzinfo=ZoneInfo(zone)) <= utcnow():
+            raise ValidationError(ROUND_CLOSES_IN_THE_PAST)
 
     def validate_items(self, field) -> None:
         if len(set(field.data or [])) < 2:

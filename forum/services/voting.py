@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -60,6 +61,11 @@ class RoundDraft:
     institution_share: float | None = None
 
 
+ROUND_CLOSES_IN_THE_PAST = _l(
+    "That closing time has already passed: a round must close in the future."
+)
+
+
 def create_round(moderator: User, draft: RoundDraft, *, now=None) -> VotingRound:
     """Set up a round; the items on its ballot move to "on ballot"."""
     require(moderator, "create_round")
@@ -72,6 +78,8 @@ def create_round(moderator: User, draft: RoundDraft, *, now=None) -> VotingRound
     if len(set(draft.item_ids)) < 2:
         raise AgendaError(_("Put at least two agenda items on the ballot."))
     now = now or utcnow()
+    if draft.closes_at <= now:
+        raise AgendaError(str(ROUND_CLOSES_IN_THE_PAST))
     round_ = VotingRound(
         title=title,
         description=draft.description.strip(),

@@ -120,27 +120,36 @@ def new_round():
     ]
     if form.validate_on_submit():
         zone = ZoneInfo(form.timezone.data)
-        round_ = voting.create_round(
-            current_user,
-            voting.RoundDraft(
-                title=form.title.data,
-                description=form.description.data or "",
-                opens_at=form.opens_at.data.replace(tzinfo=zone),
-                closes_at=form.closes_at.data.replace(tzinfo=zone),
-                timezone=form.timezone.data,
-                method=VotingMethod(form.method.data),
-                item_ids=form.items.data,
-                budget=form.budget.data,
-                per_item_cap=form.per_item_cap.data,
-                credits=form.credits.data,
-                show_running_tally=form.show_running_tally.data,
-                late_joiners_may_vote=form.late_joiners_may_vote.data,
-                institution_share=share / 100 if (share := form.institution_share.data) else None,
-            ),
-        )
-        flash(_("The round is set up."), "success")
-        return redirect(url_for("agenda.round", round_id=round_.id))
+        try:
+            round_ = _create_round(form, zone)
+        except agenda.AgendaError as error:  # e.g. the closing time passed while sending
+            flash(str(error), "error")
+            return render_template("agenda/new_round.html", form=form), 400
+        else:
+            flash(_("The round is set up."), "success")
+            return redirect(url_for("agenda.round", round_id=round_.id))
     return render_template("agenda/new_round.html", form=form), 400 if form.errors else 200
+
+
+def _create_round(form: RoundForm, zone: ZoneInfo) -> VotingRound:
+    return voting.create_round(
+        current_user,
+        voting.RoundDraft(
+            title=form.title.data,
+            description=form.description.data or "",
+            opens_at=form.opens_at.data.replace(tzinfo=zone),
+            closes_at=form.closes_at.data.replace(tzinfo=zone),
+            timezone=form.timezone.data,
+            method=VotingMethod(form.method.data),
+            item_ids=form.items.data,
+            budget=form.budget.data,
+            per_item_cap=form.per_item_cap.data,
+            credits=form.credits.data,
+            show_running_tally=form.show_running_tally.data,
+            late_joiners_may_vote=form.late_joiners_may_vote.data,
+            institution_share=share / 100 if (share := form.institution_share.data) else None,
+        ),
+    )
 
 
 def _round_or_404(round_id: int) -> VotingRound:
