@@ -81,7 +81,12 @@ class ProfileForm(FlaskForm):
         validators=[InputRequired(_l("Enter the name others will see.")), Length(max=80)],
     )
     affiliation = StringField(
-        _l("Affiliation (institution)"), validators=[Optional(), Length(max=200)]
+        _l("Affiliation (institution)"),
+        description=_l(
+            "Pick it from the list as you type. Not listed? Type its full name and moderators "
+            "will add it."
+        ),
+        validators=[Optional(), Length(max=200)],
     )
     department = StringField(_l("Department"), validators=[Optional(), Length(max=200)])
     disciplines = StringField(

@@ -27,6 +27,12 @@ from forum.models.discussions import (
     TopicRead,
     TopicResourceKey,
 )
+from forum.models.institutions import (
+    Institution,
+    InstitutionAlias,
+    InstitutionDomain,
+    InstitutionState,
+)
 from forum.models.membership import (
     AccountToken,
     Application,
@@ -71,6 +77,10 @@ __all__ = [
     "RoundResult",
     "VotingMethod",
     "VotingRound",
+    "Institution",
+    "InstitutionAlias",
+    "InstitutionDomain",
+    "InstitutionState",
     "AccountToken",
     "Application",
     "ApplicationDiscipline",

@@ -15,8 +15,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from forum.extensions import db
 from forum.models import Post, Role, Topic, User
 from forum.models.accounts import split_list
-from forum.permissions import can, require
-from forum.services import reading
+from forum.permissions import can, institution_key, require
+from forum.services import institutions, reading
 
 PASSWORD_MIN_LENGTH = 10
 # Checked against when no account matches, so a wrong email costs as long as a wrong password.
@@ -157,13 +157,13 @@ def register_user(
         display_name=display_name.strip(),
         password_hash=hash_password(password),
         role=role,
-        affiliation=affiliation.strip(),
         department=department.strip(),
         disciplines=disciplines.strip(),
         bio=bio.strip(),
         locale=locale,
     )
     for _attempt in range(3):
+        institutions.link_user(user, affiliation)  # again after a rollback took a proposal
         db.session.add(user)
         try:
             db.session.commit()
@@ -209,7 +209,9 @@ def update_profile(actor: User, profile: User, changes: ProfileChanges) -> User:
     """Save a member's profile; only the member (or an admin) may."""
     require(actor, "edit_profile", profile)
     profile.display_name = changes.display_name.strip()
-    profile.affiliation = changes.affiliation.strip()
+    typed = institution_key(changes.affiliation)
+    if typed != institution_key(profile.affiliation) or (typed and profile.institution_id is None):
+        institutions.link_user(profile, changes.affiliation)
     profile.department = changes.department.strip()
     profile.disciplines = ", ".join(split_list(changes.disciplines))
     profile.bio = changes.bio.strip()

@@ -29,6 +29,7 @@ from forum.models.membership import PENDING_STATES
 from forum.models.types import utcnow
 from forum.services import tokens
 from forum.services.accounts import find_user_by_email, hash_token, normalise_email
+from forum.services.institutions import resolve_institution
 from forum.services.site_settings import application_window, get_settings
 
 log = logging.getLogger(__name__)
@@ -117,10 +118,12 @@ def submit_application(draft: ApplicationDraft, *, now: datetime | None = None) 
             _("An application from this email address is already waiting for review.")
         )
     token = secrets.token_urlsafe(32)
+    institution = resolve_institution(draft.institution, now=now)
     application = Application(
         full_name=draft.full_name.strip(),
         email=email,
         institution=draft.institution.strip(),
+        institution_id=institution.id if institution else None,
         position=draft.position.strip(),
         department=draft.department.strip(),
         disciplines_other=draft.disciplines_other.strip(),

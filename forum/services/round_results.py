@@ -27,7 +27,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import can, require
-from forum.services import audit, notifications
+from forum.services import audit, institutions, notifications
 from forum.services.voting import RoundState, get_round, my_ballot, round_state
 
 
@@ -123,16 +123,24 @@ def close_due_rounds(*, now: datetime | None = None) -> list[VotingRound]:
 
 
 def _frozen(round_: VotingRound, result: tally.Result) -> dict:
-    """What is published: the tally, participation and turnout by institution, frozen."""
+    """What is published: the tally, participation and turnout by institution, frozen, with
+    each ballot's institution key shown by its institution's canonical name at closing."""
     data = result.to_json()
     voters = db.session.scalars(
         select(Ballot.institution).where(Ballot.round_id == round_.id)
     ).all()
+    names = institutions.names_for_keys(set(voters))
+
+    def name(key: str) -> str:
+        return names.get(key, key) if key else "—"
+
     data["participation"] = {"voters": len(voters), "eligible": eligible_count(round_)}
     data["turnout_by_institution"] = sorted(
-        Counter(v or "—" for v in voters).items(), key=lambda kv: (-kv[1], kv[0])
+        Counter(name(v) for v in voters).items(), key=lambda kv: (-kv[1], kv[0])
     )
-    data["capped"] = {str(k): v for k, v in (result.capped or {}).items()}
+    data["capped"] = {
+        str(k): sorted(name(key) for key in v) for k, v in (result.capped or {}).items()
+    }
     return data
 
 
