@@ -469,3 +469,127 @@ def test_reviewers_see_spellings_summed_under_the_canonical_name(client, moderat
     assert summary.by_institution == [(EDINBURGH, 2)]
     filtered = client.get("/review?state=all&institution=University of Edinburgh")
     assert filtered.get_data(as_text=True).count('href="/review/') == 2
+
+
+# --- The migration --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def migrated_app(backend, request, tmp_path):
+    from sqlalchemy import make_url
+
+    from forum import create_app
+    from tests.conftest import _worker, app_config, drop_postgres_database, fresh_database_url
+
+    url = fresh_database_url(backend, f"forum_institutions_{_worker(request)}", tmp_path)
+    yield create_app(app_config(url))
+    if backend == "postgresql":
+        drop_postgres_database(make_url(url).database)
+
+
+def _insert(table: str, **values) -> int:
+    """A row with ``values`` and a plausible value in every other required column (the models
+    are ahead of the schema being migrated, so the ORM cannot write it)."""
+    from sqlalchemy import Boolean, DateTime, Integer, inspect, text
+
+    now = utcnow()
+    for column in inspect(db.engine).get_columns(table):
+        name = column["name"]
+        if name in values or name == "id" or column["nullable"] or column.get("default"):
+            continue
+        kind = column["type"]
+        if isinstance(kind, Boolean):
+            values[name] = False
+        elif isinstance(kind, DateTime):
+            values[name] = now
+        elif isinstance(kind, Integer):
+            values[name] = 1
+        else:
+            values[name] = f"{name}-{len(values)}-{id(values)}"[
+                : getattr(kind, "length", None) or 40
+            ]
+    names = ", ".join(values)
+    marks = ", ".join(f":{n}" for n in values)
+    with db.engine.begin() as connection:
+        connection.execute(text(f"INSERT INTO {table} ({names}) VALUES ({marks})"), values)
+        return connection.execute(text(f"SELECT max(id) FROM {table}")).scalar()
+
+
+def test_the_migration_turns_free_text_into_linked_institutions(migrated_app):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    with migrated_app.app_context():
+        upgrade(revision="0017")
+        people = {}
+        for n, affiliation in enumerate(
+            ["University of Edinburgh", " university of  edinburgh", "Univ. of Edinburgh", ""]
+        ):
+            people[n] = _insert(
+                "users",
+                email=f"p{n}@x.example",
+                handle=f"p{n}",
+                affiliation=affiliation,
+                role="member",
+                state="active",
+                digest_frequency="weekly",
+            )
+        _insert(
+            "applications",
+            email="a@x.example",
+            institution="Makerere University ",
+            state="submitted",
+        )
+        _insert(
+            "applications",
+            email="b@x.example",
+            institution="THE UNIVERSITY OF EDINBURGH",
+            state="submitted",
+        )
+        now = utcnow()
+        rounds = {}
+        for name, published in (("open", None), ("closed", now)):
+            rounds[name] = _insert(
+                "voting_rounds",
+                title=name,
+                method="budget",
+                opens_at=now - timedelta(days=1),
+                closes_at=now,
+                results_published_at=published,
+            )
+        for name, round_id in rounds.items():
+            _insert(
+                "ballots",
+                round_id=round_id,
+                user_id=people[0],
+                public_id=f"b-{name}",
+                receipt="r",
+                institution="Univ. of Edinburgh",
+            )
+        upgrade()
+        found = {i.name: i for i in db.session.scalars(select(Institution))}
+        assert set(found) == {EDINBURGH, "Makerere University"}
+        assert found[EDINBURGH].state == InstitutionState.CONFIRMED  # members have it
+        assert found["Makerere University"].state == InstitutionState.PROPOSED  # only applied
+        users = db.session.execute(
+            text("SELECT affiliation, institution_id FROM users ORDER BY id")
+        ).all()
+        assert users == [(EDINBURGH, found[EDINBURGH].id)] * 3 + [("", None)]
+        linked = (
+            db.session.execute(text("SELECT institution_id FROM applications ORDER BY id"))
+            .scalars()
+            .all()
+        )
+        assert linked == [found["Makerere University"].id, found[EDINBURGH].id]
+        ballots = dict(db.session.execute(text("SELECT public_id, institution FROM ballots")).all())
+        # The open round groups by the record; the published one keeps what it was tallied by.
+        assert ballots == {
+            "b-open": f"inst-{found[EDINBURGH].id}",
+            "b-closed": "Univ. of Edinburgh",
+        }
+        db.session.remove()
+        downgrade(revision="0017")
+        ballots = dict(db.session.execute(text("SELECT public_id, institution FROM ballots")).all())
+        assert ballots == {"b-open": EDINBURGH, "b-closed": "Univ. of Edinburgh"}
+        db.session.remove()
+        db.engine.dispose()

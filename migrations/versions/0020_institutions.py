@@ -95,6 +95,9 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_institution_domains_institution_id"), ["institution_id"], unique=False
         )
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        _let_sqlite_copy_referenced_tables()
     for table in ("users", "applications"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("institution_id", sa.Integer(), nullable=True))
@@ -108,7 +111,18 @@ def upgrade():
                 ["id"],
                 ondelete="SET NULL",
             )
+    if sqlite:
+        op.execute("PRAGMA foreign_keys=ON")
     _link_existing_rows()
+
+
+def _let_sqlite_copy_referenced_tables():
+    """SQLite alters a table by copying it and dropping the original, which its foreign keys
+    refuse while other rows (ballots, posts) point at users. Inside a transaction only deferring
+    the checks to the commit works (the copy keeps every id, so nothing is left dangling); outside
+    one only switching them off does. One of the two takes effect: both are asked."""
+    op.execute("PRAGMA defer_foreign_keys=ON")
+    op.execute("PRAGMA foreign_keys=OFF")
 
 
 def _link_existing_rows():
@@ -167,8 +181,12 @@ def _link_existing_rows():
     now = datetime.now(UTC)
     ids: dict[str, int] = {}
     for key in sorted(spellings):
-        # The most common spelling names it; ties go to the first in alphabetical order.
-        name = sorted(spellings[key].items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        # The most common spelling names it; among equals, one in mixed case (not shouted, not
+        # all lower-case), then the longest (written out, not abbreviated), then alphabetical.
+        name = sorted(
+            spellings[key].items(),
+            key=lambda kv: (-kv[1], kv[0].isupper() or kv[0].islower(), -len(kv[0]), kv[0]),
+        )[0][0]
         confirmed = key in members
         result = connection.execute(
             institutions.insert().values(
@@ -220,13 +238,18 @@ def downgrade():
             sa.text("UPDATE ballots SET institution = :name WHERE institution = :key"),
             {"name": name, "key": f"inst-{institution_id}"},
         )
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _let_sqlite_copy_referenced_tables()
     for table in ("applications", "users"):
+        op.drop_index(op.f(f"ix_{table}_institution_id"), table_name=table)
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_constraint(
                 batch_op.f(f"fk_{table}_institution_id_institutions"), type_="foreignkey"
             )
-            batch_op.drop_index(batch_op.f(f"ix_{table}_institution_id"))
             batch_op.drop_column("institution_id")
+    if sqlite:
+        op.execute("PRAGMA foreign_keys=ON")
     with op.batch_alter_table("institution_domains", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_institution_domains_institution_id"))
     op.drop_table("institution_domains")
