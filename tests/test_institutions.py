@@ -593,3 +593,19 @@ def test_the_migration_turns_free_text_into_linked_institutions(migrated_app):
         assert ballots == {"b-open": EDINBURGH, "b-closed": "Univ. of Edinburgh"}
         db.session.remove()
         db.engine.dispose()
+
+
+# --- In a real browser ----------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_applicant_typing_sees_the_confirmed_institution_offered(
+    live_server, page, applications_open, edinburgh
+):
+    page.goto(live_server + "/apply")
+    field = page.get_by_label("Institution")
+    field.press_sequentially("univ. of edin", delay=20)
+    offered = page.locator(f"datalist#{field.get_attribute('id')}-suggestions option")
+    offered.first.wait_for(state="attached")
+    assert [offered.nth(i).get_attribute("value") for i in range(offered.count())] == [EDINBURGH]
+    assert field.get_attribute("list") == f"{field.get_attribute('id')}-suggestions"
