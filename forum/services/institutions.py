@@ -429,3 +429,12 @@ def merge_institution(
     )
     db.session.commit()
     return target
+
+
+def merge_into_named(actor: User, source: Institution, *, name: str, now=None) -> Institution:
+    """merge_institution into the institution a typed name means (its name or an alias)."""
+    require(actor, "moderate_institutions")
+    target = find_institution(name)
+    if target is None:
+        raise InstitutionError(_("No institution goes by %(name)s.", name=name))
+    return merge_institution(actor, source, target, now=now)

@@ -40,7 +40,8 @@ def _curated(institution_id: int) -> Institution:
     return institutions.get_institution(institution_id) or abort(404)
 
 
-def _done(change, form) -> object:
+def _done(change, form):
+    """Run one curation once its form is complete, then back to the page with how it went."""
     if not form.validate_on_submit():
         flash(first_error(form), "error")
     else:
@@ -67,11 +68,7 @@ def confirm(institution_id: int):
 @bp.route("/moderation/institutions/<int:institution_id>/merge", methods=["POST"])
 def merge(institution_id: int):
     found = _curated(institution_id)
-
-    def change(form) -> None:
-        target = institutions.find_institution(form.into.data)
-        if target is None:
-            raise InstitutionError(_("No institution goes by %(name)s.", name=form.into.data))
-        institutions.merge_institution(current_user, found, target)
-
-    return _done(change, MergeInstitutionForm())
+    return _done(
+        lambda form: institutions.merge_into_named(current_user, found, name=form.into.data),
+        MergeInstitutionForm(),
+    )
