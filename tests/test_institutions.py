@@ -609,3 +609,15 @@ def test_applicant_typing_sees_the_confirmed_institution_offered(
     offered.first.wait_for(state="attached")
     assert [offered.nth(i).get_attribute("value") for i in range(offered.count())] == [EDINBURGH]
     assert field.get_attribute("list") == f"{field.get_attribute('id')}-suggestions"
+
+
+def test_a_name_whose_abbreviations_spell_out_longer_than_a_name_may_be_is_kept(client, member):
+    client.login(member)
+    long_name = ("Univ " * 40).strip()  # 199 characters; "University" 40 times is far longer
+    assert (
+        client.post("/settings/profile", data=profile_form(affiliation=long_name)).status_code
+        == 302
+    )
+    db.session.refresh(member)
+    assert member.affiliation == long_name
+    assert institutions.find_institution(long_name).id == member.institution_id

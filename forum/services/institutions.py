@@ -51,6 +51,11 @@ class InstitutionError(Exception):
 # --- Finding and proposing -----------------------------------------------------------------------
 
 
+def stored_key(name: str) -> str:
+    """The loose key as stored: "Univ." spelled out can outgrow the name, so it is cut to fit."""
+    return institution_key(name or "")[:NAME_LENGTH]
+
+
 def _lookup(key: str):
     return select(Institution).where(
         or_(
@@ -64,7 +69,7 @@ def _lookup(key: str):
 
 def find_institution(name: str) -> Institution | None:
     """The institution a typed name means (canonical name or alias, compared loosely)."""
-    key = institution_key(name or "")
+    key = stored_key(name)
     if not key:
         return None
     return db.session.scalar(_lookup(key))
@@ -74,7 +79,7 @@ def resolve_institution(name: str, *, now: datetime | None = None) -> Institutio
     """The institution a typed name means, proposing a new one when none matches (flushed in
     the caller's transaction, never committed). None for a blank name."""
     name = " ".join((name or "").split())[:NAME_LENGTH]
-    key = institution_key(name)
+    key = stored_key(name)
     if not key:
         return None
     found = db.session.scalar(_lookup(key))
@@ -315,7 +320,7 @@ def _rename(institution: Institution, name: str) -> str | None:
     """Give the institution a new canonical name, keeping the old one as an alias; returns the
     old name when it changed."""
     name = " ".join(name.split())[:NAME_LENGTH]
-    key = institution_key(name)
+    key = stored_key(name)
     if not key:
         raise InstitutionError(_("Give the institution a name."))
     if name == institution.name:
