@@ -621,3 +621,24 @@ def test_a_name_whose_abbreviations_spell_out_longer_than_a_name_may_be_is_kept(
     db.session.refresh(member)
     assert member.affiliation == long_name
     assert institutions.find_institution(long_name).id == member.institution_id
+
+
+def test_downgrading_0020_refuses_while_moderators_curated_institutions(migrated_app):
+    from flask_migrate import upgrade
+
+    with migrated_app.app_context():
+        upgrade()
+        moderator = make_user(role=Role.MODERATOR)
+        edinburgh = institutions.resolve_institution(EDINBURGH)
+        db.session.commit()
+        institutions.confirm_institution(moderator, edinburgh, name=EDINBURGH, domains="ed.ac.uk")
+        edinburgh_id = edinburgh.id
+        db.session.remove()
+        result = migrated_app.test_cli_runner().invoke(args=["db", "downgrade", "0017"])
+        assert result.exit_code == 1
+        assert "Downgrading 0020 would delete data the forum holds:" in result.output
+        assert "institutions confirmed by a moderator: 1" in result.output
+        assert "institutions' email domains: 1" in result.output
+        assert db.session.get(Institution, edinburgh_id) is not None  # nothing was changed
+        db.session.remove()
+        db.engine.dispose()

@@ -35,6 +35,7 @@ class Institution(db.Model):
         _enum(InstitutionState, "institution_state"), default=InstitutionState.PROPOSED
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When a moderator confirmed it; empty for one migration 0020 took as confirmed.
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     aliases: Mapped[list[InstitutionAlias]] = relationship(

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
+from data_loss import count, refuse_data_loss
+
 revision = "0020"
 down_revision = "0017"
 branch_labels = None
@@ -95,9 +97,7 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_institution_domains_institution_id"), ["institution_id"], unique=False
         )
-    sqlite = op.get_bind().dialect.name == "sqlite"
-    if sqlite:
-        _let_sqlite_copy_referenced_tables()
+    # On SQLite batch mode rebuilds both tables; env.py keeps foreign keys off meanwhile.
     for table in ("users", "applications"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("institution_id", sa.Integer(), nullable=True))
@@ -111,18 +111,7 @@ def upgrade():
                 ["id"],
                 ondelete="SET NULL",
             )
-    if sqlite:
-        op.execute("PRAGMA foreign_keys=ON")
     _link_existing_rows()
-
-
-def _let_sqlite_copy_referenced_tables():
-    """SQLite alters a table by copying it and dropping the original, which its foreign keys
-    refuse while other rows (ballots, posts) point at users. Inside a transaction only deferring
-    the checks to the commit works (the copy keeps every id, so nothing is left dangling); outside
-    one only switching them off does. One of the two takes effect: both are asked."""
-    op.execute("PRAGMA defer_foreign_keys=ON")
-    op.execute("PRAGMA foreign_keys=OFF")
 
 
 def _link_existing_rows():
@@ -187,14 +176,14 @@ def _link_existing_rows():
             spellings[key].items(),
             key=lambda kv: (-kv[1], kv[0].isupper() or kv[0].islower(), -len(kv[0]), kv[0]),
         )[0][0]
-        confirmed = key in members
+        # Members' institutions are taken as confirmed; confirmed_at stays empty, as it is the
+        # moment a moderator confirmed one (what a downgrade would lose).
         result = connection.execute(
             institutions.insert().values(
                 name=name,
                 key=key,
-                state="confirmed" if confirmed else "proposed",
+                state="confirmed" if key in members else "proposed",
                 created_at=now,
-                confirmed_at=now if confirmed else None,
             )
         )
         ids[key] = result.inserted_primary_key[0]
@@ -229,6 +218,18 @@ def _link_existing_rows():
 
 
 def downgrade():
+    # The names stay where they were typed (users.affiliation, applications.institution); what
+    # moderators added to them does not.
+    refuse_data_loss(
+        "0020",
+        {
+            "institutions confirmed by a moderator": count(
+                "institutions", "confirmed_at IS NOT NULL"
+            ),
+            "other spellings of institutions (aliases, merges)": count("institution_aliases"),
+            "institutions' email domains": count("institution_domains"),
+        },
+    )
     # Open rounds' ballots get their institution's name back in place of its key.
     connection = op.get_bind()
     for institution_id, name in connection.execute(
@@ -238,18 +239,13 @@ def downgrade():
             sa.text("UPDATE ballots SET institution = :name WHERE institution = :key"),
             {"name": name, "key": f"inst-{institution_id}"},
         )
-    sqlite = connection.dialect.name == "sqlite"
-    if sqlite:
-        _let_sqlite_copy_referenced_tables()
     for table in ("applications", "users"):
-        op.drop_index(op.f(f"ix_{table}_institution_id"), table_name=table)
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_constraint(
                 batch_op.f(f"fk_{table}_institution_id_institutions"), type_="foreignkey"
             )
+            batch_op.drop_index(batch_op.f(f"ix_{table}_institution_id"))
             batch_op.drop_column("institution_id")
-    if sqlite:
-        op.execute("PRAGMA foreign_keys=ON")
     with op.batch_alter_table("institution_domains", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_institution_domains_institution_id"))
     op.drop_table("institution_domains")
