@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         agenda,
         disclosure,
         discussions,
+        institutions,
         membership,
         moderation,
         notifications,
@@ -59,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(agenda.bp)
     app.register_blueprint(discussions.bp)
     app.register_blueprint(membership.bp)
+    app.register_blueprint(institutions.bp)
     app.register_blueprint(transparency.bp)
 
     errors.init_app(app)

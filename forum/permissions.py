@@ -417,16 +417,27 @@ def readable_categories(viewer: Any) -> ColumnElement[bool]:
 # --- Membership ----------------------------------------------------------------------------------
 
 
+# Abbreviations read as the word they shorten ("Univ. of Edinburgh" is "University of Edinburgh").
+INSTITUTION_ABBREVIATIONS = {"univ": "university", "uni": "university"}
+
+
 def institution_key(name: str) -> str:
-    """Institution names compared loosely: case, punctuation, spacing and a leading "the"."""
+    """Institution names compared loosely: case, punctuation, spacing, a leading "the" and the
+    abbreviations above (issue 14)."""
     words = "".join(c if c.isalnum() else " " for c in name.casefold()).split()
     if words and words[0] == "the":
         words = words[1:]
-    return " ".join(words)
+    return " ".join(INSTITUTION_ABBREVIATIONS.get(w, w) for w in words)
 
 
 def has_conflict_of_interest(reviewer: User, application: Application) -> bool:
-    """A reviewer from the applicant's own institution: no institution vets its own people."""
+    """A reviewer from the applicant's own institution: no institution vets its own people.
+    The same institution record (whatever spelling either typed, aliases included), or, for a
+    row not linked to a record, the same name compared loosely."""
+    if reviewer.institution_id is not None and (
+        reviewer.institution_id == application.institution_id
+    ):
+        return True
     mine = institution_key(reviewer.affiliation or "")
     return bool(mine) and mine == institution_key(application.institution)
 
@@ -464,7 +475,11 @@ def can_score_application(user: User | None, application: Application) -> Decisi
             _l(
                 "Conflict of interest: you and the applicant are both at %(institution)s, "
                 "so a reviewer from another institution must assess this application.",
-                institution=application.institution,
+                institution=(
+                    record.name
+                    if (record := application.institution_record)
+                    else application.institution
+                ),
             )
         )
     return decision
@@ -515,6 +530,20 @@ def can_view_transparency_report(user: User | None, thing: Any = None) -> Decisi
 
 def can_manage_settings(user: User | None, thing: Any = None) -> Decision:
     return _staff(user, admin=True, refusal=_l("Only admins can change the forum's settings."))
+
+
+def can_moderate_institutions(user: User | None, thing: Any = None) -> Decision:
+    """Confirming proposed institutions and merging spellings: moderators and admins."""
+    return _staff(
+        user, admin=False, refusal=_l("Only moderators and admins can curate institutions.")
+    )
+
+
+def can_suggest_institutions(user: User | None, thing: Any = None) -> Decision:
+    """The institution typeahead: applicants are visitors, so anyone may ask; it lists only
+    confirmed institutions (public names, unlike the members the mention typeahead lists), and
+    the lookup rate limit counts each visitor's address."""
+    return ALLOW
 
 
 def can_view_directory(user: User | None, thing: Any = None) -> Decision:
@@ -729,6 +758,9 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "view_transparency_report": can_view_transparency_report,
     "manage_settings": can_manage_settings,
     "view_directory": can_view_directory,
+    # institutions (issue 14)
+    "moderate_institutions": can_moderate_institutions,
+    "suggest_institutions": can_suggest_institutions,
     "propose_agenda_item": can_propose_agenda_item,
     "change_agenda_status": can_change_agenda_status,
     "create_round": can_create_round,

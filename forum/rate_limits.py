@@ -132,7 +132,7 @@ RULES: dict[str, Rule] = {
             "lookup",
             "120 per minute",
             "member",
-            "mention and similar-topic lookups",
+            "mention, similar-topic and institution lookups",
             methods=("GET",),
         ),
         Rule("write", "300 per hour", "member", "any other form sent, per form"),
@@ -155,6 +155,7 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
     "agenda.propose": ("proposal",),
     "discussions.suggest_members": ("lookup",),
     "discussions.similar": ("lookup",),
+    "institutions.suggest": ("lookup",),
 }
 
 

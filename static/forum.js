@@ -143,6 +143,30 @@ document.querySelectorAll("form.composer textarea").forEach((area) => {
   area.addEventListener("blur", () => setTimeout(() => { list.hidden = true; }, 150));
 });
 
+// Institution typeahead (issue 14): confirmed institutions offered in a <datalist> as the name
+// is typed. Without it the field is plain text, matched on the server by name and aliases.
+document.querySelectorAll("input[data-institution-suggest]").forEach((input) => {
+  const options = document.createElement("datalist");
+  options.id = input.id + "-suggestions";
+  input.insertAdjacentElement("afterend", options);
+  input.setAttribute("list", options.id);
+  const lookup = debounce(async () => {
+    const typed = input.value.trim();
+    if (typed.length < 2) return;
+    try {
+      const response = await fetch("/api/institutions/suggest?q=" + encodeURIComponent(typed));
+      if (!response.ok) return;
+      const found = await response.json();
+      options.replaceChildren(...found.map((institution) => {
+        const option = document.createElement("option");
+        option.value = institution.name;
+        return option;
+      }));
+    } catch (error) { /* a help, not a requirement */ }
+  }, 200);
+  input.addEventListener("input", lookup);
+});
+
 // Similar topics, shown while the title is typed, so duplicates are caught before posting.
 document.querySelectorAll("[data-similar-url]").forEach((box) => {
   const form = box.closest("form");

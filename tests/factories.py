@@ -81,6 +81,11 @@ def make_application(
         "locale": "en",
         **overrides,
     }
+    from forum.services.institutions import resolve_institution
+
+    # Linked to its institution record, as submitting the form does.
+    institution = resolve_institution(values["institution"])
+    values.setdefault("institution_id", institution.id if institution else None)
     application = Application(
         **values,
         state=state,

@@ -18,7 +18,7 @@ from forum.models import (
     VotingRound,
 )
 from forum.models.types import utcnow
-from forum.services import agenda, round_results, voting
+from forum.services import agenda, institutions, round_results, voting
 from tests.factories import make_agenda_item, make_round, make_user
 from tests.helpers import field_error
 
@@ -369,7 +369,10 @@ def test_institution_cap_limits_one_institutions_share_and_says_where(moderator,
     from forum import tally
 
     pseudonyms = tally.read_ballot_file(round_results.export_ballots(round_)).institutions
-    ids = db.session.scalars(select(Ballot.public_id).where(Ballot.institution == "Big University"))
+    big_university = institutions.find_institution("Big University")
+    ids = db.session.scalars(
+        select(Ballot.public_id).where(Ballot.institution == f"inst-{big_university.id}")
+    )
     big = {pseudonyms[public_id] for public_id in ids}
     assert len(big) == 1 and round_.results["capped"].get(str(a)) == sorted(big)
     scores = {int(k): v for k, v in round_.results["scores"].items()}

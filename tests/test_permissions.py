@@ -96,6 +96,8 @@ MATRIX = {
     ("approve_application", "reviewed_by_its_own_institution"): set(),
     ("approve_application", "decided_application"): set(),
     ("manage_settings", None): {"admin"},
+    ("moderate_institutions", None): MODERATORS,
+    ("suggest_institutions", None): EVERYONE,
     ("view_transparency_report", None): EVERYONE,
     ("vote", "post"): {"member", "invited", "moderator", "admin"},
     ("vote", "deleted_post"): set(),

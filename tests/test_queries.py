@@ -20,6 +20,8 @@ STATEMENTS = {
     ("home", "member"): 7,
     ("profile", "member"): 5,
     ("review queue", "moderator"): 9,
+    ("application", "moderator"): 9,
+    ("institutions", "moderator"): 9,
     ("member directory", "member"): 4,
     ("agenda", "member"): 6,
     ("agenda item", "member"): 6,
@@ -149,6 +151,44 @@ def test_review_queue_query_count_does_not_grow_with_applications(client, querie
     many = count_page_queries(client, queries, "/review?state=all&page=2")
     assert few == many, f"few:\n{few_sql}\n\nmany:\n{queries.report()}"
     expect("review queue", "moderator", many, queries.report())
+
+
+def test_application_page_query_count_does_not_grow_with_reviews(client, queries, moderator):
+    from tests.factories import make_application, score_application
+
+    application = make_application(institution="Univ. of Edinburgh")
+    client.login(moderator)
+    score_application(application, reviewers=1)
+    few = count_page_queries(client, queries, f"/review/{application.id}")
+    few_sql = queries.report()
+    score_application(application, reviewers=30)
+    many = count_page_queries(client, queries, f"/review/{application.id}")
+    assert few == many, f"few:\n{few_sql}\n\nmany:\n{queries.report()}"
+    expect("application", "moderator", many, queries.report())
+
+
+def test_institutions_page_query_count_does_not_grow_with_institutions(client, queries, moderator):
+    from forum.services import institutions
+    from tests.factories import make_application
+
+    def grow(n: int) -> None:
+        for i in range(n):
+            make_user(affiliation=f"Institute {i}")
+            make_application(institution=f"Institute {i}")
+            if i % 2:
+                found = institutions.find_institution(f"Institute {i}")
+                institutions.confirm_institution(
+                    moderator, found, name=found.name, domains=f"inst{i}.example"
+                )
+
+    client.login(moderator)
+    grow(2)
+    few = count_page_queries(client, queries, "/moderation/institutions")
+    few_sql = queries.report()
+    grow(120)
+    many = count_page_queries(client, queries, "/moderation/institutions?page=2")
+    assert few == many, f"few:\n{few_sql}\n\nmany:\n{queries.report()}"
+    expect("institutions", "moderator", many, queries.report())
 
 
 def test_member_directory_query_count_does_not_grow_with_members(client, queries, member):

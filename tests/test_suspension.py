@@ -119,6 +119,15 @@ MODERATOR_ACTIONS = {
         "POST", "/review/{application}/request-info", {"question": "Which papers?"}
     ),
     "resend_invitation": Action("POST", "/review/{application}/resend-invitation"),
+    "institutions_page": Action("GET", "/moderation/institutions"),
+    "confirm_institution": Action(
+        "POST",
+        "/moderation/institutions/{institution}/confirm",
+        {"name": "Cairo University", "domains": "cu.edu.eg"},
+    ),
+    "merge_institution": Action(
+        "POST", "/moderation/institutions/{institution}/merge", {"into": "{other_institution}"}
+    ),
 }
 # Suspended staff read like members: what only moderators may see (a post waiting for review,
 # a restricted topic, a private report) is not there for them, so acting on it answers the 404
@@ -209,6 +218,8 @@ def _build_world() -> World:
         "item": item.id,
         "other_item": other_item.id,
         "application": application.id,
+        "institution": application.institution_id,
+        "other_institution": member.affiliation,
         "member": member.id,
         "tomorrow": _day(1),
         "next_week": _day(7),

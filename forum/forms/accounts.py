@@ -89,7 +89,12 @@ class ProfileForm(FlaskForm):
         ],
     )
     affiliation = StringField(
-        _l("Affiliation (institution)"), validators=[Optional(), Length(max=200)]
+        _l("Affiliation (institution)"),
+        description=_l(
+            "Pick it from the list as you type. Not listed? Type its full name and moderators "
+            "will add it."
+        ),
+        validators=[Optional(), Length(max=200)],
     )
     department = StringField(_l("Department"), validators=[Optional(), Length(max=200)])
     disciplines = StringField(

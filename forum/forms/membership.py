@@ -73,7 +73,8 @@ class ApplicationForm(FlaskForm):
     institution = StringField(
         _l("Institution"),
         description=_l(
-            "University or organisation. Several members may come from one institution."
+            "University or organisation: pick it from the list as you type. Not listed? "
+            "Type its full name and moderators will add it."
         ),
         filters=[_strip],
         validators=[_required(_l("Enter your institution.")), Length(max=200)],

@@ -27,6 +27,12 @@ from forum.models.discussions import (
     TopicRead,
     TopicResourceKey,
 )
+from forum.models.institutions import (
+    Institution,
+    InstitutionAlias,
+    InstitutionDomain,
+    InstitutionState,
+)
 from forum.models.membership import (
     AccountToken,
     Application,
@@ -72,6 +78,10 @@ __all__ = [
     "RoundResult",
     "VotingMethod",
     "VotingRound",
+    "Institution",
+    "InstitutionAlias",
+    "InstitutionDomain",
+    "InstitutionState",
     "AccountToken",
     "Application",
     "ApplicationDiscipline",

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, String, Text
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from forum.extensions import db
@@ -63,6 +63,10 @@ class User(UserMixin, db.Model):
     handle: Mapped[str] = mapped_column(String(30), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     affiliation: Mapped[str] = mapped_column(String(200), default="")
+    # The institution record the affiliation names (issue 14); affiliation shows its name.
+    institution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("institutions.id", ondelete="SET NULL"), index=True
+    )
     department: Mapped[str] = mapped_column(String(200), default="")
     disciplines: Mapped[str] = mapped_column(String(300), default="")
     bio: Mapped[str] = mapped_column(Text, default="")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.extensions import db
 from forum.models.accounts import User, _enum
+from forum.models.institutions import Institution
 from forum.models.types import UTCDateTime, utcnow
 
 
@@ -66,7 +67,11 @@ class Application(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254))
-    institution: Mapped[str] = mapped_column(String(200))
+    institution: Mapped[str] = mapped_column(String(200))  # as the applicant typed it
+    # The institution record it names (issue 14): what reviews and conflicts go by.
+    institution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("institutions.id", ondelete="SET NULL"), index=True
+    )
     position: Mapped[str] = mapped_column(String(120))
     department: Mapped[str] = mapped_column(String(200), default="")
     disciplines_other: Mapped[str] = mapped_column(String(200), default="")
@@ -87,6 +92,7 @@ class Application(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    institution_record: Mapped[Institution | None] = relationship()
     disciplines: Mapped[list[ApplicationDiscipline]] = relationship(
         cascade="all, delete-orphan", order_by="ApplicationDiscipline.discipline"
     )

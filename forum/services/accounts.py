@@ -16,8 +16,8 @@ from forum.extensions import db
 from forum.models import Post, Role, Topic, User
 from forum.models.accounts import split_list
 from forum.names import TextKind, TextProblem, TextRefused, check_display_name, skeleton
-from forum.permissions import can, require
-from forum.services import reading
+from forum.permissions import can, institution_key, require
+from forum.services import institutions, reading
 
 PASSWORD_MIN_LENGTH = 10
 # Checked against when no account matches, so a wrong email costs as long as a wrong password.
@@ -181,13 +181,13 @@ def register_user(
         display_name=display_name,
         password_hash=hash_password(password),
         role=role,
-        affiliation=affiliation.strip(),
         department=department.strip(),
         disciplines=disciplines.strip(),
         bio=bio.strip(),
         locale=locale,
     )
     for _attempt in range(3):
+        institutions.link_user(user, affiliation)  # again after a rollback took a proposal
         db.session.add(user)
         try:
             db.session.commit()
@@ -234,7 +234,9 @@ def update_profile(actor: User, profile: User, changes: ProfileChanges) -> User:
     for a display name that breaks forum/names.py's rules or looks like another member's."""
     require(actor, "edit_profile", profile)
     profile.display_name = check_new_display_name(changes.display_name, member=profile)
-    profile.affiliation = changes.affiliation.strip()
+    typed = institution_key(changes.affiliation)
+    if typed != institution_key(profile.affiliation) or (typed and profile.institution_id is None):
+        institutions.link_user(profile, changes.affiliation)
     profile.department = changes.department.strip()
     profile.disciplines = ", ".join(split_list(changes.disciplines))
     profile.bio = changes.bio.strip()

@@ -30,6 +30,7 @@ from forum.models.types import utcnow
 from forum.names import TextRefused, check_display_name
 from forum.services import tokens
 from forum.services.accounts import find_user_by_email, hash_token, normalise_email
+from forum.services.institutions import resolve_institution
 from forum.services.site_settings import application_window, get_settings
 
 log = logging.getLogger(__name__)
@@ -126,10 +127,12 @@ def submit_application(draft: ApplicationDraft, *, now: datetime | None = None) 
             _("An application from this email address is already waiting for review.")
         )
     token = secrets.token_urlsafe(32)
+    institution = resolve_institution(draft.institution, now=now)
     application = Application(
         full_name=full_name,
         email=email,
         institution=draft.institution.strip(),
+        institution_id=institution.id if institution else None,
         position=draft.position.strip(),
         department=draft.department.strip(),
         disciplines_other=draft.disciplines_other.strip(),

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from forum.database import claim
 from forum.extensions import db
@@ -17,6 +17,7 @@ from forum.models import (
     ApplicationMessage,
     ApplicationReview,
     ApplicationState,
+    Institution,
     NotificationKind,
     Role,
     User,
@@ -35,6 +36,11 @@ from forum.services.applications import (
     application_messages,
     mail_applicant,
     status_link_token,
+)
+from forum.services.institutions import (
+    application_has_institutional_email,
+    institutional_email,
+    resolve_institution,
 )
 from forum.services.invitations import new_account_token, send_invitation
 
@@ -68,6 +74,10 @@ class Queue:
     by_institution: list[tuple[str, int]]
     # Ids of the applications on the page from the reviewer's own institution.
     conflicts: set[int]
+    # Each application's institution by its canonical name (issue 14), and the ids of those
+    # whose email address is at one of that institution's domains.
+    institution_names: dict[int, str]
+    institutional_email: set[int]
 
 
 def _queue_conditions(filters: QueueFilters) -> list:
@@ -77,8 +87,12 @@ def _queue_conditions(filters: QueueFilters) -> list:
     elif filters.state in {s.value for s in ApplicationState}:
         conditions.append(Application.state == ApplicationState(filters.state))
     if filters.institution:
+        named = func.lower(Institution.name) == filters.institution.strip().lower()
         conditions.append(
-            func.lower(Application.institution) == filters.institution.strip().lower()
+            or_(
+                func.lower(Application.institution) == filters.institution.strip().lower(),
+                Application.institution_id.in_(select(Institution.id).where(named)),
+            )
         )
     if filters.discipline:
         conditions.append(
@@ -99,16 +113,16 @@ def review_queue(reviewer: User, filters: QueueFilters, *, page: int = 1) -> Que
     total = db.session.scalar(select(func.count()).select_from(Application).where(*conditions)) or 0
     pages = max(1, -(-total // APPLICATIONS_PER_PAGE))
     page = min(max(page, 1), pages)
-    items = list(
-        db.session.scalars(
-            select(Application)
-            .where(*conditions)
-            .options(selectinload(Application.disciplines))
-            .order_by(Application.submitted_at, Application.id)
-            .limit(APPLICATIONS_PER_PAGE)
-            .offset((page - 1) * APPLICATIONS_PER_PAGE)
-        )
-    )
+    rows = db.session.execute(
+        select(Application, Institution.name, institutional_email())
+        .outerjoin(Institution, Institution.id == Application.institution_id)
+        .where(*conditions)
+        .options(selectinload(Application.disciplines))
+        .order_by(Application.submitted_at, Application.id)
+        .limit(APPLICATIONS_PER_PAGE)
+        .offset((page - 1) * APPLICATIONS_PER_PAGE)
+    ).all()
+    items = [row[0] for row in rows]
     ids = [a.id for a in items]
     scores = {
         row.application_id: ScoreSummary(row.n, row.relevance, row.fit, row.breadth)
@@ -134,10 +148,14 @@ def review_queue(reviewer: User, filters: QueueFilters, *, page: int = 1) -> Que
         .group_by(ApplicationDiscipline.discipline)
         .order_by(func.count().desc(), ApplicationDiscipline.discipline)
     ).all()
+    # Spellings of one institution counted together, under its canonical name.
+    shown = func.coalesce(Institution.name, Application.institution)
     by_institution = db.session.execute(
-        select(Application.institution, func.count())
-        .group_by(Application.institution)
-        .order_by(func.count().desc(), Application.institution)
+        select(shown, func.count())
+        .select_from(Application)
+        .outerjoin(Institution, Institution.id == Application.institution_id)
+        .group_by(shown)
+        .order_by(func.count().desc(), shown)
         .limit(20)
     ).all()
     return Queue(
@@ -147,6 +165,8 @@ def review_queue(reviewer: User, filters: QueueFilters, *, page: int = 1) -> Que
         by_discipline=[tuple(r) for r in by_discipline],
         by_institution=[tuple(r) for r in by_institution],
         conflicts={a.id for a in items if has_conflict_of_interest(reviewer, a)},
+        institution_names={a.id: name or a.institution for a, name, _mark in rows},
+        institutional_email={a.id for a, _name, mark in rows if mark},
     )
 
 
@@ -157,7 +177,11 @@ def get_application(application_id: int) -> Application | None:
     return db.session.scalar(
         select(Application)
         .where(Application.id == application_id)
-        .options(selectinload(Application.disciplines), selectinload(Application.decided_by))
+        .options(
+            selectinload(Application.disciplines),
+            selectinload(Application.decided_by),
+            joinedload(Application.institution_record),
+        )
     )
 
 
@@ -182,6 +206,8 @@ class ReviewPage:
     # The reviewer's own scores, to fill their form with.
     own_review: ApplicationReview | None
     conflict: bool
+    # The applicant's address is at a domain of their institution (issue 14).
+    institutional_email: bool
 
 
 def review_page(reviewer: User, application: Application) -> ReviewPage:
@@ -194,6 +220,7 @@ def review_page(reviewer: User, application: Application) -> ReviewPage:
         messages=application_messages(application),
         own_review=next((r for r in reviews if r.reviewer_id == reviewer.id), None),
         conflict=has_conflict_of_interest(reviewer, application),
+        institutional_email=application_has_institutional_email(application),
     )
 
 
@@ -307,6 +334,7 @@ def approve_application(reviewer: User, application: Application, *, now=None) -
         raise MembershipError(_("An account with this email address already exists."))
     display_name = member_name_for(application)  # refused before anything changes
     _claim_decision(application, reviewer, ApplicationState.APPROVED, "", now)
+    record = application.institution_record or resolve_institution(application.institution)
     labels = [str(DISCIPLINES.get(d, d)) for d in application.discipline_keys if d != "other"]
     if application.disciplines_other:
         labels.append(application.disciplines_other)
@@ -315,7 +343,9 @@ def approve_application(reviewer: User, application: Application, *, now=None) -
         handle=unique_handle(application.email, display_name),
         display_name=display_name,
         password_hash=None,
-        affiliation=application.institution,
+        # The institution record the application names (after any merge), shown by its name.
+        affiliation=record.name if record else "",
+        institution_id=record.id if record else None,
         department=application.department,
         position=application.position,
         disciplines=", ".join(labels)[:300],

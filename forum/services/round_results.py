@@ -33,7 +33,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import can, require
-from forum.services import audit, notifications
+from forum.services import audit, institutions, notifications
 from forum.services.voting import RoundState, get_round, my_ballot, round_state
 
 
@@ -252,17 +252,37 @@ def close_due_rounds(*, now: datetime | None = None) -> list[VotingRound]:
 
 
 def _frozen(round_: VotingRound, result: tally.Result) -> dict:
-    """What is published: the tally, participation and turnout by institution, frozen."""
+    """What is published: the tally, participation and turnout by institution, frozen. Turnout
+    names each institution by its canonical name at closing; the capped lists carry the
+    round's pseudonyms (the tally ran on them), so the two cannot be joined by name."""
     data = {**result.to_json(), **_parameters(round_)}
     voters = db.session.scalars(
         select(Ballot.institution).where(Ballot.round_id == round_.id)
     ).all()
+    names = institutions.names_for_keys(set(voters))
+
+    def name(key: str) -> str:
+        return names.get(key, key) if key else "—"
+
     data["participation"] = {"voters": len(voters), "eligible": eligible_count(round_)}
-    data["turnout_by_institution"] = sorted(
-        Counter(v or "—" for v in voters).items(), key=lambda kv: (-kv[1], kv[0])
-    )
+    data["turnout_by_institution"] = _turnout(Counter(name(v) for v in voters))
     data["capped"] = {str(k): v for k, v in (result.capped or {}).items()}
     return data
+
+
+# Institutions with fewer voters than this are published as one pooled line: with the ballot
+# file's pseudonyms, a named institution of one voter would show how that member voted.
+TURNOUT_SMALLEST_GROUP = 3
+SMALL_GROUPS = "<small groups>"  # the pooled line's key; results_view names it
+
+
+def _turnout(counts: Counter) -> list[tuple[str, int]]:
+    shown = sorted(
+        ((n, c) for n, c in counts.items() if c >= TURNOUT_SMALLEST_GROUP),
+        key=lambda kv: (-kv[1], kv[0]),
+    )
+    pooled = sum(c for c in counts.values() if c < TURNOUT_SMALLEST_GROUP)
+    return [*shown, (SMALL_GROUPS, pooled)] if pooled else shown
 
 
 def eligible_count(round_: VotingRound) -> int:
@@ -335,7 +355,15 @@ def results_view(round_: VotingRound, *, rtl: bool = False) -> ResultsView:
         supporters = {int(k): v for k, v in data["supporters"].items()}
         pairwise = data.get("pairwise")
         participation = data.get("participation")
-        turnout = data.get("turnout_by_institution", [])
+        turnout = [
+            (
+                _("Institutions with fewer than %(n)d voters each", n=TURNOUT_SMALLEST_GROUP)
+                if name == SMALL_GROUPS
+                else name,
+                count,
+            )
+            for name, count in data.get("turnout_by_institution", [])
+        ]
         capped = data.get("capped", {})
         previous = previous_ranks(round_)
     else:

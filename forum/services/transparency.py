@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
 from forum.models import (
@@ -184,11 +185,16 @@ def _groups(outcomes_by_label: dict[str, Outcomes]) -> list[Group]:
 
 
 def _institution_labels(applications: Iterable[Application]) -> dict[int, str]:
-    """Each application's institution, spellings of one name counted together under the most
+    """Each application's institution: its institution record's canonical name (issue 14), or
+    for an application linked to none, spellings of one name counted together under the most
     used spelling (the loose comparison the conflict-of-interest rule uses)."""
     spellings: dict[str, Counter] = defaultdict(Counter)
     keys = {}
     for application in applications:
+        if (record := application.institution_record) is not None:
+            keys[application.id] = key = f"record:{record.id}"
+            spellings[key][record.name] += 1
+            continue
         key = institution_key(application.institution) or "—"
         keys[application.id] = key
         spellings[key][application.institution.strip()] += 1
@@ -199,7 +205,13 @@ def _institution_labels(applications: Iterable[Application]) -> dict[int, str]:
 def _window_reports() -> list[Window]:
     from forum.services.applications import DISCIPLINES
 
-    applications = list(db.session.scalars(select(Application).order_by(Application.submitted_at)))
+    applications = list(
+        db.session.scalars(
+            select(Application)
+            .options(joinedload(Application.institution_record))
+            .order_by(Application.submitted_at)
+        )
+    )
     disciplines: dict[int, list[str]] = defaultdict(list)
     for application_id, discipline in db.session.execute(
         select(ApplicationDiscipline.application_id, ApplicationDiscipline.discipline)

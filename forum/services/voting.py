@@ -33,7 +33,7 @@ from forum.models import (
 from forum.models.types import utcnow
 from forum.names import TextRefused, check_title
 from forum.permissions import require
-from forum.services import audit, notifications
+from forum.services import audit, institutions, notifications
 from forum.services.agenda import AgendaError, record_status_change
 
 
@@ -224,7 +224,8 @@ def cast_ballot(
             user_id=member.id,
             public_id=secrets.token_hex(8),
             receipt="",
-            institution=member.affiliation or "",
+            # Fixed at the first vote: later affiliation edits and re-votes never move it.
+            institution=institutions.ballot_key(member),
             created_at=now,
         )
         db.session.add(ballot)

@@ -183,6 +183,7 @@ def _detail(application: Application, status: int = 200, **forms):
         reviews=page.reviews,
         messages=page.messages,
         conflict=page.conflict,
+        institutional_email=page.institutional_email,
         disciplines=applications.DISCIPLINES,
         **forms,
     ), status

@@ -9,6 +9,7 @@ from forum.extensions import db
 from forum.models import Application, ApplicationDiscipline, ApplicationState, User
 from forum.services import site_settings
 from forum.services.demo.people import DEMO_DOMAIN
+from forum.services.institutions import resolve_institution
 
 DECIDED = (ApplicationState.APPROVED, ApplicationState.REJECTED)
 
@@ -54,11 +55,13 @@ def seed_applications(people: dict[str, User], *, now: datetime) -> None:
     settings.applications_timezone = "Europe/London"
     for i, (name, institution, position, disciplines, state) in enumerate(APPLICANTS):
         local = name.split()[0].lower()
+        record = resolve_institution(institution, now=now)
         db.session.add(
             Application(
                 full_name=name,
                 email=f"{local}@applicant.{DEMO_DOMAIN}",
                 institution=institution,
+                institution_id=record.id if record else None,
                 position=position,
                 disciplines=[ApplicationDiscipline(discipline=d) for d in disciplines],
                 disciplines_other="Science journalism" if "other" in disciplines else "",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from forum.extensions import db
 from forum.models import Role, User
-from forum.services import accounts
+from forum.services import accounts, institutions
 
 DEMO_DOMAIN = "demo.forum.test"
 
@@ -100,4 +100,11 @@ def seed_people() -> tuple[dict[str, User], list[DemoLogin]]:
     # show; the others keep the default (members only).
     people["priya"].profile_public = True
     db.session.commit()
+    # The members' institutions are confirmed, so the typeahead offers them (issue 14).
+    for institution_id in dict.fromkeys(p.institution_id for p in people.values()):
+        institution = institutions.get_institution(institution_id)
+        if institution is not None:
+            institutions.confirm_institution(
+                people["moderator"], institution, name=institution.name, domains=""
+            )
     return people, logins
