@@ -293,3 +293,40 @@ def test_topic_page_loads_one_blocking_stylesheet_and_under_60_kb(live_server, b
     assert [Path(url).suffix for url in loaded["blocking"]] == [".css"], loaded
     assert loaded["fcp"] is not None
     assert loaded["bytes"] < 60 * 1024, loaded
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "ar"])
+def test_the_public_log_and_a_round_fit_a_phone_without_scrolling_sideways(
+    live_server, browser, member, moderator, locale
+):
+    """The pages anyone is sent to check a decision carry 64-digit hashes and long commands:
+    they wrap (or scroll in their own box) instead of widening a 375 px page."""
+    from datetime import timedelta
+
+    from forum.extensions import db
+    from forum.models.types import utcnow
+    from forum.services import round_results, voting
+    from tests.factories import make_agenda_item, make_round
+
+    items = [
+        make_agenda_item(moderator, title=t) for t in ("Audit unlearning", "Detect jailbreaks")
+    ]
+    round_ = make_round(moderator, items, method="approval", institution_share=0.5)
+    voting.cast_ballot(member, round_, entries={items[0].id: 1})
+    round_.closes_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    round_results.close_due_rounds()
+    context = browser.new_context(
+        viewport={"width": 375, "height": 800},
+        locale=locale,
+        extra_http_headers={"Accept-Language": locale},
+    )
+    try:
+        tab = context.new_page()
+        for path in ("/moderation/log", f"/rounds/{round_.id}", "/transparency"):
+            tab.goto(live_server + path)
+            expect(tab.locator("h1")).to_be_visible()
+            width = tab.evaluate("document.documentElement.scrollWidth")
+            assert width <= 375, f"{path} is {width} px wide at 375 px ({locale})"
+    finally:
+        context.close()
