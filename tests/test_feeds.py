@@ -273,3 +273,11 @@ def test_control_characters_never_break_the_feed(client, world, moderator):
     db.session.commit()
     parsed = parse(client.get("/feeds/latest.atom"))
     assert "Bell and verticaltab" in [e.title for e in parsed.entries]
+
+
+def test_a_reader_asking_in_arabic_gets_the_feed_titled_in_arabic(client, world):
+    response = client.get("/feeds/latest.atom", headers={"Accept-Language": "ar"})
+    parsed = parse(response)
+    assert parsed.feed.title.startswith("أحدث الموضوعات")
+    assert 'xml:lang="ar"' in response.get_data(as_text=True)
+    assert "Accept-Language" in response.headers["Vary"]
