@@ -36,6 +36,7 @@ SECRETS = [
     "MEMBERS-ONLY-BODY",
     "HIDDEN-OPENING-BODY",
     "HIDDEN-REPLY-BODY",
+    "AWAITING-REVIEW-TITLE",
     "AWAITING-REVIEW-BODY",
     "PRIVATE-REPORT-TITLE",
     "SECRET-AGENDA-ITEM",
@@ -98,7 +99,7 @@ def world(app, member, moderator):
     db.session.commit()
     moderation.hide_post(moderator, opening, reason="Shares a working exploit")
     moderation.hide_post(moderator, hidden_reply, reason="Shares a working exploit")
-    waiting = make_topic(safety, author=member, title="A first post waiting for review")
+    waiting = make_topic(safety, author=member, title="AWAITING-REVIEW-TITLE")
     first = reading.topic_posts(waiting, page=1).items[0]
     first.body = first.body_html = "AWAITING-REVIEW-BODY"
     first.awaiting_review = True

@@ -2,8 +2,9 @@
 
 A feed is fetched by programs that never log in and is copied on by aggregators, so it carries
 only what a visitor may read, whoever asks: every query uses the visitor's form of the one
-visibility rule in ``forum/permissions.py`` (``listed_topics(None)``, ``visible_posts(None)``,
-``readable_agenda_items(None)``). Each feed runs a fixed number of statements, at most
+visibility rule in ``forum/permissions.py`` (``syndicated_topics()``, built on
+``listed_topics(None)``, and ``readable_agenda_items(None)``), and a post's body is shown only
+when ``can(None, "see_post_body", post)``. Each feed runs a fixed number of statements, at most
 FEED_ENTRIES entries whatever the data size.
 """
 
@@ -25,7 +26,7 @@ from forum.i18n import category_name
 from forum.mail import external_url
 from forum.models import AgendaItem, Category, Post, RoundResult, Tag, Topic, User, VotingRound
 from forum.models.discussions import topic_tags
-from forum.permissions import listed_topics, readable_agenda_items, visible_posts
+from forum.permissions import can, readable_agenda_items, syndicated_topics
 
 FEED_ENTRIES = 30
 RESULTS_PER_ROUND = 10  # a round's entry names its first ten items
@@ -78,13 +79,12 @@ def _author(user: User) -> tuple[str, str]:
 
 
 def _topic_entries(*conditions: ColumnElement[bool]) -> list[FeedEntry]:
-    """The newest topics a visitor may read, with their opening posts when a visitor may read
-    those (not hidden, deleted or awaiting review): two statements (topics, then their tags)."""
-    opening = and_(Post.topic_id == Topic.id, Post.number == 1, visible_posts(VISITOR))
+    """The newest topics feeds carry, each with its opening post's body when a visitor may see
+    it (not hidden or deleted): two statements (topics with their opening posts, their tags)."""
     rows = db.session.execute(
         select(Topic, Post)
-        .outerjoin(Post, opening)
-        .where(listed_topics(VISITOR), *conditions)
+        .join(Post, and_(Post.topic_id == Topic.id, Post.number == 1))
+        .where(syndicated_topics(), *conditions)
         .options(
             joinedload(Topic.author),
             joinedload(Topic.category),
@@ -96,7 +96,8 @@ def _topic_entries(*conditions: ColumnElement[bool]) -> list[FeedEntry]:
     entries = []
     for topic, post in rows:
         name, uri = _author(topic.author)
-        edited = post.edited_at if post is not None and post.edited_at else None
+        shown = bool(can(VISITOR, "see_post_body", post))
+        edited = post.edited_at if shown else None
         entries.append(
             FeedEntry(
                 id=tag_uri("topic", topic.id, topic.created_at),
@@ -106,7 +107,7 @@ def _topic_entries(*conditions: ColumnElement[bool]) -> list[FeedEntry]:
                 published=topic.created_at,
                 author=name,
                 author_uri=uri,
-                summary_html=post.body_html if post is not None else "",
+                summary_html=post.body_html if shown else "",
                 categories=[category_name(topic.category), *(t.name for t in topic.tags)],
             )
         )
