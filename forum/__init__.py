@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         agenda,
         disclosure,
         discussions,
+        feeds,
         institutions,
         membership,
         moderation,
@@ -62,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(membership.bp)
     app.register_blueprint(institutions.bp)
     app.register_blueprint(transparency.bp)
+    app.register_blueprint(feeds.bp)
 
     errors.init_app(app)
 

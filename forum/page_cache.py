@@ -50,6 +50,11 @@ CACHED_ENDPOINTS = frozenset(
         "transparency.report",
     }
 )
+# Atom feeds (issue 16): kept like pages, sent back as Atom.
+FEED_ENDPOINTS = frozenset(
+    {"feeds.latest", "feeds.area", "feeds.tag", "feeds.agenda", "feeds.rounds"}
+)
+CACHED_ENDPOINTS |= FEED_ENDPOINTS
 # Tables no visitor's page shows: writes to them keep the kept pages.
 PRIVATE_TABLES = frozenset(
     {
@@ -166,8 +171,13 @@ def _etag(body: bytes, version: int) -> str:
     return hashlib.sha256(b"%s\n%d\n%d" % (body, version, period)).hexdigest()[:32]
 
 
+def _mimetype() -> str:
+    """Kept feeds go out as Atom (they hold what a visitor may read, whoever asks)."""
+    return "application/atom+xml" if request.endpoint in FEED_ENDPOINTS else "text/html"
+
+
 def _send(body: bytes, version: int) -> Response:
-    response = Response(mimetype="text/html")
+    response = Response(mimetype=_mimetype())
     response.set_etag(_etag(body, version))
     response.cache_control.no_cache = True
     if request.if_none_match.contains(response.get_etag()[0]):
@@ -195,7 +205,7 @@ def _before_request():
 
 def _after_request(response: Response) -> Response:
     version = g.pop("page_cache_version", None)
-    if version is None or response.status_code != 200 or response.mimetype != "text/html":
+    if version is None or response.status_code != 200 or response.mimetype != _mimetype():
         return response
     if response.is_streamed:
         return response

@@ -224,6 +224,13 @@ def listed_topics(viewer: Any) -> ColumnElement[bool]:
     return and_(readable_topics(viewer), Topic.is_private_report.is_(False))
 
 
+def syndicated_topics() -> ColumnElement[bool]:
+    """The topics Atom feeds carry, a condition on Topic joined to its opening Post: those listed
+    to a visitor (whoever fetches the feed), less those whose opening post still waits for
+    review. Stricter than the lists, because aggregators copy a feed's entries on for good."""
+    return and_(listed_topics(None), Post.awaiting_review.is_(False))
+
+
 def can_view_post(user: User | None, post: Post) -> Decision:
     """A post is there for a reader who may read its topic, except that one waiting for
     first-post review is there only for its author and the moderators."""

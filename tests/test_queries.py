@@ -40,6 +40,12 @@ STATEMENTS = {
     ("notifications", "member"): 3,
     ("moderation log", "visitor"): 8,
     ("moderation log", "member"): 9,
+    # Atom feeds (issue 16): what a visitor reads, whoever asks.
+    ("latest feed", "visitor"): 2,
+    ("area feed", "visitor"): 3,
+    ("tag feed", "visitor"): 3,
+    ("agenda feed", "visitor"): 1,
+    ("rounds feed", "visitor"): 2,
 }
 
 
@@ -400,3 +406,49 @@ def test_moderation_log_query_count_does_not_grow_with_entries(
     many = count_page_queries(client, queries, "/moderation/log?page=2")
     assert few == many, f"few:\n{few_sql}\n\nmany:\n{queries.report()}"
     expect("moderation log", reader, many, queries.report())
+
+
+def count_feed_queries(client, queries, url: str) -> int:
+    """As count_page_queries, for a feed: a visitor's, one statement at the least."""
+    client.get(url)
+    with queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.mimetype == "application/atom+xml"
+    assert queries.count >= 1, "the query log saw nothing: is it listening to the app's engine?"
+    return queries.count
+
+
+def test_feeds_run_as_many_queries_for_1_entry_as_for_50(client, queries, moderator):
+    from forum.services import tags
+    from tests.factories import close_round, make_agenda_item, make_round
+
+    tag = tags.create_tag(moderator, name="evaluation")
+    security = topic_areas.get_category("security")
+    people = [make_user() for _ in range(4)]
+
+    def grow(n: int) -> None:
+        for i in range(n):
+            topic = make_topic(security, author=people[i % 4])
+            posting.set_tags(topic, [tag.id])
+            db.session.commit()
+        items = [make_agenda_item(people[i % 4]) for i in range(max(2, n // 10))]
+        for _ in range(max(1, n // 25)):
+            close_round(make_round(moderator, items))
+
+    urls = {
+        "latest feed": "/feeds/latest.atom",
+        "area feed": "/feeds/c/security.atom",
+        "tag feed": "/feeds/tags/evaluation.atom",
+        "agenda feed": "/feeds/agenda.atom",
+        "rounds feed": "/feeds/rounds.atom",
+    }
+    grow(1)
+    few = {page: count_feed_queries(client, queries, url) for page, url in urls.items()}
+    few_sql = queries.report()
+    grow(50)
+    many = {page: count_feed_queries(client, queries, url) for page, url in urls.items()}
+    assert few == many, f"{few_sql}\n\n{queries.report()}"
+    for page, url in urls.items():
+        count_feed_queries(client, queries, url)
+        expect(page, "visitor", many[page], queries.report())

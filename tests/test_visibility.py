@@ -20,7 +20,7 @@ from datetime import timedelta
 import pytest
 from flask import request_finished
 from flask_login import AnonymousUserMixin, current_user
-from sqlalchemy import Column, func, select
+from sqlalchemy import Column, and_, func, select
 from sqlalchemy.sql import visitors
 
 from forum import create_app
@@ -46,6 +46,7 @@ from forum.permissions import (
     readable_agenda_items,
     readable_posts,
     readable_topics,
+    syndicated_topics,
     visible_posts,
 )
 from forum.services import moderation, posting, reading, topic_areas, topic_counts
@@ -477,3 +478,21 @@ def test_list_totals_from_the_stored_counts_equal_counting_what_the_reader_may_l
         assert topic_counts.listed_total(reader, category) == counted(
             Topic.category_id == category.id
         ), category.slug
+
+
+def test_feeds_carry_every_topic_a_visitor_may_read_and_nothing_else(world):
+    """The feeds' rule (issue 16) against the Python check, over every topic state: a visitor's
+    topics less private reports (and those whose opening post waits for review)."""
+    opening = and_(Post.topic_id == Topic.id, Post.number == 1)
+    fed = set(db.session.scalars(select(Topic.id).join(Post, opening).where(syndicated_topics())))
+    expected = {
+        place.topic.id
+        for place in world.places.values()
+        if can_view_topic(None, place.topic)
+        and not place.topic.is_private_report
+        and not db.session.scalar(
+            select(Post.awaiting_review).where(Post.topic_id == place.topic.id, Post.number == 1)
+        )
+    }
+    every_topic = {place.topic.id for place in world.places.values()}
+    assert fed & every_topic == expected
