@@ -50,6 +50,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         membership,
         moderation,
         notifications,
+        pages,
+        sitemap,
         transparency,
     )
 
@@ -62,6 +64,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(membership.bp)
     app.register_blueprint(institutions.bp)
     app.register_blueprint(transparency.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(sitemap.bp)
 
     errors.init_app(app)
 

@@ -48,6 +48,7 @@ CACHED_ENDPOINTS = frozenset(
         "agenda.item",
         "agenda.round",
         "transparency.report",
+        "pages.page",
     }
 )
 # Tables no visitor's page shows: writes to them keep the kept pages.
