@@ -133,49 +133,49 @@ def _fixed_urls(url: Callable[..., str]) -> list[SitemapUrl]:
 
 @dataclass(frozen=True)
 class Sitemap:
-    total: int  # addresses in all
-    parts: int  # files they take (1: /sitemap.xml is the urlset itself)
+    fixed: list[SitemapUrl]  # the home page, the public pages, the areas
+    sections: list[tuple[Select, int]]  # topics, agenda items, rounds: each query and its size
+
+    @property
+    def total(self) -> int:
+        return len(self.fixed) + sum(size for _query, size in self.sections)
+
+    @property
+    def parts(self) -> int:
+        """The files it takes (1: /sitemap.xml is the urlset itself)."""
+        return max(1, -(-self.total // URLS_PER_FILE))
 
 
-def sitemap_size() -> Sitemap:
-    total = len(_fixed_urls(_url_builder()))
-    total += _count(_topics()) + _count(_agenda_items()) + _count(_rounds())
-    return Sitemap(total=total, parts=max(1, -(-total // URLS_PER_FILE)))
+def build_sitemap() -> Sitemap:
+    """What the sitemap holds, counted (six statements): each part is then read by itself."""
+    sections = [
+        _topics().order_by(Topic.id),
+        _agenda_items().order_by(AgendaItem.id),
+        _rounds().order_by(VotingRound.id),
+    ]
+    return Sitemap(fixed=_fixed_urls(_url_builder()), sections=[(q, _count(q)) for q in sections])
 
 
-def sitemap_urls(part: int = 1) -> list[SitemapUrl]:
+def sitemap_urls(built: Sitemap, part: int = 1) -> list[SitemapUrl]:
     """The addresses of one part (1 is the first): fixed pages, then topics, agenda items and
-    rounds, each in id order, URLS_PER_FILE to a part."""
+    rounds, each in id order, URLS_PER_FILE to a part (a statement per section it reaches)."""
     url = _url_builder()
-    start, end = (part - 1) * URLS_PER_FILE, part * URLS_PER_FILE
-    fixed = _fixed_urls(url)
-    found = fixed[start:end]
-    offset = len(fixed)
-    sections: list[tuple[Select, Callable]] = [
-        (
-            _topics().order_by(Topic.id),
-            lambda r: SitemapUrl(
-                url("discussions.topic", topic_id=r.id, slug=r.slug), r.last_post_at
-            ),
-        ),
-        (
-            _agenda_items().order_by(AgendaItem.id),
-            lambda r: SitemapUrl(url("agenda.item", item_id=r.id), r.updated_at),
-        ),
-        (
-            _rounds().order_by(VotingRound.id),
-            lambda r: SitemapUrl(
-                url("agenda.round", round_id=r.id), r.results_published_at or r.created_at
-            ),
+    makers: list[Callable] = [
+        lambda r: SitemapUrl(url("discussions.topic", topic_id=r.id, slug=r.slug), r.last_post_at),
+        lambda r: SitemapUrl(url("agenda.item", item_id=r.id), r.updated_at),
+        lambda r: SitemapUrl(
+            url("agenda.round", round_id=r.id), r.results_published_at or r.created_at
         ),
     ]
-    for query, make in sections:
-        if len(found) >= end - start:
+    start, end = (part - 1) * URLS_PER_FILE, part * URLS_PER_FILE
+    found = built.fixed[start:end]
+    offset = len(built.fixed)
+    for (query, size), make in zip(built.sections, makers, strict=True):
+        wanted = end - start - len(found)
+        if wanted <= 0:
             break
-        size = _count(query)
         if offset + size > start:
-            skip = max(0, start - offset)
-            rows = db.session.execute(query.offset(skip).limit(end - start - len(found)))
+            rows = db.session.execute(query.offset(max(0, start - offset)).limit(wanted))
             found += [make(row) for row in rows]
         offset += size
     return found

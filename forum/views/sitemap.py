@@ -18,14 +18,15 @@ def robots():
 
 @bp.route("/sitemap.xml")
 def index():
-    size = sitemap.sitemap_size()
-    if size.parts == 1:
-        return Response("".join(sitemap.urlset_xml(sitemap.sitemap_urls(1))), mimetype=XML)
-    return Response("".join(sitemap.index_xml(size.parts)), mimetype=XML)
+    built = sitemap.build_sitemap()
+    if built.parts == 1:
+        return Response("".join(sitemap.urlset_xml(sitemap.sitemap_urls(built))), mimetype=XML)
+    return Response("".join(sitemap.index_xml(built.parts)), mimetype=XML)
 
 
 @bp.route("/sitemap-<int:part>.xml")
 def part(part: int):
-    if not 1 <= part <= sitemap.sitemap_size().parts:
+    built = sitemap.build_sitemap()
+    if not 1 <= part <= built.parts:
         abort(404)
-    return Response("".join(sitemap.urlset_xml(sitemap.sitemap_urls(part))), mimetype=XML)
+    return Response("".join(sitemap.urlset_xml(sitemap.sitemap_urls(built, part))), mimetype=XML)
