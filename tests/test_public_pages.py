@@ -350,3 +350,35 @@ def test_a_large_sitemap_is_an_index_of_numbered_parts(client, app, mixed_world,
     assert sorted(seen) == sorted(whole)  # every address once, none left out
     assert client.get(f"/sitemap-{len(parts) + 1}.xml").status_code == 404
     assert client.get("/sitemap-0.xml").status_code == 404
+
+
+# --- The migration --------------------------------------------------------------------------------
+
+
+def test_downgrading_0023_refuses_while_an_admin_edited_page_exists(backend, request, tmp_path):
+    from flask_migrate import upgrade
+    from sqlalchemy import make_url
+
+    from forum import create_app
+    from forum.models import Role
+    from forum.services import pages
+    from tests.conftest import _worker, app_config, drop_postgres_database, fresh_database_url
+    from tests.test_migration_downgrades import flask_db, version
+
+    url = fresh_database_url(backend, f"forum_pages_{_worker(request)}", tmp_path)
+    app = create_app(app_config(url))
+    with app.app_context():
+        upgrade()
+        assert flask_db(app, "downgrade", "0021").exit_code == 0  # nothing edited: no question
+        assert flask_db(app, "upgrade").exit_code == 0
+        pages.edit_page(make_user(role=Role.ADMIN), "about", body="Our own words.")
+        head = version()
+        result = flask_db(app, "downgrade", "0021")
+        assert result.exit_code == 1
+        assert "public pages edited by admins: 1" in result.output
+        assert version() == head
+        assert db.session.scalar(select(PublicPage.body)) == "Our own words."
+        db.session.remove()
+        db.engine.dispose()
+    if backend == "postgresql":
+        drop_postgres_database(make_url(url).database)
