@@ -4,7 +4,8 @@ PostgreSQL cannot store, nor even compare against, a NUL in text, and no keyboar
 C0 control characters; rather than each view and form guarding against them, every request is
 checked once before any view runs (issue 13). Tab, newline and carriage return are ordinary in
 form values (multi-line bodies); a tab is also allowed in query values (pasted into a search box).
-Nothing is allowed in the path or in any field's name. Uploads are not read here.
+Nothing is allowed in the path or in any field's name. Uploads are not read here. The few forms
+listed in FORM_VALUES_CHECKED_BY_THE_VIEW judge their values themselves, at the field.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ CONTROL_IN_FORM_VALUE = re.compile(f"[{_CONTROL}]")
 # field, the text kept: an admin's page of Markdown is not lost to one stray NUL pasted into it
 # (issue 16). Their paths, queries and field names are still checked here.
 FORM_VALUES_CHECKED_BY_THE_VIEW = frozenset({"pages.edit"})
+_NOTHING = re.compile(r"(?!)")  # matches no value
 
 
 class ControlCharactersRefused(BadRequest):
@@ -47,12 +49,10 @@ def refuse_control_characters() -> None:
 
 
 def _form_values() -> re.Pattern:
+    """What is refused in form values: nothing for the views that judge them themselves."""
     if request.endpoint in FORM_VALUES_CHECKED_BY_THE_VIEW:
         return _NOTHING
     return CONTROL_IN_FORM_VALUE
-
-
-_NOTHING = re.compile(r"(?!)")  # matches no value
 
 
 def init_app(app: Flask) -> None:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from forum.extensions import db
-from forum.models import AuditEntry, PublicPage
+from forum.models import AuditEntry, Post, PublicPage
 from forum.models.types import utcnow
 from forum.services import posting, reports, sitemap, topic_areas
 from tests.factories import make_agenda_item, make_round, make_topic, make_user
@@ -58,8 +58,12 @@ class _Head(HTMLParser):
 
 
 def read(response) -> _Head:
+    return read_html(response.get_data(as_text=True))
+
+
+def read_html(page: str) -> _Head:
     parser = _Head()
-    parser.feed(response.get_data(as_text=True))
+    parser.feed(page)
     return parser
 
 
@@ -214,6 +218,21 @@ def test_public_topic_has_a_description_and_open_graph_from_its_opening_post(
     assert description.startswith("We found that membership inference on clinical notes works")
     assert "**" not in description and "<" not in description
     assert len(description) <= 200 and description.endswith("…")
+
+
+def test_a_hidden_opening_post_is_not_the_description(client, member, moderator, safety):
+    from forum.services import moderation
+
+    found = make_topic(
+        safety, author=member, title="Doxxing thread", body="Her address is 12 X St."
+    )
+    opening = db.session.scalar(select(Post).where(Post.topic_id == found.id, Post.number == 1))
+    moderation.hide_post(moderator, opening, reason="Personal data")
+    page = client.get(f"/t/{found.id}/{found.slug}").get_data(as_text=True)
+    meta = read_html(page).meta
+    assert meta["og:title"] == "Doxxing thread"
+    assert "description" not in meta and "og:description" not in meta
+    assert "12 X St" not in page
 
 
 def test_member_reading_a_restricted_topic_gets_no_description_of_it(client, member):
