@@ -82,7 +82,9 @@ def test_visitor_reads_each_public_page_linked_from_every_footer(client, path):
     assert f"<h1>{PAGES[path]}</h1>" in page
     assert path in read(client.get("/")).hrefs  # the footer of the home page links it
     assert path in read(client.get("/latest")).hrefs
-    assert read(response).meta.get("description")  # the page's first words
+    meta = read(response).meta
+    assert meta["description"] and meta["description"] == meta["og:description"]
+    assert meta["og:url"].endswith(path) and meta["og:title"] == PAGES[path]
 
 
 def test_default_about_page_says_who_runs_the_community_and_what_the_facilitator_does(client):

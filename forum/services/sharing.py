@@ -19,6 +19,7 @@ from forum.mail import external_url
 from forum.markup import plain_summary, shorten_text
 from forum.models import AgendaItem, Post, Topic, VotingRound
 from forum.permissions import can_view_agenda_item, can_view_topic, visible_posts
+from forum.services.pages import ShownPage
 
 DESCRIPTION_LENGTH = 200  # characters; link previews show about this much
 VISITOR = None  # can_view_*(None, ...) answers for someone who is not signed in
@@ -65,4 +66,14 @@ def round_card(round_: VotingRound) -> ShareCard:
         title=round_.title,
         description=shorten_text(round_.description, limit=DESCRIPTION_LENGTH),
         url=external_url("agenda.round", round_id=round_.id),
+    )
+
+
+def page_card(page: ShownPage) -> ShareCard:
+    """The about page, charter, code of conduct and privacy notice: public, as their names say."""
+    return ShareCard(
+        title=page.title,
+        description=page.description,
+        url=external_url("pages.page", slug=page.slug),
+        type="website",
     )

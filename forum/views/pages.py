@@ -9,7 +9,7 @@ from flask_login import current_user
 from forum.forms.pages import PageForm
 from forum.markup import render_markdown
 from forum.permissions import require
-from forum.services import pages
+from forum.services import pages, sharing
 
 bp = Blueprint("pages", __name__)
 
@@ -19,7 +19,8 @@ def _page_or_404(slug: str) -> pages.ShownPage:
 
 
 def page(slug: str):
-    return render_template("pages/page.html", page=_page_or_404(slug))
+    shown = _page_or_404(slug)
+    return render_template("pages/page.html", page=shown, share=sharing.page_card(shown))
 
 
 for _slug in pages.PAGES:  # /about, /charter, /code-of-conduct, /privacy: one view
