@@ -51,6 +51,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         membership,
         moderation,
         notifications,
+        pages,
+        sitemap,
         transparency,
     )
 
@@ -64,6 +66,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(institutions.bp)
     app.register_blueprint(transparency.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(sitemap.bp)
 
     errors.init_app(app)
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from html.parser import HTMLParser
 
 import bleach
 from bleach import html5lib_shim
@@ -331,3 +332,48 @@ def render_markdown(text: str, *, mention_handles: Collection[str] = ()) -> str:
 def safe_html(stored_html: str) -> Markup:
     """Mark HTML that render_markdown produced (and the database stored) as safe for Jinja."""
     return Markup(stored_html)
+
+
+# Elements after which the words of a plain-text summary are kept apart ("</p><p>" is a space).
+_BLOCK_ELEMENTS = frozenset(
+    {"p", "br", "li", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th"}
+)
+
+
+class _TextOnly(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.handle_endtag(tag)
+
+    def handle_endtag(self, tag) -> None:
+        if tag in _BLOCK_ELEMENTS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_summary(stored_html: str, *, limit: int = 200) -> str:
+    """The words of HTML that render_markdown produced, without its markup, in at most
+    ``limit`` characters, cut at a word with an ellipsis: a page's description for search
+    engines and link previews (``<meta name="description">``, Open Graph). Plain text, to be
+    escaped like any other."""
+    reader = _TextOnly()
+    reader.feed(stored_html or "")
+    reader.close()
+    return shorten_text("".join(reader.parts), limit=limit)
+
+
+def shorten_text(text: str, *, limit: int = 200) -> str:
+    """Plain text with its white space collapsed, cut at a word to at most ``limit``
+    characters (an ellipsis included)."""
+    words = " ".join((text or "").split())
+    if len(words) <= limit:
+        return words
+    cut = words[: limit - 1]
+    if " " in cut and not words[limit - 1].isspace():
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.-") + "…"

@@ -48,6 +48,7 @@ CACHED_ENDPOINTS = frozenset(
         "agenda.item",
         "agenda.round",
         "transparency.report",
+        "pages.page",
     }
 )
 # Atom feeds (issue 16): kept like pages, sent back as Atom.

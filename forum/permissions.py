@@ -539,6 +539,12 @@ def can_manage_settings(user: User | None, thing: Any = None) -> Decision:
     return _staff(user, admin=True, refusal=_l("Only admins can change the forum's settings."))
 
 
+def can_edit_public_pages(user: User | None, thing: Any = None) -> Decision:
+    """The about page, charter, code of conduct and privacy notice speak for the whole forum:
+    admins edit them (issue 16)."""
+    return _staff(user, admin=True, refusal=_l("Only admins can edit the forum's public pages."))
+
+
 def can_moderate_institutions(user: User | None, thing: Any = None) -> Decision:
     """Confirming proposed institutions and merging spellings: moderators and admins."""
     return _staff(
@@ -764,6 +770,7 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "approve_application": can_approve_application,
     "view_transparency_report": can_view_transparency_report,
     "manage_settings": can_manage_settings,
+    "edit_public_pages": can_edit_public_pages,
     "view_directory": can_view_directory,
     # institutions (issue 14)
     "moderate_institutions": can_moderate_institutions,

@@ -184,6 +184,7 @@ def world(app, member, other_member, moderator, admin, safety):
             "round_id": round_.id,
             "application_id": application.id,
             "notification_id": notification.id if notification else 1,
+            "part": 1,  # of the sitemap
         },
         "strings": {
             "handle": member.handle,

@@ -96,6 +96,7 @@ MATRIX = {
     ("approve_application", "reviewed_by_its_own_institution"): set(),
     ("approve_application", "decided_application"): set(),
     ("manage_settings", None): {"admin"},
+    ("edit_public_pages", None): {"admin"},
     ("moderate_institutions", None): MODERATORS,
     ("suggest_institutions", None): EVERYONE,
     ("view_transparency_report", None): EVERYONE,

@@ -12,8 +12,9 @@ PAGE_QUERY_BUDGET = 10
 
 # Every page's exact statement count, per reader: the one place they are listed.
 STATEMENTS = {
-    ("topic", "visitor"): 4,
-    ("topic", "member"): 8,
+    # The topic's opening post for its description, when visitors may read it (issue 16).
+    ("topic", "visitor"): 5,
+    ("topic", "member"): 9,
     ("area", "visitor"): 6,
     ("area", "member"): 8,
     ("home", "visitor"): 6,
@@ -46,6 +47,9 @@ STATEMENTS = {
     ("tag feed", "visitor"): 3,
     ("agenda feed", "visitor"): 1,
     ("rounds feed", "visitor"): 2,
+    ("public page", "visitor"): 2,
+    ("public page", "admin"): 3,
+    ("sitemap", "visitor"): 9,
 }
 
 
@@ -452,3 +456,33 @@ def test_feeds_run_as_many_queries_for_1_entry_as_for_50(client, queries, modera
     for page, url in urls.items():
         count_feed_queries(client, queries, url)
         expect(page, "visitor", many[page], queries.report())
+
+
+@pytest.mark.parametrize("edited", [False, True], ids=["default", "edited"])
+def test_public_page_query_count(client, queries, edited):
+    from forum.models import Role
+    from forum.services import pages
+
+    admin = make_user(role=Role.ADMIN)
+    if edited:
+        pages.edit_page(admin, "about", body="Who we are.")
+    expect(
+        "public page", "visitor", count_page_queries(client, queries, "/about"), queries.report()
+    )
+    client.login(admin)
+    expect("public page", "admin", count_page_queries(client, queries, "/about"), queries.report())
+
+
+def test_sitemap_query_count_does_not_grow_with_topics(client, queries, safety):
+    from tests.factories import make_agenda_item
+
+    people = [make_user() for _ in range(3)]
+    make_topic(safety, author=people[0])
+    few = count_page_queries(client, queries, "/sitemap.xml")
+    few_sql = queries.report()
+    for i in range(60):
+        make_topic(safety, author=people[i % 3])
+    make_agenda_item(people[0])
+    many = count_page_queries(client, queries, "/sitemap.xml")
+    assert few == many, f"1 topic:\n{few_sql}\n\n61 topics:\n{queries.report()}"
+    expect("sitemap", "visitor", many, queries.report())

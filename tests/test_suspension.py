@@ -147,6 +147,8 @@ ADMIN_ACTIONS = {
         },
     ),
     "digest_preview": Action("GET", "/admin/digest/{member}"),
+    "page_form": Action("GET", "/admin/pages/charter"),
+    "edit_page": Action("POST", "/admin/pages/charter", {"body": "Decided by one person."}),
 }
 
 

@@ -54,6 +54,7 @@ from forum.models.notifications import (
     Subscription,
     WatchLevel,
 )
+from forum.models.pages import PublicPage
 from forum.models.search import TopicTerm
 
 __all__ = [
@@ -101,6 +102,7 @@ __all__ = [
     "TopicResourceKey",
     "Post",
     "PostRevision",
+    "PublicPage",
     "Role",
     "Topic",
     "TopicKind",

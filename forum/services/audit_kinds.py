@@ -4,7 +4,8 @@ it is private (decided when the entry is recorded, since the hash then covers it
 A sentence is a lazy-gettext template; its placeholders are filled by forum.services.audit_log:
 ``actor`` (a moderator's name, "The forum" for a scheduled job, "A member" when withheld),
 ``topic``, ``other`` (the second topic of a merge, split or duplicate), ``post``, ``round``,
-``item`` (an agenda item), ``from_area``/``to_area``, ``from_status``/``to_status``, ``until``.
+``item`` (an agenda item), ``from_area``/``to_area``, ``from_status``/``to_status``, ``until``,
+``page`` (a public page) and ``revision``.
 A target the reader may not see is shown as "a topic" / "a post", unlinked.
 """
 
@@ -82,6 +83,8 @@ ACTION_KINDS: dict[str, ActionKind] = {
     "applications.window": ActionKind(
         _l("%(actor)s changed the dates when applications open and close.")
     ),
+    # Public pages (issue 16)
+    "page.edit": ActionKind(_l("%(actor)s edited the page %(page)s (revision %(revision)s).")),
 }
 
 # A kind this table does not know (an older or newer entry): a sentence that names nothing.

@@ -35,6 +35,7 @@ from forum.permissions import (
 )
 from forum.services.audit import SYSTEM_ACTOR_NAME, entry_form, latest_checkpoints
 from forum.services.audit_kinds import STATUS_LABELS, kind_of
+from forum.services.pages import PAGES
 
 ENTRIES_PER_PAGE = 50
 MAX_ENTRIES_PER_PAGE = 200
@@ -196,6 +197,14 @@ def _topic_ref(topic_id, seen: _Seen) -> Markup | str:
     return gettext("a topic")
 
 
+def _page_ref(slug) -> Markup | str:
+    """A public page, linked under its title in the reader's language (pages are public)."""
+    kind = PAGES.get(slug) if isinstance(slug, str) else None
+    if kind is None:
+        return gettext("a public page")
+    return _link(url_for("pages.page", slug=kind.slug), str(kind.title))
+
+
 def _moment(value) -> str:
     try:
         return format_datetime(datetime.fromisoformat(value), "medium")
@@ -224,6 +233,8 @@ def _line(row, data: dict, seen: _Seen) -> LogLine:
         "round": gettext("a voting round"),
         "item": gettext("an agenda item"),
         "until": _moment(data.get("until") or data.get("embargo_until")),
+        "page": _page_ref(data.get("page")),
+        "revision": data.get("revision") if isinstance(data.get("revision"), int) else "?",
     }
     if row.target_type == "post":
         readable = target in seen.posts
@@ -244,7 +255,7 @@ def _line(row, data: dict, seen: _Seen) -> LogLine:
             params[f"{key}_status"] = str(label) if label else gettext("another status")
     elif row.target_type == "voting_round" and target in seen.rounds:
         params["round"] = _link(url_for("agenda.round", round_id=target), seen.rounds[target])
-    elif row.target_type not in ("voting_round", "settings"):
+    elif row.target_type not in ("voting_round", "settings", "public_page"):
         readable = False
     params.setdefault("from_area", gettext("another area"))
     params.setdefault("to_area", gettext("another area"))

@@ -31,8 +31,9 @@ from forum.services import audit
 
 SMALL_GROUP = 3
 WINDOW_ACTION = "applications.window"  # recorded by site_settings when the window changes
-# Audit entries that are not moderation: votes, round results, the application window.
-NOT_MODERATION = ("ballot.", "round.", "applications.")
+# Audit entries that are not moderation: votes, round results, the application window, edits
+# of the public pages.
+NOT_MODERATION = ("ballot.", "round.", "applications.", "page.")
 SECONDS_PER_DAY = 86_400
 
 

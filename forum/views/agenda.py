@@ -20,7 +20,7 @@ from forum.forms.agenda import (
 from forum.i18n import text_direction
 from forum.models import AgendaArea, AgendaItem, AgendaStatus, VotingMethod, VotingRound
 from forum.permissions import can, require
-from forum.services import agenda, round_results, voting
+from forum.services import agenda, round_results, sharing, voting
 
 bp = Blueprint("agenda", __name__)
 
@@ -81,6 +81,7 @@ def item(item_id: int):
         history=agenda.item_history(found),
         results=agenda.item_results(found),
         status_form=StatusForm(status=found.status.value),
+        share=sharing.agenda_item_card(found),
     )
 
 
@@ -171,6 +172,7 @@ def _render_round(page: round_results.RoundPage, *, error: str | None = None) ->
         receipt_command=page.receipt_command,
         check=page.check,
         error=error,
+        share=sharing.round_card(page.round),
     )
 
 

@@ -34,6 +34,7 @@ from forum.services import (
     read_state,
     reading,
     search,
+    sharing,
     tags,
     topic_areas,
     topic_counts,
@@ -316,6 +317,7 @@ def topic(topic_id: int, slug: str | None = None):
         watching=shown.watching,
         accepted=shown.accepted,
         panel=shown.panel,
+        share=sharing.topic_card(found),
     )
     # After rendering: recording the read position commits, which would expire what is shown.
     read_state.mark_read(current_user, found, shown.posts.items, last_read=last_read)
