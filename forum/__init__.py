@@ -50,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         membership,
         moderation,
         notifications,
+        search,
         transparency,
     )
 
@@ -62,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(membership.bp)
     app.register_blueprint(institutions.bp)
     app.register_blueprint(transparency.bp)
+    app.register_blueprint(search.bp)
 
     errors.init_app(app)
 
