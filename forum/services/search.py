@@ -75,14 +75,25 @@ def _write_posts(rows: list[tuple[int, str, str]]) -> None:
     _remove_posts([post_id for post_id, _title, _body in rows])
     if not rows:
         return
+    # Within one batch the same text is stemmed once (titles of a reindex, quoted boilerplate).
+    cache: dict[tuple[str, str], object] = {}
+
+    def once(make, *args):
+        key = (make.__name__, *args)
+        if key not in cache:
+            cache[key] = make(*args)
+        return cache[key]
+
     if _is_postgresql():
         statement = text(
             "INSERT INTO post_search (post_id, document) VALUES (:id, CAST(:document AS tsvector))"
         )
-        values = [{"id": i, "document": tsvector_text(t, b)} for i, t, b in rows]
+        values = [{"id": i, "document": once(tsvector_text, t, b)} for i, t, b in rows]
     else:
         statement = text("INSERT INTO post_search (rowid, title, body) VALUES (:id, :title, :body)")
-        values = [{"id": i, "title": index_text(t), "body": index_text(b)} for i, t, b in rows]
+        values = [
+            {"id": i, "title": once(index_text, t), "body": once(index_text, b)} for i, t, b in rows
+        ]
     db.session.execute(statement, values)
 
 
