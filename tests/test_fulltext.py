@@ -289,3 +289,30 @@ def test_a_nul_in_a_search_is_refused_with_a_reason_not_an_error(client):
 def test_every_page_has_the_search_box(client):
     page = client.get("/").get_data(as_text=True)
     assert 'id="header-search"' in page
+
+
+def test_an_agenda_item_is_found_and_filtered_by_its_status(member, moderator):
+    from forum.models import AgendaStatus
+    from forum.services import agenda
+    from tests.factories import make_agenda_item
+
+    item = make_agenda_item(member, title="Auditing watermark robustness")
+    results = full_text_search(member, "watermark")
+    assert [hit.agenda_item.id for hit in results.hits if hit.agenda_item] == [item.id]
+
+    proposed = SearchFilters(status="proposed")
+    assert [
+        h.agenda_item.id for h in full_text_search(member, "watermark", filters=proposed).hits
+    ] == [item.id]
+    agenda.change_status(moderator, item, AgendaStatus.DECLINED, note="Out of scope.")
+    assert full_text_search(member, "watermark", filters=proposed).hits == []
+
+
+def test_members_are_found_by_name_by_members_only(privacy, member):
+    make_user(display_name="Layla Watermark")
+    make_topic(privacy, author=member, title="Watermark detection")
+
+    assert [m.display_name for m in full_text_search(member, "watermark").members] == [
+        "Layla Watermark"
+    ]
+    assert full_text_search(ANONYMOUS, "watermark").members == []
