@@ -1,9 +1,15 @@
-"""Similar topics: the terms of every topic, kept in step with its text, and ranked in SQL.
+"""The search indexes, kept in step with the text they describe, and similar topics ranked in SQL.
 
-A member writing a new topic is shown existing topics that look like the same question. Ranking
-is tf-idf over an ordinary table (forum.models.search.TopicTerm) rather than PostgreSQL's
-tsvector or SQLite's FTS5, so that Arabic and English are handled alike (forum.textsearch) and
-both databases return the same topics in the same order.
+Two indexes, both fed by forum.textsearch (Snowball stemming, Arabic normalisation) and both
+updated through ``follow`` wherever a post or topic changes:
+
+- the full-text index (forum.models.search: FTS5 on SQLite, a tsvector on PostgreSQL), one row
+  per post, which the search page queries (forum.services.fulltext);
+- the similar-topics terms (forum.models.search.TopicTerm), tf-idf over an ordinary table of each
+  topic's title and opening post. A member writing a new topic is shown existing topics that look
+  like the same question; its thresholds compare scores, and FTS5's bm25 and PostgreSQL's
+  ts_rank score differently, so this ranking stays in plain SQL to give both databases the same
+  topics in the same order.
 """
 
 from __future__ import annotations
