@@ -42,6 +42,10 @@ from forum.textsearch import (
 
 RESULTS_PER_PAGE = 20
 MEMBERS_SHOWN = 5
+# Relevance ranks the newest this many matches a reader may see (after the filters); fewer
+# matches are all ranked. Past it, ranking a very common word would read every match (at 1M
+# posts, ~4 s for a word in one post in six: docs/performance.md); the date order is exact.
+MAX_RANKED_MATCHES = 1_000
 # A title match says more than a body match (FTS5 bm25 column weights; PostgreSQL has one
 # document, whose title terms come first).
 TITLE_WEIGHT = 3.0
@@ -97,21 +101,22 @@ class SearchResults:
         return self.page > 1
 
 
-def _match(query: SearchQuery) -> tuple[object, ColumnElement, ColumnElement]:
-    """The index table, its condition for the query, and a relevance (higher is better)."""
+def _match(query: SearchQuery) -> tuple[object, ColumnElement, ColumnElement, ColumnElement]:
+    """The index table, its post id, its condition for the query, and a relevance (higher is
+    better)."""
     if db.session.get_bind().dialect.name == "postgresql":
         index = table("post_search", column("post_id"), column("document"))
         asked = cast(tsquery_text(query), TSQUERY)
         return (
             index,
-            index.c.post_id == Post.id,
+            index.c.post_id,
             index.c.document.op("@@")(asked),
             func.ts_rank(index.c.document, asked),
         )
     index = table("post_search", column("rowid"))
     return (
         index,
-        index.c.rowid == Post.id,
+        index.c.rowid,
         text("post_search MATCH :fts").bindparams(fts=fts5_query(query)),
         -func.bm25(literal_column("post_search"), TITLE_WEIGHT, 1.0),
     )
@@ -173,20 +178,30 @@ def search(
         results.error = refused.reason
         return results
 
-    index, joined, matches, relevance = _match(query)
-    ranking = relevance.label("relevance")
-    ordering = (
-        [ranking.desc(), Post.id.desc()]
-        if order is SearchOrder.RELEVANCE
-        else [Post.created_at.desc(), Post.id.desc()]
-    )
-    rows = db.session.execute(
-        select(Post, Topic, AgendaItem, ranking)
+    index, post_id, matches, relevance = _match(query)
+    by_date = order is SearchOrder.DATE
+    if by_date:  # no ranking to compute: the page itself is the pool
+        relevance = literal_column("0")
+    # The newest matches the reader may see and the filters keep, walked newest first along the
+    # index (post ids are given in posting order): the date order as it stands, and the pool
+    # that relevance ranks, so a word in a sixth of a million posts costs no more than a rare one.
+    newest = (
+        select(post_id.label("post_id"), relevance.label("relevance"))
         .select_from(index)
-        .join(Post, joined)
+        .join(Post, Post.id == post_id)
         .join(Topic, Topic.id == Post.topic_id)
         .outerjoin(AgendaItem, AgendaItem.topic_id == Topic.id)
         .where(matches, visible_posts(viewer), listed_topics(viewer), *_conditions(filters))
+        .order_by(post_id.desc())
+        .limit(results.page * RESULTS_PER_PAGE + 1 if by_date else MAX_RANKED_MATCHES)
+        .subquery()
+    )
+    ordering = [Post.id.desc()] if by_date else [newest.c.relevance.desc(), Post.id.desc()]
+    rows = db.session.execute(
+        select(Post, Topic, AgendaItem, newest.c.relevance)
+        .join(newest, newest.c.post_id == Post.id)
+        .join(Topic, Topic.id == Post.topic_id)
+        .outerjoin(AgendaItem, AgendaItem.topic_id == Topic.id)
         .options(joinedload(Post.author), joinedload(Topic.category))
         .order_by(*ordering)
         .limit(RESULTS_PER_PAGE + 1)
