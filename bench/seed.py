@@ -41,6 +41,7 @@ from forum.models.discussions import PATH_SEGMENT_WIDTH, TopicKind, topic_tags  
 from forum.models.search import TopicTerm  # noqa: E402
 from forum.models.types import utcnow  # noqa: E402
 from forum.names import skeleton  # noqa: E402
+from forum.services import search  # noqa: E402
 from forum.textsearch import term_weights  # noqa: E402
 
 BATCH = 20_000
@@ -477,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
             ("topics and posts", seeder.topics_and_posts),
             ("tags and access", seeder.tags_and_access),
             ("agenda, rounds and ballots", seeder.agenda),
+            ("full-text index", search.reindex_posts),
         ]
         for name, step in steps:
             step_started = time.perf_counter()

@@ -52,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         moderation,
         notifications,
         pages,
+        search,
         sitemap,
         transparency,
     )
@@ -68,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(feeds.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(sitemap.bp)
+    app.register_blueprint(search.bp)
 
     errors.init_app(app)
 

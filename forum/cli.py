@@ -378,13 +378,14 @@ def send_notifications_command(dry_run: bool) -> None:
     _echo_report(notification_emails.send_notifications(dry_run=dry_run), dry_run)
 
 
-search_group = AppGroup("search", help="The similar-topics index.")
+search_group = AppGroup("search", help="The search indexes: full text and similar topics.")
 
 
 @search_group.command("reindex")
 def reindex() -> None:
-    """Rebuild the index from every topic's title and opening post."""
+    """Rebuild both indexes: every post's text, and every topic's title and opening post."""
     click.echo(f"{search.reindex_all()} topics indexed.")
+    click.echo(f"{search.reindex_posts()} posts indexed for full-text search.")
 
 
 def init_app(app: Flask) -> None:

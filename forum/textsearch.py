@@ -12,6 +12,10 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
+
+import Stemmer
+from markupsafe import Markup, escape
 
 # A title word says more about what a topic is about than a word deep in its body.
 TITLE_WEIGHT = 3.0
@@ -68,14 +72,6 @@ _ARABIC_LETTERS = str.maketrans(
 )
 _ARABIC_NORMALISATION = {**_ARABIC_MARKS, **_ARABIC_LETTERS}
 _ARABIC_LETTER = re.compile("[\u0621-\u064a]")
-# Affixes after Larkey et al.'s "light10" stemmer, the usual baseline for Arabic retrieval.
-# The definite article, alone or after a conjunction or preposition ("والنماذج", "للنماذج"),
-# longest first.
-_ARABIC_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال")
-# Sound plurals, dual, possessive "ها", and the adjective/feminine endings (ة is already ه).
-_ARABIC_SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
-# An affix is only removed when a word this long remains: "الم" (pain) is not "ال" + "م".
-_ARABIC_MIN_STEM = 3
 
 # --- English ------------------------------------------------------------------------------------
 
@@ -90,67 +86,17 @@ until up upon us very was we were what when where whether which while who whom w
 with would yes yet you your yours
 """
 _ENGLISH_STOPWORDS = frozenset(_ENGLISH_STOPWORDS_TEXT.split())
-# Words whose ending looks like an inflection but is their own ("bias" is not a plural).
-_NOT_INFLECTED_TEXT = """
-alias atlas bias canvas chaos gas lens news series species always perhaps
-embed hundred sacred wicked naked bring during nothing something anything everything thing
-"""
-_NOT_INFLECTED = frozenset(_NOT_INFLECTED_TEXT.split())
-_VOWELS = frozenset("aeiouy")
 _BRITISH_ISE = re.compile(r"([iy])s(?=(?:ations?|e|es|ed|ing|ers?)$)")
-
-
-def _has_vowel(stem: str) -> bool:
-    return any(c in _VOWELS for c in stem)
-
-
-def _undouble(stem: str) -> str:
-    # "running" → "run", "embedding" → "embed"; but "falling", "passing", "buzzing" keep theirs.
-    if len(stem) >= 4 and stem[-1] == stem[-2] and stem[-1] not in "lsz" + "aeiou":
-        return stem[:-1]
-    return stem
-
-
-def _strip_verb_ending(word: str) -> str:
-    for ending, min_stem in (("ing", 3), ("ed", 3), ("ly", 4)):
-        if word.endswith(ending):
-            stem = word[: -len(ending)]
-            if len(stem) < min_stem or not _has_vowel(stem):  # "string", "bed", "only"
-                return word
-            return stem if ending == "ly" else _undouble(stem)
-    return word
+# Snowball's stemmers (https://snowballstem.org), through PyStemmer's C extension: the same
+# algorithms PostgreSQL's and Lucene's analysers use, not suffix rules of our own (issue 16).
+_ENGLISH_STEMMER = Stemmer.Stemmer("english")
+_ARABIC_STEMMER = Stemmer.Stemmer("arabic")
 
 
 def english_stem(word: str) -> str:
-    """A light suffix stripper (plural, -ing, -ed, -ly, -ment, final -e), after Porter's.
-
-    Light on purpose: it joins inflections of one word ("attacks", "attacking", "attacked") but
-    not derivations ("infer", "inference"; "evaluate", "evaluation"), so it rarely merges words
-    that mean different things.
-    """
-    if len(word) <= 3 or word in _NOT_INFLECTED:
-        return word
-    # British and American spellings meet: "memorisation", "memorised" → "memorization", ...
-    word = _BRITISH_ISE.sub(r"\1z", word)
-    # Plurals and third person: "policies" → "policy", "classes" → "class", "patches" → "patch",
-    # "biases" → "bias", "cases" → "case", "models" → "model"; "corpus", "analysis" stay.
-    if word.endswith(("ies", "ied")) and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith(("sses", "ches", "shes", "xes")) or word[:-2] in _NOT_INFLECTED:
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    # Then one verb or adverb ending; "need", "speed" and "exceed" keep their own "ed".
-    if not word.endswith("eed"):
-        word = _strip_verb_ending(word)
-    # Last, so that "documented", "documents" and "document" all end up alike.
-    if word.endswith("ment") and len(word) - 4 >= 4:
-        word = word[:-4]
-    # A final "e" comes and goes with endings ("change", "changing"; "remove", "removed"), so it
-    # is dropped everywhere, as Porter's stemmer does: "inference" is indexed as "inferenc".
-    if word.endswith("e") and not word.endswith("ee") and len(word) >= 4:
-        word = word[:-1]
-    return word
+    """Snowball's English (Porter 2) stemmer, after joining British and American spellings
+    ("memorisation", "memorization")."""
+    return _ENGLISH_STEMMER.stemWord(_BRITISH_ISE.sub(r"\1z", word))
 
 
 def _normalise_arabic(token: str) -> str:
@@ -158,16 +104,15 @@ def _normalise_arabic(token: str) -> str:
 
 
 def arabic_stem(word: str) -> str:
-    """Remove one article prefix and one ending each, when at least 3 letters remain."""
-    for prefix in _ARABIC_PREFIXES:
-        if word.startswith(prefix) and len(word) - len(prefix) >= _ARABIC_MIN_STEM:
-            word = word[len(prefix) :]
-            break
-    for suffix in _ARABIC_SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= _ARABIC_MIN_STEM:
-            word = word[: -len(suffix)]
-            break
-    return word
+    """Snowball's Arabic stemmer, on a word already normalised (alef forms, marks, tatweel).
+
+    The normalisation writes ta marbuta as ha ("العضوية" and "العضويه" are one word); Snowball
+    strips the feminine ending only as ta marbuta, so a final ha is handed to it as one and
+    what it leaves is written back the normalised way.
+    """
+    if word.endswith("ه"):
+        word = word[:-1] + "ة"
+    return _ARABIC_STEMMER.stemWord(word).replace("ة", "ه")
 
 
 # Written as people write them; compared after the same normalisation as the text.
@@ -228,3 +173,142 @@ def term_weights(title: str, body: str) -> dict[str, float]:
     for term, count in Counter(terms(body)).most_common(MAX_BODY_TERMS):
         weights[term] = weights.get(term, 0.0) + _log_tf(count)
     return weights
+
+
+# --- Full-text search queries (issue 16) --------------------------------------------------------
+
+# A query longer than this is refused rather than cut: nobody types it, and a cut could change
+# what a quoted phrase means.
+MAX_QUERY_CHARACTERS = 500
+# Words and phrases of one query; more is a pasted document, not a question.
+MAX_QUERY_PARTS = 12
+# Terms indexed per field: PostgreSQL keeps positions up to 16,383 only, so both databases index
+# the same first terms and a phrase far down a very long post is found on neither.
+MAX_INDEXED_TERMS = 16_000
+_QUERY_PART = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What was asked: phrases (a single word is a phrase of one term) that must all appear,
+    and phrases that must not. Each phrase is a tuple of index terms."""
+
+    required: tuple[tuple[str, ...], ...]
+    excluded: tuple[tuple[str, ...], ...]
+
+    @property
+    def highlighted_terms(self) -> frozenset[str]:
+        return frozenset(term for phrase in self.required for term in phrase)
+
+
+class QueryError(ValueError):
+    """A query that cannot be searched: ``reason`` is "too_long", "nothing" or "too_many"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_query(text: str) -> SearchQuery:
+    """Words, "quoted phrases" and -excluded words or -"phrases", through the index's terms().
+
+    Raises QueryError for a query too long, with too many parts, or with nothing left to look
+    for (only operators, stop words or an exclusion).
+    """
+    if len(text) > MAX_QUERY_CHARACTERS:
+        raise QueryError("too_long")
+    text = text.replace("\x00", " ")
+    required: list[tuple[str, ...]] = []
+    excluded: list[tuple[str, ...]] = []
+    for match in _QUERY_PART.finditer(text):
+        quoted_minus, phrase, word_minus, word = match.groups()
+        found = tuple(terms(phrase if phrase is not None else word))
+        if not found:
+            continue
+        target = excluded if (quoted_minus or word_minus) else required
+        if found not in target:
+            target.append(found)
+    if len(required) + len(excluded) > MAX_QUERY_PARTS:
+        raise QueryError("too_many")
+    if not required:
+        raise QueryError("nothing")
+    return SearchQuery(tuple(required), tuple(excluded))
+
+
+def fts5_query(query: SearchQuery) -> str:
+    """The query in SQLite FTS5's syntax: every term quoted, so no word is read as an operator."""
+
+    def phrase(terms_: tuple[str, ...]) -> str:
+        return '"' + " ".join(terms_) + '"'
+
+    expression = " AND ".join(phrase(p) for p in query.required)
+    for p in query.excluded:
+        expression = f"({expression}) NOT {phrase(p)}"
+    return expression
+
+
+def tsquery_text(query: SearchQuery) -> str:
+    """The same query as PostgreSQL tsquery text, each term a quoted lexeme (cast, not parsed)."""
+
+    def phrase(terms_: tuple[str, ...]) -> str:
+        return "(" + " <-> ".join(f"'{t}'" for t in terms_) + ")"
+
+    parts = [phrase(p) for p in query.required] + [f"!{phrase(p)}" for p in query.excluded]
+    return " & ".join(parts)
+
+
+def index_text(text: str) -> str:
+    """A field as the index stores it on SQLite: its terms, space-separated, in order."""
+    return " ".join(terms(text)[:MAX_INDEXED_TERMS])
+
+
+def tsvector_text(title: str, body: str) -> str:
+    """Title and body as PostgreSQL tsvector text: each term with its positions. Body positions
+    start one past the title's end, so a phrase never runs from the title into the body (as
+    SQLite's FTS5 keeps the two columns apart)."""
+    positions: dict[str, list[int]] = {}
+    title_terms = terms(title)[:MAX_INDEXED_TERMS]
+    for position, term in enumerate(title_terms, start=1):
+        positions.setdefault(term, []).append(position)
+    start = len(title_terms) + 2
+    for position, term in enumerate(terms(body)[:MAX_INDEXED_TERMS], start=start):
+        positions.setdefault(term, []).append(min(position, 16383))
+    return " ".join(
+        f"'{term}':" + ",".join(str(p) for p in sorted(set(found))[:256])
+        for term, found in positions.items()
+    )
+
+
+SNIPPET_WORDS = 30
+
+
+def highlight(text: str, query: SearchQuery, *, words: int = SNIPPET_WORDS) -> Markup:
+    """A snippet of ``text`` around its first match, escaped, with matching words in <mark>.
+
+    The text is escaped here and only our own <mark> tags are added, so nothing the writer or
+    the database produced can reach the page as HTML.
+    """
+    wanted = query.highlighted_terms
+    normalised = unicodedata.normalize("NFKC", text)
+    tokens = list(_WORD.finditer(normalised))
+    matches = [
+        i
+        for i, token in enumerate(tokens)
+        if _term(token.group().casefold().translate(_ARABIC_NORMALISATION)) in wanted
+    ]
+    if not tokens:
+        return Markup("")
+    first = max(0, (matches[0] if matches else 0) - words // 3)
+    last = min(len(tokens), first + words)
+    start = tokens[first].start()
+    marked = set(matches)
+    pieces: list[str] = ["… " if first > 0 else ""]
+    cursor = start
+    for i in range(first, last):
+        token = tokens[i]
+        pieces.append(str(escape(normalised[cursor : token.start()])))
+        word = str(escape(token.group()))
+        pieces.append(f"<mark>{word}</mark>" if i in marked else word)
+        cursor = token.end()
+    pieces.append(" …" if last < len(tokens) else "")
+    return Markup("".join(pieces))

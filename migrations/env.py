@@ -7,6 +7,8 @@ from alembic.util import CommandError
 from data_loss import refusing_data_loss  # migrations/data_loss.py (alembic.ini: prepend_sys_path)
 from flask import current_app
 
+from forum.models.search import is_search_index_table
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -111,6 +113,11 @@ def sqlite_single_transaction(connection):
         connection.commit()
 
 
+def include_name(name, type_, parent_names):
+    """Autogenerate leaves the full-text index alone: it is DDL of its own, not a model (0022)."""
+    return not (type_ == "table" and is_search_index_table(name))
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -133,6 +140,7 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", include_name)
 
     connectable = get_engine()
 

@@ -122,6 +122,8 @@ def _empty_tables() -> None:
         db.session.execute(text("PRAGMA defer_foreign_keys = ON"))
         for table in tables:
             db.session.execute(table.delete())
+        # The full-text index is not a model (forum.models.search); PostgreSQL's cascades.
+        db.session.execute(text("DELETE FROM post_search"))
     db.session.commit()
 
 

@@ -330,3 +330,35 @@ def test_the_public_log_and_a_round_fit_a_phone_without_scrolling_sideways(
             assert width <= 375, f"{path} is {width} px wide at 375 px ({locale})"
     finally:
         context.close()
+
+
+def test_member_searches_from_the_header_filters_by_area_and_opens_a_result(
+    live_server, page, member
+):
+    from forum.services import topic_areas
+    from tests.factories import make_topic
+
+    make_topic(topic_areas.get_category("privacy"), author=member, title="Canary tokens in data")
+    make_topic(
+        topic_areas.get_category("security"),
+        author=member,
+        title="Canary strings for leak detection",
+        body="We plant canaries and watch for them.",
+    )
+    page.goto(live_server + "/")
+    page.keyboard.press("/")  # the shortcut goes to the header's search box
+    expect(page.locator("#header-search")).to_be_focused()
+    page.keyboard.type("canaries")
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(re.compile(r"/search\?q=canaries"))
+    expect(page.locator(".search-result")).to_have_count(2)
+    expect(page.locator(".search-snippet mark").first).to_be_visible()
+
+    page.get_by_label("Area").select_option(label="Security")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator(".search-result")).to_have_count(1)
+
+    page.locator(".search-result-title").click()
+    expect(page).to_have_url(re.compile(r"/t/\d+/canary-strings-for-leak-detection"))
+    expect(page.locator(".post-opening")).to_contain_text("We plant canaries")

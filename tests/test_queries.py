@@ -50,6 +50,8 @@ STATEMENTS = {
     ("public page", "visitor"): 2,
     ("public page", "admin"): 3,
     ("sitemap", "visitor"): 9,
+    ("search", "visitor"): 4,
+    ("search", "member"): 7,
 }
 
 
@@ -210,6 +212,22 @@ def test_member_directory_query_count_does_not_grow_with_members(client, queries
     many = count_page_queries(client, queries, "/members?page=2")
     assert few == many, f"few:\n{few_sql}\n\nmany:\n{queries.report()}"
     expect("member directory", "member", many, queries.report())
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["visitor", "member"])
+def test_search_page_query_count_does_not_grow_with_hits(client, queries, safety, logged_in):
+    people = [make_user(display_name=f"Canary Person {i}") for i in range(3)]
+    make_topic(safety, author=people[0], title="Canary tokens", body="A canary in the data.")
+    if logged_in:
+        client.login(people[0])
+    few = count_page_queries(client, queries, "/search?q=canary")
+    few_sql = queries.report()
+    for i in range(50):
+        topic = make_topic(safety, author=people[i % 3], title=f"Canary study {i}")
+        make_post(topic, author=people[(i + 1) % 3], body=f"Canary reply {i}")
+    many = count_page_queries(client, queries, "/search?q=canary&area=safety")
+    assert few == many, f"few:\n{few_sql}\n\nmany:\n{queries.report()}"
+    expect("search", "member" if logged_in else "visitor", many, queries.report())
 
 
 def test_agenda_and_round_pages_query_counts_do_not_grow(client, queries, member, moderator):

@@ -185,8 +185,9 @@ def hide_post(moderator: User, post: Post, *, reason: str, now=None) -> None:
     audit.record(
         moderator, "post.hide", target_type="post", target_id=post.id, reason=reason, now=now
     )
-    if post.is_opening_post:  # its words leave the similar-topics index while hidden
-        search.index_topic(post.topic_id, title=post.topic.title, body="")
+    # Its words leave the similar-topics index while hidden; full-text search finds it for
+    # moderators only (forum.permissions.visible_posts).
+    search.follow(post.topic, posts=[post])
     db.session.commit()
 
 
@@ -196,8 +197,7 @@ def restore_post(moderator: User, post: Post, *, now=None) -> None:
     post.hidden_at, post.hidden_reason = None, ""
     _resolve_flags(post, "restored", now)
     audit.record(moderator, "post.restore", target_type="post", target_id=post.id, now=now)
-    if post.is_opening_post:
-        search.index_topic(post.topic_id, title=post.topic.title, body=post.body)
+    search.follow(post.topic, posts=[post])
     db.session.commit()
 
 

@@ -115,10 +115,8 @@ def recount_topic(topic: Topic) -> None:
 
 
 def reindex_topic(topic: Topic) -> None:
-    """Index a topic's title and opening post, leaving out an opening post readers cannot see."""
-    opening = db.session.scalar(select(Post).where(Post.topic_id == topic.id, Post.number == 1))
-    visible = opening is not None and not opening.is_deleted and not opening.is_hidden
-    search.index_topic(topic.id, title=topic.title, body=opening.body if visible else "")
+    """Reindex a topic whose posts moved: every post's text, and its title and opening post."""
+    search.follow(topic)
 
 
 def lock_topics(*topics: Topic) -> None:

@@ -218,7 +218,7 @@ def start_topic(
     )
     db.session.add(post)
     db.session.flush()
-    search.index_topic(topic.id, title=title, body=body)
+    search.follow(topic, posts=[post])
     _after_posting(author, topic, post, now)
     if restricted_until is not None:  # who and when, never the content
         audit.record(
@@ -269,6 +269,7 @@ def post_reply(
     db.session.add(post)
     db.session.flush()
     _after_posting(author, topic, post, now)
+    search.follow(topic, posts=[post])
     db.session.commit()
     return post
 
@@ -310,8 +311,7 @@ def edit_post(
         topic.slug = slugify(new_title)
     db.session.flush()
     notifications.notify_mentions(post, post.author)  # only newly mentioned members
-    if post.is_opening_post:
-        search.index_topic(topic.id, title=topic.title, body=body)
+    search.follow(topic, posts=[post])
     db.session.commit()
     return post
 
@@ -326,8 +326,7 @@ def delete_post(actor: User, post: Post, *, now: datetime | None = None) -> Post
     db.session.execute(update(Topic).where(Topic.id == post.topic_id).values(**changes))
     if post.topic.accepted_post_id == post.id:
         post.topic.accepted_post_id = None
-    if post.is_opening_post:  # its words no longer make the topic look like a new question
-        search.index_topic(post.topic_id, title=post.topic.title, body="")
+    search.follow(post.topic, posts=[post])  # its words leave both indexes
     db.session.commit()
     return post
 

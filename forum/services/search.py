@@ -1,9 +1,15 @@
-"""Similar topics: the terms of every topic, kept in step with its text, and ranked in SQL.
+"""The search indexes, kept in step with the text they describe, and similar topics ranked in SQL.
 
-A member writing a new topic is shown existing topics that look like the same question. Ranking
-is tf-idf over an ordinary table (forum.models.search.TopicTerm) rather than PostgreSQL's
-tsvector or SQLite's FTS5, so that Arabic and English are handled alike (forum.textsearch) and
-both databases return the same topics in the same order.
+Two indexes, both fed by forum.textsearch (Snowball stemming, Arabic normalisation) and both
+updated through ``follow`` wherever a post or topic changes:
+
+- the full-text index (forum.models.search: FTS5 on SQLite, a tsvector on PostgreSQL), one row
+  per post, which the search page queries (forum.services.fulltext);
+- the similar-topics terms (forum.models.search.TopicTerm), tf-idf over an ordinary table of each
+  topic's title and opening post. A member writing a new topic is shown existing topics that look
+  like the same question; its thresholds compare scores, and FTS5's bm25 and PostgreSQL's
+  ts_rank score differently, so this ranking stays in plain SQL to give both databases the same
+  topics in the same order.
 """
 
 from __future__ import annotations
@@ -11,14 +17,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import Numeric, case, cast, delete, exists, func, insert, select
+from sqlalchemy import Numeric, bindparam, case, cast, delete, exists, func, insert, select, text
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
 from forum.models import Post, Topic
 from forum.models.search import TopicTerm
 from forum.permissions import listed_topics
-from forum.textsearch import term_weights
+from forum.textsearch import index_text, term_weights, tsvector_text
 
 MAX_SIMILAR_TOPICS = 5
 # A topic is suggested only when it earns this share of the score that a topic identical to the
@@ -52,6 +58,82 @@ def index_topic(topic_id: int, *, title: str, body: str) -> None:
     rows = _term_rows(topic_id, title, body)
     if rows:
         db.session.execute(insert(TopicTerm), rows)
+
+
+def _is_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _remove_posts(post_ids: list[int]) -> None:
+    if not post_ids:
+        return
+    column = "post_id" if _is_postgresql() else "rowid"
+    db.session.execute(
+        text(f"DELETE FROM post_search WHERE {column} IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        ),
+        {"ids": post_ids},
+    )
+
+
+def _write_posts(rows: list[tuple[int, str, str]]) -> None:
+    """Replace the full-text rows of these (post id, title, body): one DELETE, one INSERT."""
+    _remove_posts([post_id for post_id, _title, _body in rows])
+    if not rows:
+        return
+    # Within one batch the same text is stemmed once (titles of a reindex, quoted boilerplate).
+    cache: dict[tuple[str, str], object] = {}
+
+    def once(make, *args):
+        key = (make.__name__, *args)
+        if key not in cache:
+            cache[key] = make(*args)
+        return cache[key]
+
+    if _is_postgresql():
+        statement = text(
+            "INSERT INTO post_search (post_id, document) VALUES (:id, CAST(:document AS tsvector))"
+        )
+        values = [{"id": i, "document": once(tsvector_text, t, b)} for i, t, b in rows]
+    else:
+        statement = text("INSERT INTO post_search (rowid, title, body) VALUES (:id, :title, :body)")
+        values = [
+            {"id": i, "title": once(index_text, t), "body": once(index_text, b)} for i, t, b in rows
+        ]
+    db.session.execute(statement, values)
+
+
+def _index_rows(posts: list[Post], title: str) -> None:
+    """Index the posts that are there (hidden ones too: moderators search them, and the
+    visibility rule keeps them from everyone else); a deleted post's words leave the index."""
+    gone = [p.id for p in posts if p.deleted_at is not None]
+    _remove_posts(gone)
+    _write_posts(
+        [(p.id, title if p.number == 1 else "", p.body) for p in posts if p.deleted_at is None]
+    )
+
+
+def follow(topic: Topic, *, posts: list[Post] | None = None) -> None:
+    """Keep both indexes in step with a topic that changed: the full-text rows of ``posts``
+    (every post of the topic when None: after a move, merge, split or title change) and, when
+    its opening post is among them, the similar-topics terms. Does not commit.
+
+    Restriction, embargo, area and merges need no rewrite beyond this: search joins each row to
+    the live topic and filters it through forum.permissions.
+    """
+    db.session.flush()
+    whole_topic = posts is None
+    if posts is None:
+        posts = list(db.session.scalars(select(Post).where(Post.topic_id == topic.id)))
+    _index_rows(posts, topic.title)
+    if topic.merged_into_id is not None:
+        db.session.execute(delete(TopicTerm).where(TopicTerm.topic_id == topic.id))
+        return
+    opening = next((p for p in posts if p.number == 1), None)
+    if opening is None and not whole_topic:
+        return  # a reply: the similar-topics terms describe the opening post only
+    visible = opening is not None and not opening.is_deleted and not opening.is_hidden
+    index_topic(topic.id, title=topic.title, body=opening.body if visible else "")
 
 
 def _idf(indexed_topics: int, topics_with_term: int) -> float:
@@ -159,6 +241,31 @@ def reindex_all(*, batch_size: int = REINDEX_BATCH_SIZE) -> int:
         db.session.execute(delete(TopicTerm).where(TopicTerm.topic_id.in_(topic_ids)))
         if terms:
             db.session.execute(insert(TopicTerm), terms)
+        db.session.commit()
+        count += len(rows)
+        last_id = rows[-1].id
+
+
+def reindex_posts(*, batch_size: int = REINDEX_BATCH_SIZE * 4) -> int:
+    """Rebuild the full-text index from every post that is not deleted; returns how many posts.
+
+    Empties the index first and commits after each batch (search finds less until it is done).
+    """
+    db.session.execute(text("DELETE FROM post_search"))
+    db.session.commit()
+    count = 0
+    last_id = 0
+    while True:
+        rows = db.session.execute(
+            select(Post.id, Post.number, Post.body, Topic.title)
+            .join(Topic, Topic.id == Post.topic_id)
+            .where(Post.id > last_id, Post.deleted_at.is_(None))
+            .order_by(Post.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            return count
+        _write_posts([(r.id, r.title if r.number == 1 else "", r.body) for r in rows])
         db.session.commit()
         count += len(rows)
         last_id = rows[-1].id

@@ -88,7 +88,7 @@ def merge_topics(
     # Read marks counted the source's numbers, which no longer exist.
     db.session.execute(delete(TopicRead).where(TopicRead.topic_id == source.id))
     post_moves.reindex_topic(target)
-    search.index_topic(source.id, title="", body="")
+    search.follow(source)  # merged away: out of the similar-topics index
     audit.record(
         moderator,
         "topic.merge",

@@ -3,7 +3,7 @@
 A page no admin has saved has no row and shows its default text, so the table starts empty.
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-04
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from data_loss import count, refuse_data_loss
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
