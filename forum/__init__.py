@@ -44,6 +44,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from forum.views import (
         accounts,
         agenda,
+        api,
+        api_tokens,
         disclosure,
         discussions,
         institutions,
@@ -62,6 +64,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(membership.bp)
     app.register_blueprint(institutions.bp)
     app.register_blueprint(transparency.bp)
+    app.register_blueprint(api.bp)  # the read API (issue 16)
+    app.register_blueprint(api_tokens.bp)
 
     errors.init_app(app)
 

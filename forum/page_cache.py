@@ -59,6 +59,7 @@ PRIVATE_TABLES = frozenset(
         "digest_deliveries",
         "subscriptions",
         "account_tokens",
+        "api_tokens",
         "application_messages",
         "application_reviews",
     }
