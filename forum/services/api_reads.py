@@ -46,7 +46,8 @@ ROUND_KEY = (VotingRound.closes_at, VotingRound.id)  # newest first, as the agen
 
 def key_types(columns: Sequence[InstrumentedAttribute]) -> tuple[type, ...]:
     """The Python type of each key column (what a cursor must hold for this ordering)."""
-    return tuple(column.type.python_type for column in columns)
+    # A TypeDecorator (UTCDateTime) answers "object": its impl knows.
+    return tuple(getattr(column.type, "impl", column.type).python_type for column in columns)
 
 
 def key_of(row: Any, columns: Sequence[InstrumentedAttribute]) -> tuple:

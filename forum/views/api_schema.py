@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from forum.cursors import MAX_CURSOR_LENGTH
 from forum.forms.fields import MAX_ID
 from forum.models import AgendaArea, AgendaStatus, TopicKind, VotingMethod
 from forum.services.api_reads import DEFAULT_LIMIT, MAX_LIMIT, TOPIC_SORTS
@@ -35,6 +36,8 @@ INTEGER = {"type": "integer"}
 WHEN = {"type": "string", "format": "date-time"}
 URL = {"type": "string", "format": "uri"}
 BOOLEAN = {"type": "boolean"}
+# Query text: no control characters (every request with one is refused, forum/input_checks.py).
+TEXT = {"type": "string", "pattern": "^[^\\u0000-\\u001f]*$"}
 
 
 def _page_of(item: str) -> dict:
@@ -254,7 +257,9 @@ def _parameter(name: str, where: str, schema: dict, description: str, **extra) -
     return {"name": name, "in": where, "schema": schema, "description": description, **extra}
 
 
-CURSOR = _parameter("cursor", "query", STRING, "next_cursor from the page before")
+CURSOR = _parameter(
+    "cursor", "query", {**TEXT, "maxLength": MAX_CURSOR_LENGTH}, "next_cursor from the page before"
+)
 LIMIT = _parameter(
     "limit",
     "query",
@@ -306,8 +311,8 @@ def openapi_document() -> dict:
                 "listTopics",
                 "TopicPage",
                 [
-                    _parameter("area", "query", STRING, "An area's slug"),
-                    _parameter("tag", "query", STRING, "A tag's slug"),
+                    _parameter("area", "query", TEXT, "An area's slug"),
+                    _parameter("tag", "query", TEXT, "A tag's slug"),
                     _parameter(
                         "kind",
                         "query",
