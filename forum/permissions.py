@@ -752,7 +752,9 @@ def can_read_with_token(user: User | None, token: Any = None) -> Decision:
     if not _signed_in(user):
         return _deny(_l("This token is unknown or revoked."), needs_login=True)
     if user.is_suspended:
-        return _deny(_l("This token's account is suspended: its tokens do not read until then."))
+        return _deny(
+            _l("This token's account is suspended: its tokens read again when the suspension ends.")
+        )
     return ALLOW
 
 
