@@ -397,6 +397,16 @@ def api_schema(app):
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
 
 
+def test_the_document_names_every_route_of_the_api_and_nothing_else(app, client):
+    served = client.get("/api/v1/openapi.json").json
+    assert served["openapi"] == "3.1.0"
+    documented = {"/api/v1" + re.sub(r"\{(\w+)\}", r"<int:\1>", path) for path in served["paths"]}
+    routes = {rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")}
+    assert routes - {"/api/v1/openapi.json"} == documented
+    for name in ("Error", "RateLimited", "Topic", "Post", "AgendaItem", "Round", "RoundDetail"):
+        assert name in served["components"]["schemas"]
+
+
 # Each operation gets this many generated requests (positive: values the document allows), on
 # each database: the whole test stays well under a minute.
 EXAMPLES_PER_OPERATION = 25

@@ -79,7 +79,7 @@ def _authenticate():
 def _not_cached_by_others(response):
     # What a member reads is theirs: no shared cache keeps it for the next reader.
     response.headers.setdefault("Cache-Control", "private, no-store")
-    response.headers["Vary"] = "Authorization, Cookie"
+    response.vary.update(("Authorization", "Cookie"))
     return response
 
 
