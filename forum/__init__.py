@@ -44,6 +44,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from forum.views import (
         accounts,
         agenda,
+        api,
+        api_tokens,
         disclosure,
         discussions,
         feeds,
@@ -70,6 +72,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(sitemap.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(api.bp)  # the read API (issue 16)
+    app.register_blueprint(api_tokens.bp)
 
     errors.init_app(app)
 

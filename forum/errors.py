@@ -13,6 +13,20 @@ from forum.input_checks import ControlCharactersRefused
 from forum.permissions import PermissionDenied
 from forum.rate_limits import retry_after
 
+API_PREFIX = "/api/v1/"
+
+
+def is_api_request() -> bool:
+    """A request to the read API (issue 16), whose errors are JSON like its answers."""
+    return request.path.startswith(API_PREFIX)
+
+
+def api_error(status: int, code: str, message: str, **extra):
+    """The read API's error: ``{"error": {"code": ..., "message": ...}}`` (openapi.json's Error)."""
+    response = jsonify({"error": {"code": code, "message": str(message), **extra}})
+    response.status_code = status
+    return response
+
 
 def _page(status: int, title: str, message: str):
     return render_template("error.html", status=status, title=title, message=message), status
@@ -23,6 +37,8 @@ def init_app(app: Flask) -> None:
     def permission_denied(error: PermissionDenied):
         if error.decision.not_found:  # the reader may not know it exists: as for a missing id
             return not_found(None)
+        if is_api_request():
+            return api_error(403, "forbidden", error.decision.reason)
         if error.decision.needs_login:
             return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
         return _page(403, _("Not allowed"), error.decision.reason)
@@ -41,16 +57,22 @@ def init_app(app: Flask) -> None:
             "The address or the form holds a control character (such as NUL) that cannot be "
             "typed. Remove it and try again."
         )
+        if is_api_request():
+            return api_error(400, "bad_request", message)
         if request.path.startswith("/api/"):  # the composer's scripts read JSON
             return jsonify({"error": message}), 400
         return _page(400, _("Unreadable characters"), message)
 
     @app.errorhandler(400)
     def bad_request(error):
+        if is_api_request():
+            return api_error(400, "bad_request", _("The request could not be understood."))
         return _page(400, _("Bad request"), _("The request could not be understood."))
 
     @app.errorhandler(403)
     def forbidden(error):
+        if is_api_request():
+            return api_error(403, "forbidden", _("You may not do that."))
         # Werkzeug's own English description is replaced by ours, which is translated.
         custom = error.description != Forbidden.description
         return _page(
@@ -59,6 +81,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(error):
+        if is_api_request():
+            return api_error(404, "not_found", _("There is nothing at this address."))
         return _page(
             404, _("Page not found"), _("There is nothing at this address. It may have moved.")
         )
@@ -75,7 +99,11 @@ def init_app(app: Flask) -> None:
                 "You have done this too often. Try again in %(num)d minutes.",
                 minutes,
             )
-        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        if is_api_request():
+            response = api_error(429, "rate_limited", message, retry_after=seconds)
+        elif (
+            request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+        ):
             response = jsonify({"error": message, "retry_after": seconds})
             response.status_code = 429
         else:
@@ -84,9 +112,21 @@ def init_app(app: Flask) -> None:
         response.headers["Retry-After"] = str(seconds)
         return response
 
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        if is_api_request():  # the read API only reads
+            response = api_error(405, "method_not_allowed", _("The read API answers GET only."))
+            response.headers["Allow"] = ", ".join(error.valid_methods or ("GET",))
+            return response
+        return error
+
     @app.errorhandler(500)
     def server_error(error):
         db.session.rollback()
+        if is_api_request():
+            return api_error(
+                500, "server_error", _("The error was logged. Please try again later.")
+            )
         return _page(
             500, _("Something went wrong"), _("The error was logged. Please try again later.")
         )

@@ -65,6 +65,7 @@ PRIVATE_TABLES = frozenset(
         "digest_deliveries",
         "subscriptions",
         "account_tokens",
+        "api_tokens",
         "application_messages",
         "application_reviews",
     }

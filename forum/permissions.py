@@ -744,6 +744,33 @@ def can_view_moderation_log(user: User | None, thing: Any = None) -> Decision:
     return ALLOW
 
 
+# --- API read tokens (issue 16) ---------------------------------------------------------------
+
+
+def can_create_api_token(user: User | None, thing: Any = None) -> Decision:
+    """Members make their own read tokens; not while suspended (their tokens do not read then)."""
+    return _may_write(user)
+
+
+def can_revoke_api_token(user: User | None, token: Any) -> Decision:
+    """Only the member who made a token revokes it; anyone else's is as a missing one."""
+    if not _is_self(user, token.user_id):
+        return _not_found()
+    return ALLOW
+
+
+def can_read_with_token(user: User | None, token: Any = None) -> Decision:
+    """A token reads as its member while the member is not suspended: a suspended member's
+    token is refused (401) until the suspension ends, then reads again (README, "Read API")."""
+    if not _signed_in(user):
+        return _deny(_l("This token is unknown or revoked."), needs_login=True)
+    if user.is_suspended:
+        return _deny(
+            _l("This token's account is suspended: its tokens read again when the suspension ends.")
+        )
+    return ALLOW
+
+
 RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_topic": can_create_topic,
     "suggest_members": can_suggest_members,
@@ -798,6 +825,10 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "download_ballots": can_download_ballots,
     # email (issue 12)
     "preview_digest": can_preview_digest,
+    # read API (issue 16)
+    "create_api_token": can_create_api_token,
+    "revoke_api_token": can_revoke_api_token,
+    "read_with_token": can_read_with_token,
 }
 
 

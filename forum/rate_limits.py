@@ -9,6 +9,7 @@ goes unlimited.
 
 Whom a limit counts:
 
+- ``reader``: the member whose read token the API request carries, else as ``member``;
 - ``member``: the logged-in member (a campus behind one address is many members), else the
   visitor's address;
 - ``address``: the client's address (for visitors who have no account yet);
@@ -27,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_limiter import RouteLimit
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -60,8 +61,18 @@ def _account_address() -> str:
     return f"account:{_typed_account()}|{_address()}"
 
 
+def _reader() -> str:
+    # The read API's reader: the member whose token the request carries (forum/views/api.py
+    # puts them in g), else as for "member".
+    token_member = g.get("api_token_member")
+    if token_member is not None:
+        return f"member:{token_member.id}"
+    return _member()
+
+
 KEYS: dict[str, Callable[[], str]] = {
     "member": _member,
+    "reader": _reader,
     "address": _address,
     "account": _account,
     "account_address": _account_address,
@@ -135,6 +146,13 @@ RULES: dict[str, Rule] = {
             "mention, similar-topic and institution lookups",
             methods=("GET",),
         ),
+        Rule(
+            "api",
+            "300 per 5 minutes",
+            "reader",
+            "read API requests (a token's member, else as for member)",
+            methods=("GET",),
+        ),
         Rule("write", "300 per hour", "member", "any other form sent, per form"),
     )
 }
@@ -156,6 +174,18 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
     "discussions.suggest_members": ("lookup",),
     "discussions.similar": ("lookup",),
     "institutions.suggest": ("lookup",),
+    **{
+        f"api.{name}": ("api",)
+        for name in (
+            "topics",
+            "topic",
+            "agenda_items",
+            "agenda_item",
+            "rounds",
+            "round",
+            "openapi",
+        )
+    },
 }
 
 

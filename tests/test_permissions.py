@@ -22,7 +22,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import RULES, can
-from forum.services import topic_areas
+from forum.services import api_tokens, topic_areas
 from forum.services.posting import delete_post
 from tests.conftest import _empty_tables, app_config
 from tests.factories import (
@@ -148,6 +148,9 @@ MATRIX = {
     ("download_ballots", "published_round"): EVERYONE,
     ("download_ballots", "closed_round"): set(),  # closed, results not yet published
     ("preview_digest", None): {"admin"},
+    ("create_api_token", None): WRITERS,
+    ("revoke_api_token", "authors_api_token"): {"author"},
+    ("read_with_token", None): WRITERS,  # a suspended member's token is refused
 }
 # Refusals a visitor gets that logging in might lift: sent to log in, or (for things they may
 # not know exist) the page of a missing id. Every other refusal says why logging in would not help.
@@ -284,6 +287,7 @@ def _build_world():
         "private_report": private_report,
         "waiting_post": waiting_post,
         "agenda_item": make_agenda_item(author),
+        "authors_api_token": api_tokens.create_token(author, name="Notebook")[0],
         **notifications,
     }
     return people, targets

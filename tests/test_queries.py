@@ -4,7 +4,7 @@ number listed in STATEMENTS: a change that adds a statement to a page has to say
 import pytest
 
 from forum.extensions import db
-from forum.models import AgendaStatus
+from forum.models import AgendaStatus, Role
 from forum.services import posting, reviews, round_results, topic_areas, topic_curation, voting
 from tests.factories import make_post, make_topic, make_user
 
@@ -52,6 +52,19 @@ STATEMENTS = {
     ("sitemap", "visitor"): 9,
     ("search", "visitor"): 4,
     ("search", "member"): 7,
+    # The read API (issue 16); a token is one statement more than a visitor (its lookup).
+    ("api topics", "visitor"): 2,
+    ("api topic", "visitor"): 3,
+    ("api agenda", "visitor"): 1,
+    ("api agenda item", "visitor"): 4,
+    ("api rounds", "visitor"): 2,
+    ("api round", "visitor"): 3,
+    ("api topics", "token"): 3,
+    ("api topic", "token"): 4,
+    ("api agenda", "token"): 2,
+    ("api agenda item", "token"): 5,
+    ("api rounds", "token"): 3,
+    ("api round", "token"): 4,
 }
 
 
@@ -504,3 +517,50 @@ def test_sitemap_query_count_does_not_grow_with_topics(client, queries, safety):
     many = count_page_queries(client, queries, "/sitemap.xml")
     assert few == many, f"1 topic:\n{few_sql}\n\n61 topics:\n{queries.report()}"
     expect("sitemap", "visitor", many, queries.report())
+
+
+@pytest.mark.parametrize("reader", ["visitor", "token"])
+def test_read_api_query_counts_are_the_same_for_1_row_as_for_50(client, queries, reader):
+    """Each API answer, for a visitor and for a member's read token (looked up once: its "last
+    used" is written at most once a minute, so the repeated request writes nothing)."""
+    from forum.services import api_tokens
+    from tests.factories import close_round, make_agenda_item, make_round
+
+    people = [make_user() for _ in range(3)]
+    moderator = make_user(role=Role.MODERATOR)
+    safety = topic_areas.get_category("safety")
+    headers = {}
+    if reader == "token":
+        headers = {"Authorization": f"Bearer {api_tokens.create_token(people[0], name='n')[1]}"}
+
+    def grow(n: int):
+        topic = make_topic(safety, author=people[1])
+        for i in range(n - 1):
+            make_topic(safety, author=people[i % 3])
+            make_post(topic, author=people[i % 3])
+        items = [make_agenda_item(people[i % 3]) for i in range(max(n, 2))]
+        make_round(moderator, items[:2])
+        closed = close_round(make_round(moderator, items))
+        return {
+            "api topics": "/api/v1/topics?limit=100",
+            "api topic": f"/api/v1/topics/{topic.id}?limit=100",
+            "api agenda": "/api/v1/agenda?limit=100",
+            "api agenda item": f"/api/v1/agenda/{items[0].id}",
+            "api rounds": "/api/v1/rounds?limit=100",
+            "api round": f"/api/v1/rounds/{closed.id}",
+        }
+
+    def counts(urls: dict[str, str]) -> dict[str, tuple[int, str]]:
+        found = {}
+        for page, url in urls.items():
+            client.get(url, headers=headers)
+            with queries:
+                assert client.get(url, headers=headers).status_code == 200
+            found[page] = (queries.count, queries.report())
+        return found
+
+    few = counts(grow(1))
+    many = counts(grow(50))
+    for page, (count, report) in many.items():
+        assert few[page][0] == count, f"{page}: 1 row\n{few[page][1]}\n\n50 rows:\n{report}"
+        expect(page, reader, count, report)

@@ -14,6 +14,7 @@ from forum.models.agenda import (
     VotingMethod,
     VotingRound,
 )
+from forum.models.api_tokens import ApiToken
 from forum.models.audit import AuditCheckpoint, AuditEntry
 from forum.models.discussions import (
     Category,
@@ -58,6 +59,7 @@ from forum.models.pages import PublicPage
 from forum.models.search import TopicTerm
 
 __all__ = [
+    "ApiToken",
     "DeliveryStatus",
     "DigestDelivery",
     "NotificationBatch",
