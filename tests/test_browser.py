@@ -362,3 +362,39 @@ def test_member_searches_from_the_header_filters_by_area_and_opens_a_result(
     page.locator(".search-result-title").click()
     expect(page).to_have_url(re.compile(r"/t/\d+/canary-strings-for-leak-detection"))
     expect(page.locator(".post-opening")).to_contain_text("We plant canaries")
+
+
+def _contrast(foreground: str, background: str) -> float:
+    def luminance(css: str) -> float:
+        red, green, blue = (int(v) / 255 for v in re.findall(r"\d+", css)[:3])
+        linear = [
+            c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)
+        ]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_unread_count_on_the_bell_is_readable_in_light_and_dark(
+    live_server, browser, member, topic, scheme
+):
+    from tests.factories import make_post, make_user
+
+    writer = make_user(display_name="Writer")
+    make_post(topic, author=writer, body=f"Thoughts, @{member.handle}?")
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme=scheme)
+    try:
+        tab = context.new_page()
+        forum = Forum(tab, live_server)
+        forum.visit("/")
+        forum.log_in(email=member.email, password="correct horse battery")
+        count = tab.locator(".bell-count")
+        expect(count).to_be_visible()
+        colours = count.evaluate(
+            "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+        )
+        assert _contrast(*colours) >= 4.5, colours
+    finally:
+        context.close()
