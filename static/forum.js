@@ -211,16 +211,29 @@ document.querySelectorAll("select[name=kind]").forEach((kind) => {
 });
 
 // Voting rounds: a countdown to the deadline, and what is left of the budget as it is spent.
+// Days are written by the browser in the page's language ("3 days", "٣ أيام"), plurals included.
 document.querySelectorAll(".countdown[data-deadline]").forEach((node) => {
   const deadline = new Date(node.dataset.deadline).getTime();
+  const days = new Intl.NumberFormat(document.documentElement.lang || undefined, {
+    style: "unit", unit: "day", unitDisplay: "long",
+  });
   const tick = () => {
     const left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
     const d = Math.floor(left / 86400), h = Math.floor((left % 86400) / 3600);
     const m = Math.floor((left % 3600) / 60), s = left % 60;
-    const text = (d ? d + "d " : "") + String(h).padStart(2, "0") + ":" +
+    const text = (d ? days.format(d) + " " : "") + String(h).padStart(2, "0") + ":" +
       String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0");
     node.textContent = node.dataset.template.replace("{time}", text);
-    if (left === 0) window.clearInterval(timer);
+    if (left === 0) {
+      window.clearInterval(timer);
+      // The deadline passed while the page was open: the ballot can no longer be sent, so
+      // say so at the button instead of letting a click end on a refusal.
+      node.textContent = node.dataset.closed;
+      document.querySelectorAll("form.ballot-form button[type=submit]").forEach((button) => {
+        button.disabled = true;
+        button.textContent = node.dataset.closed;
+      });
+    }
   };
   const timer = window.setInterval(tick, 1000);
   tick();

@@ -398,3 +398,39 @@ def test_the_unread_count_on_the_bell_is_readable_in_light_and_dark(
         assert _contrast(*colours) >= 4.5, colours
     finally:
         context.close()
+
+
+def test_the_round_countdown_names_days_in_the_readers_language_and_closes_the_ballot_at_zero(
+    live_server, browser, member, moderator
+):
+    from datetime import timedelta
+
+    from tests.factories import make_agenda_item, make_round
+
+    items = [
+        make_agenda_item(moderator, title=t) for t in ("Audit unlearning", "Detect jailbreaks")
+    ]
+    long_round = make_round(moderator, items, closes_in=timedelta(days=3, hours=2))
+    short_round = make_round(moderator, items, closes_in=timedelta(seconds=4))
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800},
+        locale="ar",
+        extra_http_headers={"Accept-Language": "ar"},
+    )
+    try:
+        tab = context.new_page()
+        tab.goto(live_server + "/login")
+        tab.locator("input[name=email]").fill(member.email)
+        tab.locator("input[name=password]").fill("correct horse battery")
+        tab.locator("form button[type=submit]").last.click()
+        tab.goto(f"{live_server}/rounds/{long_round.id}")
+        countdown = tab.locator(".countdown")
+        expect(countdown).to_contain_text("أيام")
+        assert "d " not in countdown.inner_text()
+        tab.goto(f"{live_server}/rounds/{short_round.id}")
+        button = tab.locator("form.ballot-form button[type=submit]")
+        expect(button).to_be_enabled()
+        expect(button).to_be_disabled(timeout=10_000)
+        expect(button).to_have_text("انتهى التصويت.")
+    finally:
+        context.close()
