@@ -434,3 +434,22 @@ def test_the_round_countdown_names_days_in_the_readers_language_and_closes_the_b
         expect(button).to_have_text("انتهى التصويت.")
     finally:
         context.close()
+
+
+def test_tags_keep_their_own_direction_on_an_arabic_page(live_server, browser, moderator, topic):
+    from forum.extensions import db
+    from forum.services import posting, tags
+
+    posting.set_tags(topic, [tags.create_tag(moderator, name="red-teaming").id])
+    db.session.commit()
+    context = browser.new_context(locale="ar", extra_http_headers={"Accept-Language": "ar"})
+    try:
+        tab = context.new_page()
+        tab.goto(f"{live_server}/t/{topic.id}")
+        directions = tab.eval_on_selector_all(
+            ".tag", "els => els.map(e => [e.textContent, getComputedStyle(e).direction])"
+        )
+        # Tag names are Latin: "#red-teaming" reads left to right, not "red-teaming#".
+        assert directions == [["#red-teaming", "ltr"]]
+    finally:
+        context.close()
