@@ -453,3 +453,33 @@ def test_tags_keep_their_own_direction_on_an_arabic_page(live_server, browser, m
         assert directions == [["#red-teaming", "ltr"]]
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_admin_sees_the_digest_styled_as_mail_clients_show_it(
+    live_server, browser, app, member, scheme
+):
+    from forum.models import Role
+    from tests.factories import make_user
+
+    admin = make_user(role=Role.ADMIN, email="chair@uni.example")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    refused = []
+    try:
+        tab = context.new_page()
+        tab.on(
+            "console", lambda m: refused.append(m.text) if "Content Security" in m.text else None
+        )
+        forum = Forum(tab, live_server)
+        forum.visit("/")
+        forum.log_in(email=admin.email, password="correct horse battery")
+        tab.goto(f"{live_server}/admin/digest/{member.id}")
+        body = tab.frame_locator("iframe.digest-preview").locator("body")
+        expect(body).to_be_visible()
+        # The email's own inline styles apply: its grey page and dark text on white.
+        assert body.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(244, 245, 247)"
+        card = tab.frame_locator("iframe.digest-preview").locator("body > div").first
+        assert card.evaluate("e => getComputedStyle(e).color") == "rgb(31, 35, 40)"
+        assert not refused, refused
+    finally:
+        context.close()

@@ -609,3 +609,25 @@ def test_unsubscribe_link_carries_the_members_own_token(app, member):
     url = unsubscribe_url(member, "digest")
     assert url.startswith("http://127.0.0.1:5000/unsubscribe/")
     assert unsubscribe_links.read_unsubscribe_token(url.rsplit("/", 1)[1]) == (member.id, "digest")
+
+
+def test_the_digest_preview_email_is_its_own_document_with_only_inline_styles_allowed(
+    client, member
+):
+    from forum.models import Role
+    from tests.factories import make_user
+
+    admin = make_user(role=Role.ADMIN)
+    client.login(member)
+    refused = client.get(f"/admin/digest/{member.id}").status_code
+    assert refused in (403, 404)
+    assert client.get(f"/admin/digest/{member.id}/email").status_code == refused
+    client.login(admin)
+    email = client.get(f"/admin/digest/{member.id}/email")
+    assert email.status_code == 200
+    policy = email.headers["Content-Security-Policy"]
+    assert "style-src 'unsafe-inline'" in policy and "script-src" not in policy
+    assert "default-src 'none'" in policy and "frame-ancestors 'self'" in policy
+    assert email.headers["X-Frame-Options"] == "SAMEORIGIN"
+    page = client.get(f"/admin/digest/{member.id}").get_data(as_text=True)
+    assert f'src="/admin/digest/{member.id}/email"' in page and "srcdoc" not in page

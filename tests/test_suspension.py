@@ -147,6 +147,7 @@ ADMIN_ACTIONS = {
         },
     ),
     "digest_preview": Action("GET", "/admin/digest/{member}"),
+    "digest_preview_email": Action("GET", "/admin/digest/{member}/email"),
     "page_form": Action("GET", "/admin/pages/charter"),
     "edit_page": Action("POST", "/admin/pages/charter", {"body": "Decided by one person."}),
 }
