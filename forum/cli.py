@@ -19,6 +19,7 @@ from forum.services import (
     demo,
     disclosure,
     notification_emails,
+    round_files,
     round_results,
     search,
     topic_areas,
@@ -107,7 +108,7 @@ def verify_round(round_id, ballots, ballot_file, results_file) -> None:
             round_ = voting.get_round(round_id)
             if round_ is None or round_.results is None:
                 raise click.ClickException(f"Round {round_id} has no published result.")
-            difference = round_results.verify_round(round_, _read(ballots))
+            difference = round_files.verify_round(round_, _read(ballots))
             order = round_.results.get("order")
         elif ballot_file is not None and results_file is not None and round_id is None:
             try:

@@ -18,7 +18,7 @@ from forum.models import (
     VotingRound,
 )
 from forum.models.types import utcnow
-from forum.services import agenda, institutions, round_results, voting
+from forum.services import agenda, institutions, round_files, round_results, voting
 from tests.factories import make_agenda_item, make_round, make_user
 from tests.helpers import field_error
 
@@ -265,7 +265,7 @@ def test_tally_on_the_exported_csv_reproduces_the_published_result(
         voting.cast_ballot(make_user(), round_, entries={items[k].id: v for k, v in values.items()})
     round_ = close(round_)
     csv_path = tmp_path / "ballots.csv"
-    csv_path.write_text(round_results.export_ballots(round_))
+    csv_path.write_text(round_files.export_ballots(round_))
     args = ["tally", "--method", method, "--json", str(csv_path)]
     if method == "budget":
         args[3:3] = ["--budget", "10", "--cap", "5"]
@@ -285,7 +285,7 @@ def test_verify_round_refuses_a_ballot_file_with_one_changed_line(
     for chosen in ([0], [0], [0, 1], [1], [2]):
         voting.cast_ballot(make_user(), round_, entries={items[k].id: 1 for k in chosen})
     round_ = close(round_)
-    lines = round_results.export_ballots(round_).splitlines()
+    lines = round_files.export_ballots(round_).splitlines()
     # Move one approval from the first item to the third: one line changes, its receipt does not.
     target = next(i for i, line in enumerate(lines) if f",{items[0].id},1," in line)
     changed = list(lines)
@@ -307,7 +307,7 @@ def test_a_members_receipt_is_found_in_the_export(member, moderator, items):
     round_ = close(round_)
     assert (
         receipt
-        in tally.receipts_in(tally.read_ballots(round_results.export_ballots(round_))).values()
+        in tally.receipts_in(tally.read_ballots(round_files.export_ballots(round_))).values()
     )
 
 
@@ -315,7 +315,7 @@ def test_export_has_random_ballot_ids_and_no_member_ids(member, moderator, items
     round_ = make_round(moderator, items, method="approval")
     voting.cast_ballot(member, round_, entries={items[0].id: 1})
     round_ = close(round_)
-    csv_text = round_results.export_ballots(round_)
+    csv_text = round_files.export_ballots(round_)
     assert csv_text.splitlines()[0] == "round_id,ballot_id,item_id,value,receipt"
     assert member.email not in csv_text
     ballot_ids = {line.split(",")[1] for line in csv_text.splitlines()[1:]}
@@ -368,7 +368,7 @@ def test_institution_cap_limits_one_institutions_share_and_says_where(moderator,
     round_ = close(round_)
     from forum import tally
 
-    pseudonyms = tally.read_ballot_file(round_results.export_ballots(round_)).institutions
+    pseudonyms = tally.read_ballot_file(round_files.export_ballots(round_)).institutions
     big_university = institutions.find_institution("Big University")
     ids = db.session.scalars(
         select(Ballot.public_id).where(Ballot.institution == f"inst-{big_university.id}")
@@ -411,7 +411,7 @@ def test_many_members_voting_at_the_same_moment_get_exact_tallies(app, backend, 
         thread.join(timeout=120)
     assert errors == []
     assert db.session.scalar(select(func.count()).select_from(Ballot)) == len(voter_ids)
-    result = round_results.compute_result(voting.get_round(round_id))
+    result = round_files.compute_result(voting.get_round(round_id))
     expected = {i: 0 for i in ids}
     for n in range(len(voter_ids)):
         expected[ids[n % 3]] += 3

@@ -31,7 +31,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import can, institution_key
-from forum.services import institutions, round_results, voting
+from forum.services import institutions, round_files, round_results, voting
 from tests.conftest import running_app
 from tests.factories import (
     make_agenda_item,
@@ -186,7 +186,7 @@ def test_the_cap_counts_every_spelling_as_one_institution(client, moderator, mem
     assert scores[a] == pytest.approx(2.0)  # Edinburgh's 15 capped to the others' 1 point
     # Capped institutions are named by the round's pseudonym, the one the ballot file gives
     # every Edinburgh ballot (all three spellings alike).
-    pseudonyms = tally.read_ballot_file(round_results.export_ballots(round_)).institutions
+    pseudonyms = tally.read_ballot_file(round_files.export_ballots(round_)).institutions
     edinburgh_ballots = db.session.scalars(
         select(Ballot.public_id).where(Ballot.institution == f"inst-{edinburgh.id}")
     ).all()

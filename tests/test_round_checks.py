@@ -22,7 +22,7 @@ from forum import tally
 from forum.extensions import db
 from forum.models import AuditEntry, Ballot, BallotEntry
 from forum.models.types import utcnow
-from forum.services import round_results, voting
+from forum.services import round_files, round_results, voting
 from tests.factories import make_agenda_item, make_round, make_user
 from tests.test_answers_and_votes import _logged_in_opener
 
@@ -211,13 +211,13 @@ def test_a_capped_round_shows_the_capped_score_the_cli_gives_and_hides_instituti
 
 def test_institution_pseudonyms_follow_neither_names_nor_rounds(app):
     names = {f"b{n}": f"Institution {n:02d}" for n in range(12)}
-    first = round_results.institution_pseudonyms(1, names)
-    second = round_results.institution_pseudonyms(2, names)
+    first = round_files.institution_pseudonyms(1, names)
+    second = round_files.institution_pseudonyms(2, names)
     assert sorted(set(first.values()), key=lambda p: int(p[1:])) == [f"I{n}" for n in range(1, 13)]
     by_name = [first[ballot] for ballot in sorted(names, key=names.get)]
     assert by_name != [f"I{n}" for n in range(1, 13)]  # not alphabetical
     assert first != second  # another round, other numbers
-    assert round_results.institution_pseudonyms(1, names) == first  # stable
+    assert round_files.institution_pseudonyms(1, names) == first  # stable
 
 
 def forgery(case: str, text: str, ids: list[int], published: dict):

@@ -20,7 +20,7 @@ from forum.forms.agenda import (
 from forum.i18n import text_direction
 from forum.models import AgendaArea, AgendaItem, AgendaStatus, VotingMethod, VotingRound
 from forum.permissions import can, require
-from forum.services import agenda, round_results, sharing, voting
+from forum.services import agenda, round_files, round_results, sharing, voting
 
 bp = Blueprint("agenda", __name__)
 
@@ -200,10 +200,10 @@ def cast(round_id: int):
 def ballots_csv(round_id: int):
     round_ = _round_or_404(round_id)
     return Response(
-        round_results.download_ballots(current_user, round_),
+        round_files.download_ballots(current_user, round_),
         mimetype="text/csv",
         headers={
-            "Content-Disposition": f"attachment; filename={round_results.ballots_filename(round_)}"
+            "Content-Disposition": f"attachment; filename={round_files.ballots_filename(round_)}"
         },
     )
 
@@ -212,9 +212,9 @@ def ballots_csv(round_id: int):
 def results_json(round_id: int):
     round_ = _round_or_404(round_id)
     return Response(
-        round_results.download_results(current_user, round_),
+        round_files.download_results(current_user, round_),
         mimetype="application/json",
         headers={
-            "Content-Disposition": f"attachment; filename={round_results.results_filename(round_)}"
+            "Content-Disposition": f"attachment; filename={round_files.results_filename(round_)}"
         },
     )
