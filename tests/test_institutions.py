@@ -31,7 +31,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import can, institution_key
-from forum.services import institutions, round_files, round_results, voting
+from forum.services import institution_curation, institutions, round_files, round_results, voting
 from tests.conftest import running_app
 from tests.factories import (
     make_agenda_item,
@@ -74,7 +74,7 @@ def edinburgh(app, moderator) -> Institution:
     """The University of Edinburgh, confirmed by a moderator, owning ed.ac.uk."""
     institution = institutions.resolve_institution(EDINBURGH)
     db.session.commit()
-    return institutions.confirm_institution(
+    return institution_curation.confirm_institution(
         moderator, institution, name=EDINBURGH, domains="ed.ac.uk"
     )
 
@@ -250,7 +250,7 @@ def test_typeahead_offers_confirmed_institutions_by_name_or_alias(client, modera
         answer = client.get("/api/institutions/suggest", query_string={"q": typed})
         assert answer.status_code == 200 and answer.is_json  # visitors (applicants) may ask
         assert answer.json == [{"id": edinburgh.id, "name": EDINBURGH}], typed
-    institutions.merge_institution(
+    institution_curation.merge_institution(
         moderator, institutions.resolve_institution("Edinburgh Uni (UoE)"), edinburgh
     )
     assert client.get("/api/institutions/suggest?q=uoe").json == [
@@ -643,7 +643,9 @@ def test_downgrading_0020_refuses_while_moderators_curated_institutions(migrated
         moderator = make_user(role=Role.MODERATOR)
         edinburgh = institutions.resolve_institution(EDINBURGH)
         db.session.commit()
-        institutions.confirm_institution(moderator, edinburgh, name=EDINBURGH, domains="ed.ac.uk")
+        institution_curation.confirm_institution(
+            moderator, edinburgh, name=EDINBURGH, domains="ed.ac.uk"
+        )
         edinburgh_id = edinburgh.id
         db.session.remove()
         result = migrated_app.test_cli_runner().invoke(args=["db", "downgrade", "0017"])

@@ -193,7 +193,7 @@ def test_application_page_query_count_does_not_grow_with_reviews(client, queries
 
 
 def test_institutions_page_query_count_does_not_grow_with_institutions(client, queries, moderator):
-    from forum.services import institutions
+    from forum.services import institution_curation, institutions
     from tests.factories import make_application
 
     def grow(n: int) -> None:
@@ -202,7 +202,7 @@ def test_institutions_page_query_count_does_not_grow_with_institutions(client, q
             make_application(institution=f"Institute {i}")
             if i % 2:
                 found = institutions.find_institution(f"Institute {i}")
-                institutions.confirm_institution(
+                institution_curation.confirm_institution(
                     moderator, found, name=found.name, domains=f"inst{i}.example"
                 )
 

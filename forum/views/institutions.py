@@ -10,7 +10,7 @@ from flask_login import current_user
 from forum.forms.institutions import ConfirmInstitutionForm, MergeInstitutionForm
 from forum.models import Institution
 from forum.permissions import require
-from forum.services import institutions
+from forum.services import institution_curation, institutions
 from forum.services.institutions import InstitutionError
 from forum.views import first_error, page_arg
 
@@ -26,7 +26,7 @@ def suggest():
 
 @bp.route("/moderation/institutions")
 def curation():
-    page = institutions.curation_page(current_user, page=page_arg())
+    page = institution_curation.curation_page(current_user, page=page_arg())
     return render_template(
         "moderation/institutions.html",
         page=page,
@@ -37,7 +37,7 @@ def curation():
 
 def _curated(institution_id: int) -> Institution:
     require(current_user, "moderate_institutions")
-    return institutions.get_institution(institution_id) or abort(404)
+    return institution_curation.get_institution(institution_id) or abort(404)
 
 
 def _done(change, form):
@@ -58,7 +58,7 @@ def _done(change, form):
 def confirm(institution_id: int):
     found = _curated(institution_id)
     return _done(
-        lambda form: institutions.confirm_institution(
+        lambda form: institution_curation.confirm_institution(
             current_user, found, name=form.name.data, domains=form.domains.data
         ),
         ConfirmInstitutionForm(),
@@ -69,6 +69,8 @@ def confirm(institution_id: int):
 def merge(institution_id: int):
     found = _curated(institution_id)
     return _done(
-        lambda form: institutions.merge_into_named(current_user, found, name=form.into.data),
+        lambda form: institution_curation.merge_into_named(
+            current_user, found, name=form.into.data
+        ),
         MergeInstitutionForm(),
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from forum.extensions import db
 from forum.models import Role, User
-from forum.services import accounts, institutions
+from forum.services import accounts, institution_curation
 
 DEMO_DOMAIN = "demo.forum.test"
 
@@ -102,9 +102,9 @@ def seed_people() -> tuple[dict[str, User], list[DemoLogin]]:
     db.session.commit()
     # The members' institutions are confirmed, so the typeahead offers them (issue 14).
     for institution_id in dict.fromkeys(p.institution_id for p in people.values()):
-        institution = institutions.get_institution(institution_id)
+        institution = institution_curation.get_institution(institution_id)
         if institution is not None:
-            institutions.confirm_institution(
+            institution_curation.confirm_institution(
                 people["moderator"], institution, name=institution.name, domains=""
             )
     return people, logins
