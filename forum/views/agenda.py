@@ -196,25 +196,27 @@ def cast(round_id: int):
     return redirect(url_for("agenda.round", round_id=round_.id))
 
 
+def _download(text: str, *, mimetype: str, filename: str) -> Response:
+    return Response(
+        text, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={filename}"}
+    )
+
+
 @bp.route("/rounds/<int:round_id>/ballots.csv")
 def ballots_csv(round_id: int):
     round_ = _round_or_404(round_id)
-    return Response(
+    return _download(
         round_files.download_ballots(current_user, round_),
         mimetype="text/csv",
-        headers={
-            "Content-Disposition": f"attachment; filename={round_files.ballots_filename(round_)}"
-        },
+        filename=round_files.ballots_filename(round_),
     )
 
 
 @bp.route("/rounds/<int:round_id>/results.json")
 def results_json(round_id: int):
     round_ = _round_or_404(round_id)
-    return Response(
+    return _download(
         round_files.download_results(current_user, round_),
         mimetype="application/json",
-        headers={
-            "Content-Disposition": f"attachment; filename={round_files.results_filename(round_)}"
-        },
+        filename=round_files.results_filename(round_),
     )
