@@ -45,6 +45,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
+        if request.path.startswith("/api/"):  # the composer's scripts read JSON
+            message = _("Your form expired: reload the page (your draft is kept) and try again.")
+            return jsonify({"error": message}), 400
         return _page(
             400,
             _("Your form expired"),

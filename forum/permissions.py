@@ -315,6 +315,11 @@ def can_suggest_members(user: User | None, thing: Any = None) -> Decision:
     return _may_write(user)
 
 
+def can_preview_post(user: User | None, thing: Any = None) -> Decision:
+    """The composer's live preview (Markdown rendered while typing) is for those who may write."""
+    return _may_write(user)
+
+
 ONLY_SENSITIVE_AREAS = _l(
     "Only topics in sensitive areas (such as Security and Safety) can be restricted."
 )
@@ -774,6 +779,7 @@ def can_read_with_token(user: User | None, token: Any = None) -> Decision:
 RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_topic": can_create_topic,
     "suggest_members": can_suggest_members,
+    "preview_post": can_preview_post,
     "reply": can_reply,
     "edit_post": can_edit_post,
     "delete_post": can_delete_post,

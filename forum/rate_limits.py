@@ -135,6 +135,7 @@ RULES: dict[str, Rule] = {
             "previews",
             exempt_when=lambda: not is_preview(),
         ),
+        Rule("live_preview", "300 per 10 minutes", "member", "live previews while writing"),
         Rule("flag", "20 per hour", "member", "flags"),
         Rule("vote", "60 per 10 minutes", "member", "upvotes given or taken back"),
         Rule("ballot", "10 per 10 minutes", "member", "ballots cast or changed"),
@@ -174,6 +175,7 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
     "discussions.suggest_members": ("lookup",),
     "discussions.similar": ("lookup",),
     "institutions.suggest": ("lookup",),
+    "composer.preview": ("live_preview",),
     **{
         f"api.{name}": ("api",)
         for name in (

@@ -257,15 +257,3 @@ document.querySelectorAll("form.ballot-form").forEach((form) => {
   form.addEventListener("input", update);
   update();
 });
-
-// "/" goes to the search box in the header, as on most sites, unless one is typing somewhere.
-document.addEventListener("keydown", (event) => {
-  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
-  const target = event.target;
-  if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
-  const box = document.getElementById("header-search");
-  if (!box) return;
-  event.preventDefault();
-  box.focus();
-  box.select();
-});

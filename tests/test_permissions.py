@@ -56,6 +56,7 @@ LET_IN = {"author", "invited"} | MODERATORS
 MATRIX = {
     ("create_topic", "area"): WRITERS,
     ("suggest_members", None): WRITERS,
+    ("preview_post", None): WRITERS,
     ("create_restricted_topic", "area"): WRITERS,  # Safety is a sensitive area
     ("create_restricted_topic", "members_only_area"): set(),  # Meta is not
     ("reply", "open_topic"): WRITERS,

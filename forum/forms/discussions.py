@@ -273,3 +273,16 @@ class TagForm(FlaskForm):
         validators=[DataRequired(_l("Name the tag.")), Length(max=40)],
     )
     description = StringField(_l("What it is for"), filters=[_strip], validators=[Length(max=300)])
+
+
+class PreviewForm(FlaskForm):
+    """The body the composer's live preview renders, judged as the real field judges it.
+
+    No token field: the JSON request carries the token in its X-CSRFToken header, which
+    CSRFProtect checks before the view runs.
+    """
+
+    class Meta:
+        csrf = False
+
+    body = _body_field(_l("Body"))

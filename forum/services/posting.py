@@ -79,6 +79,12 @@ def _render(body: str) -> str:
     return render_markdown(body, mention_handles=notifications.mention_candidates(body))
 
 
+def preview_body(writer: User, body: str) -> str:
+    """The HTML a body the form accepted will have once posted (the composer's previews)."""
+    require(writer, "preview_post")
+    return _render(body)
+
+
 @dataclass
 class Resource:
     """What a resource topic shares: a URL and/or a DOI (at least one)."""

@@ -23,7 +23,6 @@ from forum.forms.discussions import (
     TopicForm,
 )
 from forum.forms.fields import start_of_day
-from forum.markup import render_markdown
 from forum.models import Post, Topic, TopicKind
 from forum.permissions import can, require
 from forum.services import (
@@ -214,7 +213,7 @@ def new_topic(slug: str):
     if request.method == "POST" and "preview" in request.form:
         form.validate()
         # A body the form refuses (too long, too much markup) is not rendered (issue 13).
-        preview = None if form.body.errors else render_markdown(form.body.data or "")
+        preview = None if form.body.errors else posting.preview_body(current_user, form.body.data)
     elif form.validate_on_submit():
         duplicates = reading.find_shared_resource(_resource(form), viewer=current_user)
         if not duplicates or form.confirm_duplicate.data:
@@ -351,7 +350,7 @@ def reply(topic_id: int):
     if request.method == "POST" and "preview" in request.form:
         form.validate()
         # A body the form refuses (too long, too much markup) is not rendered (issue 13).
-        preview = None if form.body.errors else render_markdown(form.body.data or "")
+        preview = None if form.body.errors else posting.preview_body(current_user, form.body.data)
     elif form.validate_on_submit():
         post = posting.post_reply(current_user, found, body=form.body.data, parent=parent)
         flash(_("Your reply is posted."), "success")
@@ -415,7 +414,7 @@ def edit_post(post_id: int):
     if request.method == "POST" and "preview" in request.form:
         form.validate()
         # A body the form refuses (too long, too much markup) is not rendered (issue 13).
-        preview = None if form.body.errors else render_markdown(form.body.data or "")
+        preview = None if form.body.errors else posting.preview_body(current_user, form.body.data)
     elif form.validate_on_submit():
         posting.edit_post(
             current_user,
