@@ -160,3 +160,10 @@ def test_the_non_script_preview_links_mentions_as_the_post_will(client, member, 
         r'<section class="preview card".*?</section>', response.get_data(as_text=True), re.S
     )
     assert f'href="/@{someone.handle}"' in preview.group(0)
+
+
+def test_the_admin_page_editor_gets_the_toolbar_but_no_post_sized_live_preview(client, admin):
+    client.login(admin)
+    page = client.get("/admin/pages/about").get_data(as_text=True)
+    assert 'data-format="table"' in page
+    assert "live-preview" not in page and "data-preview-url" not in page
