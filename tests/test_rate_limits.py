@@ -171,6 +171,13 @@ def _similar_lookups(client, member, other):
     return lambda: client.get("/api/topics/similar?q=membership+inference")
 
 
+def _live_previews(client, member, other):
+    token = client.csrf_token()
+    return lambda: client.post(
+        "/api/preview", json={"body": "Draft *reply*"}, headers={"X-CSRFToken": token}, csrf=False
+    )
+
+
 def _other_writes(client, member, other):
     topic = make_topic(privacy(), author=other)
     return lambda: client.post(f"/t/{topic.id}/watch", data={"level": "watching"})
@@ -184,6 +191,7 @@ WRITES = {
     "topic": _as_member(_new_topics),
     "reply": _as_member(_replies),
     "preview": _as_member(_previews),
+    "live_preview": _as_member(_live_previews),
     "edit": _as_member(_edits),
     "flag": _as_member(_flags),
     "vote": _as_member(_upvotes),
