@@ -117,6 +117,7 @@ document.querySelectorAll("form.composer textarea").forEach((area) => {
     const start = upto.lastIndexOf("@");
     area.value = area.value.slice(0, start) + "@" + handle + " " + area.value.slice(area.selectionStart);
     list.hidden = true;
+    area.dispatchEvent(new Event("input")); // the draft and the live preview follow
     area.focus();
   };
   const lookup = debounce(async (word) => {
