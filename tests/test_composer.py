@@ -167,3 +167,15 @@ def test_the_admin_page_editor_gets_the_toolbar_but_no_post_sized_live_preview(c
     page = client.get("/admin/pages/about").get_data(as_text=True)
     assert 'data-format="table"' in page
     assert "live-preview" not in page and "data-preview-url" not in page
+
+
+def test_the_preview_is_exactly_the_html_the_posted_reply_gets(client, member, other_member, topic):
+    from forum.models import Post
+
+    table = "| a | b |\n| --- | ---: |\n| `x` | [y](https://example.org) |"
+    body = f"{table}\n\nHi @{other_member.handle}"
+    client.login(member)
+    previewed = _preview(client, body).get_json()["html"]
+    assert client.post(f"/t/{topic.id}/reply", data={"body": body}).status_code == 302
+    posted = db.session.query(Post).filter_by(body=body).one()
+    assert previewed == posted.body_html
