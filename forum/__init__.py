@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         agenda,
         api,
         api_tokens,
+        bookmarks,
         disclosure,
         discussions,
         feeds,
@@ -74,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.bp)
     app.register_blueprint(api.bp)  # the read API (issue 16)
     app.register_blueprint(api_tokens.bp)
+    app.register_blueprint(bookmarks.bp)  # issue 17
 
     errors.init_app(app)
 
