@@ -9,12 +9,9 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
+from forum.forms.discussions import _strip
 from forum.forms.fields import MomentField
 from forum.models.bookmarks import BOOKMARK_NOTE_MAX_LENGTH
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class BookmarkForm(FlaskForm):
