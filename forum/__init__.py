@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         agenda,
         api,
         api_tokens,
+        bookmarks,
         composer,
         disclosure,
         discussions,
@@ -76,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)  # the read API (issue 16)
     app.register_blueprint(api_tokens.bp)
     app.register_blueprint(composer.bp)  # live preview and formatting help (issue 17)
+    app.register_blueprint(bookmarks.bp)  # issue 17
 
     errors.init_app(app)
 

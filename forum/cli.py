@@ -16,6 +16,7 @@ from forum.services import (
     accounts,
     audit,
     backups,
+    bookmarks,
     demo,
     disclosure,
     notification_emails,
@@ -375,7 +376,14 @@ def send_digests_command(dry_run: bool, limit: int | None) -> None:
     "--dry-run", is_flag=True, help="List who would get an email; record and send nothing."
 )
 def send_notifications_command(dry_run: bool) -> None:
-    """Email waiting mentions and replies, one email per burst (safe from cron)."""
+    """Notify the bookmark reminders that are due, then email waiting mentions, replies and
+    reminders, one email per burst (safe from cron)."""
+    if not dry_run:
+        reminded = bookmarks.send_reminders()
+        click.echo(
+            f"{reminded.sent} bookmark reminders notified, {reminded.dropped} dropped "
+            "(their post is no longer there for the member)."
+        )
     _echo_report(notification_emails.send_notifications(dry_run=dry_run), dry_run)
 
 

@@ -15,12 +15,13 @@ from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _nl
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
 
 from forum.extensions import db
 from forum.models import (
     Application,
     ApplicationReview,
+    Bookmark,
     Category,
     Post,
     RegistrationMode,
@@ -776,6 +777,35 @@ def can_read_with_token(user: User | None, token: Any = None) -> Decision:
     return ALLOW
 
 
+# --- Bookmarks (issue 17) -----------------------------------------------------------------------
+# As Discourse's BookmarkGuardian: a bookmark needs a post one may see, and only its owner edits
+# or removes it. A suspended member keeps that (a bookmark is a private reading aid, seen by
+# nobody else, and suspended members still read).
+
+
+def can_bookmark_post(user: User | None, post: Post) -> Decision:
+    """Members bookmark a post whose body they may see (suspended members too)."""
+    if not _signed_in(user):
+        return _deny(_l("Log in to bookmark posts."), needs_login=True)
+    return can_see_post_body(user, post)
+
+
+def can_view_bookmark(user: User | None, bookmark: Any) -> Decision:
+    """One's own bookmark, while its post is still there for one (can_see_post_body): another
+    member's, or one of a post now restricted, hidden or deleted, is as a missing id. Seeing a
+    bookmark is what editing and removing it need."""
+    if not _is_self(user, bookmark.user_id):
+        return _not_found()
+    return ALLOW if can_see_post_body(user, bookmark.post) else _not_found()
+
+
+def readable_bookmarks(viewer: Any) -> ColumnElement[bool]:
+    """SQL twin of can_view_bookmark: a condition on Bookmark joined to its Post and Topic."""
+    if not _signed_in(viewer) or viewer.id is None:
+        return false()
+    return and_(Bookmark.user_id == viewer.id, visible_posts(viewer))
+
+
 RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_topic": can_create_topic,
     "suggest_members": can_suggest_members,
@@ -835,6 +865,9 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_api_token": can_create_api_token,
     "revoke_api_token": can_revoke_api_token,
     "read_with_token": can_read_with_token,
+    # bookmarks (issue 17)
+    "bookmark_post": can_bookmark_post,
+    "view_bookmark": can_view_bookmark,
 }
 
 

@@ -26,7 +26,7 @@ import forum.forms
 from forum.extensions import db
 from forum.forms.fields import MAX_ID, whole_number
 from forum.models import Application, Ballot, Notification, Post, Tag, Topic, VotingRound
-from forum.services import tags
+from forum.services import bookmarks, tags
 from forum.services.unsubscribe import unsubscribe_token
 from tests.factories import (
     PASSWORD,
@@ -171,6 +171,7 @@ def world(app, member, other_member, moderator, admin, safety):
     round_ = make_round(moderator, [first, second], budget=10, per_item_cap=5)
     application = make_application()
     notification = db.session.scalar(select(Notification).where(Notification.user_id == member.id))
+    bookmark = bookmarks.bookmark_post(member, reply, note="reread")
     people = {"member": member, "moderator": moderator, "admin": admin}
     return {
         "people": people,
@@ -184,6 +185,7 @@ def world(app, member, other_member, moderator, admin, safety):
             "round_id": round_.id,
             "application_id": application.id,
             "notification_id": notification.id if notification else 1,
+            "bookmark_id": bookmark.id,
             "part": 1,  # of the sitemap
         },
         "strings": {

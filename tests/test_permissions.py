@@ -9,6 +9,7 @@ from forum import create_app
 from forum.extensions import db
 from forum.models import (
     ApplicationState,
+    Bookmark,
     Notification,
     NotificationKind,
     RegistrationMode,
@@ -152,6 +153,15 @@ MATRIX = {
     ("create_api_token", None): WRITERS,
     ("revoke_api_token", "authors_api_token"): {"author"},
     ("read_with_token", None): WRITERS,  # a suspended member's token is refused
+    # Bookmarks (issue 17): private to their owner, so suspension takes none of them away.
+    ("bookmark_post", "post"): SIGNED_IN,
+    ("bookmark_post", "hidden_post"): MODERATORS,
+    ("bookmark_post", "deleted_post"): set(),
+    ("bookmark_post", "restricted_post"): LET_IN,
+    ("view_bookmark", "authors_bookmark"): {"author"},
+    ("view_bookmark", "suspended_members_bookmark"): {"suspended"},
+    ("view_bookmark", "invited_members_restricted_bookmark"): {"invited"},
+    ("view_bookmark", "members_bookmark_of_a_hidden_post"): set(),
 }
 # Refusals a visitor gets that logging in might lift: sent to log in, or (for things they may
 # not know exist) the page of a missing id. Every other refusal says why logging in would not help.
@@ -232,6 +242,16 @@ def _build_world():
             dedupe_key=name,
         )
         db.session.add(notifications[name])
+    bookmarks = {
+        name: Bookmark(user_id=people[owner].id, post_id=about.id)
+        for name, owner, about in [
+            ("authors_bookmark", "author", post),
+            ("suspended_members_bookmark", "suspended", post),
+            ("invited_members_restricted_bookmark", "invited", restricted_post),
+            ("members_bookmark_of_a_hidden_post", "member", hidden_post),
+        ]
+    }
+    db.session.add_all(bookmarks.values())
     db.session.commit()
     open_settings = SiteSettings(id=2, registration_mode=RegistrationMode.OPEN)
     application_settings = SiteSettings(id=3, registration_mode=RegistrationMode.APPLICATION)
@@ -290,6 +310,7 @@ def _build_world():
         "agenda_item": make_agenda_item(author),
         "authors_api_token": api_tokens.create_token(author, name="Notebook")[0],
         **notifications,
+        **bookmarks,
     }
     return people, targets
 

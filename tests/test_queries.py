@@ -4,7 +4,7 @@ number listed in STATEMENTS: a change that adds a statement to a page has to say
 import pytest
 
 from forum.extensions import db
-from forum.models import AgendaStatus, Role
+from forum.models import AgendaStatus, Role, TopicKind
 from forum.services import posting, reviews, round_results, topic_areas, topic_curation, voting
 from tests.factories import make_post, make_topic, make_user
 
@@ -14,12 +14,17 @@ PAGE_QUERY_BUDGET = 10
 STATEMENTS = {
     # The topic's opening post for its description, when visitors may read it (issue 16).
     ("topic", "visitor"): 5,
-    ("topic", "member"): 9,
+    # A member's page also asks which of the shown posts they bookmarked (issue 17).
+    ("topic", "member"): 10,
     ("area", "visitor"): 6,
     ("area", "member"): 8,
     ("home", "visitor"): 6,
     ("home", "member"): 7,
     ("profile", "member"): 5,
+    # The member, the section's count and its page, as on every page the rest (issue 17).
+    ("activity", "visitor"): 4,
+    ("activity", "member"): 5,
+    ("bookmarks", "member"): 4,
     ("review queue", "moderator"): 9,
     ("application", "moderator"): 9,
     ("institutions", "moderator"): 9,
@@ -150,6 +155,53 @@ def test_profile_page_query_count_does_not_grow_with_posts(client, queries, safe
     many = count_page_queries(client, queries, f"/u/{people[0].id}")
     assert few == many, queries.report()
     expect("profile", "member", many, queries.report())
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "member"])
+def test_activity_page_query_count_does_not_grow_with_activity(client, queries, safety, logged_in):
+    from forum.services import votes
+    from tests.factories import make_agenda_item
+
+    author, asker = make_user(), make_user()
+    author.profile_public = True  # visitors may read it too
+    db.session.commit()
+
+    def grow(n: int) -> None:
+        for _ in range(n):
+            question = make_topic(safety, author=asker, kind=TopicKind.QUESTION)
+            votes.accept_answer(asker, make_post(question, author=author))
+            make_topic(safety, author=author)
+            make_agenda_item(author)
+
+    sections = ["topics", "replies", "answers", "agenda"]
+    grow(1)
+    if logged_in:
+        client.login(asker)
+    url = f"/u/{author.id}/activity?section="
+    few = {s: count_page_queries(client, queries, url + s) for s in sections}
+    few_sql = queries.report()
+    grow(49)
+    many = {s: count_page_queries(client, queries, url + s + "&page=2") for s in sections}
+    assert few == many, f"1 of each:\n{few_sql}\n\n50 of each:\n{queries.report()}"
+    for section in sections:
+        expect("activity", "member" if logged_in else "visitor", many[section], queries.report())
+
+
+def test_bookmarks_page_query_count_does_not_grow_with_bookmarks(client, queries, safety):
+    from forum.services import bookmarks
+
+    reader, author = make_user(), make_user()
+    topic = make_topic(safety, author=author)
+    bookmarks.bookmark_post(reader, make_post(topic, author=author))
+    client.login(reader)
+    few = count_page_queries(client, queries, "/bookmarks")
+    few_sql = queries.report()
+    for i in range(49):
+        other = make_topic(safety, author=make_user() if i % 10 == 0 else author)
+        bookmarks.bookmark_post(reader, make_post(other, author=author))
+    many = count_page_queries(client, queries, "/bookmarks?page=2")
+    assert few == many, f"1 bookmark:\n{few_sql}\n\n50 bookmarks:\n{queries.report()}"
+    expect("bookmarks", "member", many, queries.report())
 
 
 def test_review_queue_query_count_does_not_grow_with_applications(client, queries, moderator):

@@ -16,6 +16,7 @@ from forum.models.agenda import (
 )
 from forum.models.api_tokens import ApiToken
 from forum.models.audit import AuditCheckpoint, AuditEntry
+from forum.models.bookmarks import Bookmark
 from forum.models.discussions import (
     Category,
     Post,
@@ -60,6 +61,7 @@ from forum.models.search import TopicTerm
 
 __all__ = [
     "ApiToken",
+    "Bookmark",
     "DeliveryStatus",
     "DigestDelivery",
     "NotificationBatch",

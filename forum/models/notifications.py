@@ -29,10 +29,13 @@ class NotificationKind(enum.StrEnum):
     MODERATION = "moderation"  # the member's post was hidden, restored, approved, ...
     PRIVATE_REPORT = "private_report"  # for moderators: a member reported something privately
     TOPIC_ACCESS = "topic_access"  # you were let into a restricted topic
+    BOOKMARK_REMINDER = "bookmark_reminder"  # a reminder you set on a bookmark is due
 
 
 # Kinds that may be emailed at once (when the member keeps immediate emails on).
-IMMEDIATE_KINDS = frozenset({NotificationKind.MENTION, NotificationKind.REPLY})
+IMMEDIATE_KINDS = frozenset(
+    {NotificationKind.MENTION, NotificationKind.REPLY, NotificationKind.BOOKMARK_REMINDER}
+)
 
 
 class Notification(db.Model):
@@ -49,7 +52,8 @@ class Notification(db.Model):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The same event never notifies one member twice (e.g. a mention kept when a post is edited).
     dedupe_key: Mapped[str] = mapped_column(String(100))
-    # Text a moderator wrote to this member (a warning): private, shown only to them.
+    # Text a moderator wrote to this member (a warning), or the member's own note on a bookmark
+    # whose reminder this is: private, shown only to them.
     message: Mapped[str] = mapped_column(Text, default="")
 
     # Set when an immediate email included it (the NotificationBatch that did).

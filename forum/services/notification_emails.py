@@ -151,6 +151,8 @@ def _notification_line(notification: Notification, topic: Topic) -> str:
     actor = notification.actor.display_name if notification.actor else gettext("Someone")
     if notification.kind == NotificationKind.MENTION:
         return gettext("%(name)s mentioned you in “%(title)s”", name=actor, title=topic.title)
+    if notification.kind == NotificationKind.BOOKMARK_REMINDER:
+        return gettext("Reminder: your bookmark in “%(title)s”", title=topic.title)
     return gettext("%(name)s replied to your post in “%(title)s”", name=actor, title=topic.title)
 
 

@@ -266,6 +266,21 @@ def notify_members(
     _add(rows)
 
 
+def notify_bookmark_reminder(bookmark, *, due_at) -> None:
+    """A bookmark's reminder, once per bookmark and reminder time (no commit). Dated when it was
+    due, so its immediate email does not wait for a burst (it is none); it carries the member's
+    own note (Notification.message: shown to them alone)."""
+    row = _row(
+        bookmark.user_id,
+        NotificationKind.BOOKMARK_REMINDER,
+        actor_id=None,
+        topic_id=bookmark.post.topic_id,
+        post_id=bookmark.post_id,
+        key=f"bookmark:{bookmark.id}:{int(due_at.timestamp())}",
+    )
+    _add([{**row, "created_at": due_at, "message": bookmark.note}])
+
+
 # --- Reading them ----------------------------------------------------------------------------
 
 

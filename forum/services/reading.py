@@ -17,7 +17,7 @@ from forum.extensions import db
 from forum.models import Post, PostRevision, Topic, TopicResourceKey, User, WatchLevel
 from forum.pagination import Page
 from forum.permissions import listed_topics, visible_posts
-from forum.services import disclosure, notifications, votes
+from forum.services import bookmarks, disclosure, notifications, votes
 from forum.services.posting import Resource
 
 POSTS_PER_PAGE = 20
@@ -73,6 +73,7 @@ class TopicPage:
 
     posts: Page
     voted: set[int]  # the posts on this page the reader upvoted
+    bookmarked: dict[int, int]  # post id -> the reader's bookmark of it, for the posts shown
     watching: WatchLevel | None  # None for a visitor
     accepted: Post | None  # the accepted answer, shown above the replies on the first page
     panel: disclosure.Panel
@@ -82,11 +83,13 @@ def topic_page(reader, topic: Topic, *, page: int = 1) -> TopicPage:
     """One page of a topic the reader may see (the caller checked), with what goes around it."""
     posts = topic_posts(topic, page=page)
     signed_in = getattr(reader, "is_authenticated", False)
+    accepted = topic.accepted_post if posts.page == 1 else None
     return TopicPage(
         posts=posts,
         voted=votes.voted_post_ids(reader, posts.items),
+        bookmarked=bookmarks.bookmarked_post_ids(reader, [*posts.items, *filter(None, [accepted])]),
         watching=notifications.watch_level(reader, "topic", topic.id) if signed_in else None,
-        accepted=topic.accepted_post if posts.page == 1 else None,
+        accepted=accepted,
         panel=disclosure.panel(reader, topic),
     )
 

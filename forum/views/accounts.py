@@ -18,8 +18,10 @@ from forum.forms.accounts import (
 from forum.names import TextRefused
 from forum.permissions import can, require
 from forum.services import account_security, accounts, site_settings
+from forum.services import activity as activity_service
 from forum.services.account_security import InvalidLink, WrongPassword
-from forum.views import after_response, id_arg, safe_next
+from forum.services.activity import ActivitySection
+from forum.views import after_response, id_arg, page_arg, safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -95,6 +97,18 @@ def profile(user_id: int):
     return render_template(
         "accounts/profile.html", profile=page.profile, topics=page.topics, posts=page.posts
     )
+
+
+@bp.route("/u/<int:user_id>/activity")
+def activity(user_id: int):
+    """A member's topics, replies, accepted answers and agenda items, as the reader may see
+    them (issue 17); a private profile is as missing to a visitor as on the profile page."""
+    shown = activity_service.member_activity(
+        current_user, id_arg(user_id), section=request.args.get("section", ""), page=page_arg()
+    )
+    if shown is None:
+        abort(404)
+    return render_template("accounts/activity.html", activity=shown, sections=ActivitySection)
 
 
 @bp.route("/settings/profile", methods=["GET", "POST"])

@@ -313,6 +313,7 @@ def topic(topic_id: int, slug: str | None = None):
         posts=shown.posts,
         form=ReplyForm(),
         voted=shown.voted,
+        bookmarked=shown.bookmarked,
         watching=shown.watching,
         accepted=shown.accepted,
         panel=shown.panel,
