@@ -28,6 +28,7 @@ from forum.models.discussions import (
     TopicRead,
     TopicResourceKey,
 )
+from forum.models.form_tokens import FormSubmission
 from forum.models.institutions import (
     Institution,
     InstitutionAlias,
@@ -60,6 +61,7 @@ from forum.models.search import TopicTerm
 
 __all__ = [
     "ApiToken",
+    "FormSubmission",
     "DeliveryStatus",
     "DigestDelivery",
     "NotificationBatch",

@@ -57,7 +57,7 @@ from forum.views import (
     visible_post_or_404,
     visible_topic_or_404,
 )
-from forum.views.discussions import post_url
+from forum.views.discussions import FlagAttempt, post_url, render_topic
 
 bp = Blueprint("moderation", __name__)
 
@@ -70,11 +70,17 @@ def flag(post_id: int):
     post = visible_post_or_404(post_id)
     form = FlagForm()
     if not form.validate_on_submit():
-        flash(first_error(form), "error")
-        return redirect(post_url(post))
+        # The topic page again, the box open at the post with the error by the field and the
+        # reason chosen kept (the form's action ends in #flag-<id>, so the browser goes there).
+        page = reading.page_of_post(post)
+        return render_topic(post.topic, page=page, flag=FlagAttempt(post.id, form)), 400
     try:
         hidden = moderation.flag_post(
-            current_user, post, reason=FlagReason(form.reason.data), note=form.note.data
+            current_user,
+            post,
+            reason=FlagReason(form.reason.data),
+            note=form.note.data,
+            form_token=form.sent_token,
         )
     except ModerationError as error:
         flash(str(error), "info")
