@@ -14,7 +14,8 @@ PAGE_QUERY_BUDGET = 10
 STATEMENTS = {
     # The topic's opening post for its description, when visitors may read it (issue 16).
     ("topic", "visitor"): 5,
-    ("topic", "member"): 9,
+    # The member's flags among the page's posts: "You flagged this" (issue 17, item 7).
+    ("topic", "member"): 10,
     ("area", "visitor"): 6,
     ("area", "member"): 8,
     ("home", "visitor"): 6,
