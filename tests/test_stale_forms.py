@@ -22,7 +22,7 @@ from forum.services import (
     topic_areas,
     topic_curation,
 )
-from tests.factories import close_round, make_agenda_item, make_post, make_round, make_topic
+from tests.factories import close_round, make_agenda_item, make_post, make_round
 
 _TOKEN = re.compile(r'name="form_token"[^>]*value="([^"]+)"')
 
