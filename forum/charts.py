@@ -18,6 +18,8 @@ BAR_COLOUR = "#3b6fd8"  # 4.6:1 against white and 4.6:1 against black
 LABEL_LINE_CHARS = 40  # a line of 13px text in 324px, Latin or Arabic
 LABEL_LINES = 2
 LABEL_MAX_CHARS = LABEL_LINE_CHARS * LABEL_LINES  # longer titles end in …; whole in the tooltip
+NOTE_LINE_CHARS = 44  # the note under the bars, at 12px
+NOTE_LINES = 3
 # 340px wide: shown at its own size on a 375px phone, so 13px text stays 13px (issue 17); the
 # old 640px chart was scaled to about half there, its labels some 6px tall.
 DEFAULT_WIDTH_PX = 340
@@ -58,22 +60,31 @@ def xml_text(text: str) -> str:
     )
 
 
+def isolated(text: str) -> str:
+    """Member text to put inside a translated sentence: it keeps its own direction there."""
+    return f"{ISOLATE}{text}{END_ISOLATE}"
+
+
 def label_lines(label: str) -> list[str]:
     """The label as shown above its bar: whole words on at most LABEL_LINES lines of
     LABEL_LINE_CHARS, the last ending in … if the label is longer."""
-    words = " ".join(str(label).split()).split(" ")
+    return wrapped(label, LABEL_LINE_CHARS, LABEL_LINES)
+
+
+def wrapped(text: str, line_chars: int, most_lines: int) -> list[str]:
+    """Whole words on at most ``most_lines`` lines of ``line_chars``; … ends a cut text."""
     lines: list[str] = []
-    for word in words:
-        while len(word) > LABEL_LINE_CHARS:  # one unbroken word longer than a line
-            lines.append(word[:LABEL_LINE_CHARS])
-            word = word[LABEL_LINE_CHARS:]
-        if lines and len(lines[-1]) + 1 + len(word) <= LABEL_LINE_CHARS:
+    for word in " ".join(str(text).split()).split(" "):
+        while len(word) > line_chars:  # one unbroken word longer than a line
+            lines.append(word[:line_chars])
+            word = word[line_chars:]
+        if lines and len(lines[-1]) + 1 + len(word) <= line_chars:
             lines[-1] += " " + word
         else:
             lines.append(word)
-    if len(lines) > LABEL_LINES:
-        last = lines[LABEL_LINES - 1][: LABEL_LINE_CHARS - 1].rstrip()
-        lines = [*lines[: LABEL_LINES - 1], last + "…"]
+    if len(lines) > most_lines:
+        last = lines[most_lines - 1][: line_chars - 1].rstrip()
+        lines = [*lines[: most_lines - 1], last + "…"]
     return lines or [""]
 
 
@@ -129,8 +140,9 @@ def bar_chart_svg(
         return _px(width - position - length if rtl else position)
 
     def member_text(text: str) -> str:
-        return xml_text(f"{ISOLATE}{text}{END_ISOLATE}" if rtl else text)
+        return xml_text(isolated(text) if rtl else text)
 
+    note_lines = wrapped(note, NOTE_LINE_CHARS, NOTE_LINES) if note else []
     direction = ' direction="rtl"' if rtl else ""
     start = f'text-anchor="start" fill="currentColor"{direction}'
     rows_height = sum(
@@ -139,7 +151,7 @@ def bar_chart_svg(
     height = (
         TITLE_HEIGHT_PX
         + (rows_height or LINE_HEIGHT_PX * 2)
-        + (LINE_HEIGHT_PX + 4 if note else 0)
+        + len(note_lines) * LINE_HEIGHT_PX
         + BOTTOM_PADDING_PX
     )
     parts = [
@@ -179,10 +191,12 @@ def bar_chart_svg(
         ]
         top = bar_top + BAR_HEIGHT_PX + ROW_GAP_PX
     if note:
-        parts.append(
-            f'<text class="bar-chart-note" x="{x(EDGE_PADDING_PX)}" '
-            f'y="{top + LINE_HEIGHT_PX - 4}" font-size="12" {start}>{xml_text(note)}</text>'
+        lines = "".join(
+            f'<tspan x="{x(EDGE_PADDING_PX)}" y="{top + (n + 1) * LINE_HEIGHT_PX - 4}">'
+            f"{xml_text(line)}</tspan>"
+            for n, line in enumerate(note_lines)
         )
+        parts.append(f'<text class="bar-chart-note" font-size="12" {start}>{lines}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 

@@ -255,7 +255,8 @@ def results_view(round_: VotingRound, *, rtl: bool = False) -> ResultsView:
     any_tie = any(row.tied for row in rows)
     chart = charts.bar_chart_svg(
         [(f"{row.rank_text}. {row.title}", float(row.score)) for row in rows],
-        title=_("Results of %(title)s", title=round_.title),
+        # Isolated: a Latin title inside the Arabic «» must not turn the guillemets round.
+        title=_("Results of %(title)s", title=charts.isolated(round_.title)),
         rtl=rtl,
         note=str(TIE_NOTE) if any_tie else "",
     )
