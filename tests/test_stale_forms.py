@@ -119,6 +119,19 @@ def test_ballot_sent_after_the_round_closed_shows_the_ranking_the_reason_and_the
     assert f'href="/rounds/{round_.id}#results-heading"' in page
 
 
+def test_a_flag_sent_after_the_post_was_deleted_shows_the_topic_and_why(
+    client, member, other_member, topic
+):
+    reply = make_post(topic, author=member, body="Soon gone")
+    client.login(other_member)
+    posting.delete_post(member, db.session.get(Post, reply.id))
+    response = client.post(f"/p/{reply.id}/flag", data={"reason": "spam", "note": ""})
+    assert response.status_code == 403
+    page = text_of(response)
+    assert "This post is already deleted." in page and "Evaluating refusal robustness" in page
+    assert db.session.scalar(select(func.count()).select_from(Flag)) == 0
+
+
 def test_a_visitor_sending_a_reply_is_still_sent_to_log_in(client, topic):
     response = client.post(f"/t/{topic.id}/reply", data={"body": "hello"})
     assert response.status_code == 302 and "/login" in response.headers["Location"]
