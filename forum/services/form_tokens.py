@@ -1,7 +1,7 @@
 """One-time form tokens (issue 17, item 7): a create form sent twice creates one thing.
 
-Each create form carries a random token (forum.forms.fields.OneTimeForm). The service that
-creates claims the token first, in its own transaction, and records what it made before it
+Each create form carries a random token (forum.forms.one_time.OneTimeForm). The service that
+creates takes the token first, in its own transaction, and notes what it made before it
 commits: the token is the table's primary key, so of two sendings at once (the Back button,
 a second tab, a double click) only one can commit; the other waits for it on the key (the row
 lock on PostgreSQL, the write lock on SQLite), fails, and raises ``AlreadySent`` with what the
@@ -70,10 +70,14 @@ def refuse_if_used(token: str | None, *, now: datetime | None = None) -> None:
         raise AlreadySent(earlier)
 
 
-def claim(user: Any, token: str | None, *, now: datetime | None = None) -> FormSubmission | None:
+def take_token(
+    user: Any, token: str | None, *, now: datetime | None = None
+) -> FormSubmission | None:
     """Claim the token in the caller's transaction, before it writes anything else; raise
     AlreadySent (the transaction rolled back) when another sending holds it. None without a
-    token. The caller records what it made with ``record`` and commits."""
+    token. The caller notes what it made with ``note_made`` and commits. (Should anything commit
+    in between, as site_settings.get_settings does once, on a database without its settings
+    row, the token is kept without its target, and a second sending is led to the home page.)"""
     if token is None:
         return None
     now = now or utcnow()
@@ -98,7 +102,7 @@ def claim(user: Any, token: str | None, *, now: datetime | None = None) -> FormS
     return submission
 
 
-def record(submission: FormSubmission | None, made: Topic | Post | Flag) -> None:
+def note_made(submission: FormSubmission | None, made: Topic | Post | Flag) -> None:
     """Note what the sending made (a topic, a reply or a flag), in the same transaction."""
     if submission is None:
         return

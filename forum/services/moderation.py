@@ -87,12 +87,12 @@ def flag_post(
     raises form_tokens.AlreadySent."""
     require(member, "flag_post", post)
     now = now or utcnow()
-    sending = form_tokens.claim(member, form_token, now=now)
+    sending = form_tokens.take_token(member, form_token, now=now)
     flag = Flag(
         post_id=post.id, user_id=member.id, reason=reason, note=note.strip(), created_at=now
     )
     db.session.add(flag)
-    form_tokens.record(sending, flag)
+    form_tokens.note_made(sending, flag)
     try:
         db.session.flush()
     except IntegrityError:

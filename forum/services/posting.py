@@ -191,7 +191,7 @@ def start_topic(
     title = _check_title(title)
     body = _check_body(body)
     resource = _check_resource(kind, resource)
-    sending = form_tokens.claim(author, form_token, now=now)
+    sending = form_tokens.take_token(author, form_token, now=now)
     topic = Topic(
         category=category,
         author=author,
@@ -241,7 +241,7 @@ def start_topic(
             public={"embargo_until": restricted_until.isoformat()},
             now=now,
         )
-    form_tokens.record(sending, topic)
+    form_tokens.note_made(sending, topic)
     return topic
 
 
@@ -261,7 +261,7 @@ def post_reply(
         raise ContentError("parent")
     now = now or utcnow()
     body = _check_body(body)
-    sending = form_tokens.claim(author, form_token, now=now)
+    sending = form_tokens.take_token(author, form_token, now=now)
     number = _claim_post_number(topic, now, author)
     # A reply to the opening post is a top-level reply, like a reply to the topic itself.
     if parent is None or parent.is_opening_post:
@@ -286,7 +286,7 @@ def post_reply(
     db.session.flush()
     _after_posting(author, topic, post, now)
     search.follow(topic, posts=[post])
-    form_tokens.record(sending, post)
+    form_tokens.note_made(sending, post)
     db.session.commit()
     return post
 
