@@ -119,6 +119,23 @@ def test_ballot_sent_after_the_round_closed_shows_the_ranking_the_reason_and_the
     assert f'href="/rounds/{round_.id}#results-heading"' in page
 
 
+def test_ballot_of_a_member_suspended_while_the_round_is_open_is_shown_with_why(
+    client, member, moderator
+):
+    items = [make_agenda_item(moderator, title=f"Question {n}") for n in (1, 2)]
+    round_ = make_round(moderator, items, method="budget", budget=10, per_item_cap=10)
+    client.login(member)
+    moderation.suspend_member(
+        moderator, member, until=utcnow() + timedelta(days=3), reason="Cooling off"
+    )
+    response = client.post(f"/rounds/{round_.id}/ballot", data={f"item-{items[1].id}": "7"})
+    assert response.status_code == 403
+    page = text_of(response)
+    assert "Your ballot was not saved" in page and "Your account is suspended until" in page
+    assert re.search(r"<bdi>Question 2</bdi> <strong[^>]*>7</strong>", page)
+    assert "See the results" not in page  # the round is still open
+
+
 def test_a_flag_sent_after_the_post_was_deleted_shows_the_topic_and_why(
     client, member, other_member, topic
 ):
