@@ -286,7 +286,10 @@ def test_a_failed_flag_stays_open_at_the_post_with_the_error_and_the_choice(
 ):
     reply = make_post(topic, author=topic.author, body="A doubtful claim")
     client.login(other_member)
-    response = client.post(f"/p/{reply.id}/flag", data={"reason": "other", "note": ""})
+    token = form_tokens.new_token()
+    response = client.post(
+        f"/p/{reply.id}/flag", data={"reason": "other", "note": "", "form_token": token}
+    )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     box = page[page.index(f'id="flag-{reply.id}"') :]
@@ -297,6 +300,8 @@ def test_a_failed_flag_stays_open_at_the_post_with_the_error_and_the_choice(
     assert 'aria-invalid="true"' in box
     assert 'class="flash' not in page  # the error is at the field, not at the top
     assert f'action="/p/{reply.id}/flag#flag-{reply.id}"' in box
+    tokens = re.findall(r'name="form_token"[^>]*value="([^"]+)"', page)
+    assert tokens.count(token) == 1  # the flag box keeps its token; the reply box has its own
     assert db.session.scalar(select(func.count()).select_from(Flag)) == 0
 
 

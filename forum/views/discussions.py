@@ -333,7 +333,9 @@ def render_topic(
         "topic.html",
         topic=found,
         posts=shown.posts,
-        form=ReplyForm(),
+        # formdata=None: a failed flag renders this page too, and its fields (its one-time
+        # token) must not fill the reply box.
+        form=ReplyForm(formdata=None),
         voted=shown.voted,
         flagged=shown.flagged,
         flag=flag,
