@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
@@ -12,6 +12,7 @@ from forum.extensions import db
 from forum.input_checks import ControlCharactersRefused
 from forum.permissions import PermissionDenied
 from forum.rate_limits import retry_after
+from forum.services.form_tokens import AlreadySent
 
 API_PREFIX = "/api/v1/"
 
@@ -32,7 +33,29 @@ def _page(status: int, title: str, message: str):
     return render_template("error.html", status=status, title=title, message=message), status
 
 
+def _made_by(submission) -> str:
+    """The address of what the first sending of a form made (its page checks who may see it)."""
+    if submission.target_kind == "topic":
+        return url_for("discussions.topic", topic_id=submission.target_id)
+    if submission.target_kind in ("post", "flag"):
+        return url_for("discussions.post", post_id=submission.target_id)
+    return url_for("discussions.home")
+
+
 def init_app(app: Flask) -> None:
+    @app.errorhandler(AlreadySent)
+    def already_sent(error: AlreadySent):
+        # The Back button, a second tab or a double click sent a create form again (issue 17).
+        db.session.rollback()
+        kind = error.submission.target_kind
+        flash(
+            _("You flagged this post already.")
+            if kind == "flag"
+            else _("This was already posted: here it is. Nothing was posted twice."),
+            "info",
+        )
+        return redirect(_made_by(error.submission))
+
     @app.errorhandler(PermissionDenied)
     def permission_denied(error: PermissionDenied):
         if error.decision.not_found:  # the reader may not know it exists: as for a missing id

@@ -16,6 +16,7 @@ from forum.mail import DEFAULT_SITE_NAME
 from forum.markup import safe_html
 from forum.models.types import utcnow
 from forum.permissions import can, is_staff
+from forum.services import form_tokens
 from forum.services.notifications import unread_count
 
 
@@ -71,6 +72,7 @@ def init_app(app: Flask) -> None:
         resource_domain=links.display_domain,
         doi_url=links.doi_url,
         flag_reasons=FLAG_REASONS,
+        new_form_token=form_tokens.new_token,  # hand-written create forms (the flag box)
     )
 
     @app.context_processor

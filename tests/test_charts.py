@@ -26,6 +26,12 @@ def texts(root: ET.Element, css_class: str) -> list[ET.Element]:
     return [el for el in root.iter(f"{SVG}text") if el.get("class") == css_class]
 
 
+def label_text(label: ET.Element) -> str:
+    """A bar's label as read: its lines (one tspan each) joined, without bidi isolates."""
+    lines = [line.text or "" for line in label.iter(f"{SVG}tspan")]
+    return " ".join(lines).replace("\u2068", "").replace("\u2069", "")
+
+
 def test_reader_sees_one_bar_per_agenda_item():
     root = parse(bar_chart_svg(RESULTS + [("Jailbreak benchmarks", 3)], title="Round 4"))
     assert root.tag == f"{SVG}svg"
@@ -66,8 +72,9 @@ def test_fractional_scores_are_shown_without_noise():
 def test_a_long_title_is_cut_with_an_ellipsis_but_kept_whole_in_the_tooltip():
     label = "Differential privacy budgets for retrieval-augmented generation over private mail"
     root = parse(bar_chart_svg([(label, 1)], title="t"))
-    shown = texts(root, "bar-label")[0].text
-    assert len(shown) == LABEL_MAX_CHARS
+    shown = label_text(texts(root, "bar-label")[0])
+    assert len(shown) <= LABEL_MAX_CHARS
+    assert len(list(texts(root, "bar-label")[0])) == 2  # wrapped onto two lines
     assert shown.endswith("…")
     assert label.startswith(shown[:-1])
     assert rects(root)[0].find(f"{SVG}title").text == f"{label}: 1"
@@ -79,7 +86,7 @@ def test_a_malicious_title_is_shown_as_text():
     assert "<script" not in svg
     assert "<b>" not in svg
     root = parse(svg)
-    assert texts(root, "bar-label")[0].text == label
+    assert label_text(texts(root, "bar-label")[0]) == label
     assert rects(root)[0].find(f"{SVG}title").text == f"{label}: 1"
     assert root.find(f"{SVG}title").text == "<b>Round</b> & 'co'"
 
@@ -133,10 +140,18 @@ def test_arabic_readers_see_the_chart_mirrored():
         assert float(right.get("width")) == width
         assert float(right.get("x")) == pytest.approx(600 - float(left.get("x")) - width)
     ltr_label, rtl_label = texts(ltr, "bar-label")[0], texts(rtl, "bar-label")[0]
-    assert float(ltr_label.get("x")) < float(rects(ltr)[0].get("x"))  # label left of the bar
-    assert float(rtl_label.get("x")) > float(rects(rtl)[0].get("x"))  # label right of the bar
+    # Labels sit above their bars, starting where the bar starts: the left edge, or the right.
+    ltr_bar, rtl_bar = rects(ltr)[0], rects(rtl)[0]
+    assert float(ltr_label.get("x")) == pytest.approx(float(ltr_bar.get("x")))
+    assert float(rtl_label.get("x")) == pytest.approx(
+        float(rtl_bar.get("x")) + float(rtl_bar.get("width"))
+    )
+    for label, bar in ((ltr_label, ltr_bar), (rtl_label, rtl_bar)):
+        assert float(label.find(f"{SVG}tspan").get("y")) < float(bar.get("y"))
     assert float(rtl_label.get("x")) == pytest.approx(600 - float(ltr_label.get("x")))
-    assert rtl_label.get("direction") == "rtl"
+    assert rtl_label.get("direction") == "rtl" and rtl_label.get("text-anchor") == "start"
+    assert label_text(rtl_label) == "الخصوصية التفاضلية"
+    assert rtl_label.find(f"{SVG}tspan").text.startswith("\u2068")  # isolated: own direction
 
 
 def test_the_bars_work_in_light_and_dark_mode():
@@ -157,3 +172,28 @@ def test_two_charts_on_one_page_have_different_ids():
 def test_a_negative_or_undefined_score_is_refused(bad):
     with pytest.raises(ValueError, match="finite and not negative"):
         bar_chart_svg([("a", bad)], title="t")
+
+
+def test_tied_items_share_a_rank_and_the_chart_says_so():
+    from forum.services.round_results import shared_ranks
+
+    assert shared_ranks([9, 5, 5, 2, 2, 2, 1]) == [
+        (1, False),
+        (2, True),
+        (2, True),
+        (4, True),
+        (4, True),
+        (4, True),
+        (7, False),
+    ]
+    root = parse(bar_chart_svg([("=1. a", 3), ("=1. b", 3)], title="t", note="= marks a tie."))
+    note = texts(root, "bar-chart-note")[0]
+    assert label_text(note) == "= marks a tie."
+    assert "= marks a tie." in root.find(f"{SVG}desc").text
+    assert float(root.get("height")) >= float(note.find(f"{SVG}tspan").get("y"))
+
+
+def test_the_chart_is_narrow_enough_to_keep_its_text_size_on_a_phone():
+    root = parse(bar_chart_svg(RESULTS, title="t"))
+    assert float(root.get("width")) <= 343  # a 375px screen less the page's margins
+    assert float(root.get("font-size")) >= 12

@@ -15,7 +15,8 @@ STATEMENTS = {
     # The topic's opening post for its description, when visitors may read it (issue 16).
     ("topic", "visitor"): 5,
     # A member's page also asks which of the shown posts they bookmarked (issue 17).
-    ("topic", "member"): 10,
+    # The member's flags among the page's posts: "You flagged this" (issue 17, item 7).
+    ("topic", "member"): 11,
     ("area", "visitor"): 6,
     ("area", "member"): 8,
     ("home", "visitor"): 6,

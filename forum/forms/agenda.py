@@ -33,6 +33,7 @@ from forum.forms.fields import (
     plain_title,
     whole_number,
 )
+from forum.forms.one_time import OneTimeForm
 from forum.links import canonical_url
 from forum.models import VotingMethod, VotingRound
 from forum.models.types import utcnow
@@ -65,7 +66,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class AgendaItemForm(FlaskForm):
+class AgendaItemForm(OneTimeForm):
     title = StringField(
         _l("Research question"),
         filters=[_strip],

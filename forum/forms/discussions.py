@@ -24,6 +24,7 @@ from forum.forms.fields import (
     number_choice,
     plain_title,
 )
+from forum.forms.one_time import OneTimeForm
 from forum.links import canonical_url, normalise_doi
 from forum.markup import Bound, Excess, check_bounds
 from forum.models.discussions import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
@@ -135,7 +136,7 @@ def handles_in(text: str | None) -> list[str]:
     return list(dict.fromkeys(w for w in words if w))
 
 
-class TopicForm(FlaskForm):
+class TopicForm(OneTimeForm):
     title = StringField(
         _l("Title"),
         filters=[_strip],
@@ -250,7 +251,7 @@ class TopicForm(FlaskForm):
             raise ValidationError(_l("Choose at most %(n)d tags.", n=MAX_TAGS_PER_TOPIC))
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(OneTimeForm):
     body = _body_field(_l("Your reply"))
     parent_id = HiddenField()
 

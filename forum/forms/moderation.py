@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, ValidationError
 
 from forum.forms.fields import plain_title
+from forum.forms.one_time import OneTimeForm
 from forum.models import FlagReason
 
 # What a member may say is wrong with a post: every FlagReason, in the enum's order.
@@ -42,7 +43,7 @@ def _text(validators=()) -> StringField:
     return StringField(filters=[_stripped], validators=list(validators))
 
 
-class FlagForm(FlaskForm):
+class FlagForm(OneTimeForm):
     reason = RadioField(
         choices=FLAG_REASONS,
         validate_choice=False,  # AnyOf says what to do, in the forum's words

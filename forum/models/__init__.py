@@ -29,6 +29,7 @@ from forum.models.discussions import (
     TopicRead,
     TopicResourceKey,
 )
+from forum.models.form_tokens import FormSubmission
 from forum.models.institutions import (
     Institution,
     InstitutionAlias,
@@ -62,6 +63,7 @@ from forum.models.search import TopicTerm
 __all__ = [
     "ApiToken",
     "Bookmark",
+    "FormSubmission",
     "DeliveryStatus",
     "DigestDelivery",
     "NotificationBatch",

@@ -49,8 +49,11 @@ class ItemDraft:
     evidence: list[str] = field(default_factory=list)
 
 
-def propose_item(member: User, draft: ItemDraft, *, now: datetime | None = None) -> AgendaItem:
-    """A member proposes an open research question; it gets its own discussion topic."""
+def propose_item(
+    member: User, draft: ItemDraft, *, form_token: str | None = None, now: datetime | None = None
+) -> AgendaItem:
+    """A member proposes an open research question; it gets its own discussion topic. A second
+    sending of the form's ``form_token`` raises form_tokens.AlreadySent, naming that topic."""
     require(member, "propose_agenda_item")
     now = now or utcnow()
     area = topic_areas.get_category(AGENDA_CATEGORY)
@@ -66,7 +69,13 @@ def propose_item(member: User, draft: ItemDraft, *, now: datetime | None = None)
         ]
     )
     topic = posting.create_topic(
-        member, area, title=draft.title, body=body, kind=TopicKind.DISCUSSION, now=now
+        member,
+        area,
+        title=draft.title,
+        body=body,
+        kind=TopicKind.DISCUSSION,
+        form_token=form_token,
+        now=now,
     )
     item = AgendaItem(
         title=draft.title.strip(),

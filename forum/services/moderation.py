@@ -7,8 +7,10 @@ Every action writes an audit entry in the same transaction (forum/services/audit
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -27,7 +29,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import require
-from forum.services import audit, search, site_settings
+from forum.services import audit, form_tokens, search, site_settings
 
 QUEUE_SIZE = 50
 
@@ -71,14 +73,26 @@ def _notify(
 # --- Flags ---------------------------------------------------------------------------------------
 
 
-def flag_post(member: User, post: Post, *, reason: FlagReason, note: str = "", now=None) -> bool:
+def flag_post(
+    member: User,
+    post: Post,
+    *,
+    reason: FlagReason,
+    note: str = "",
+    form_token: str | None = None,
+    now=None,
+) -> bool:
     """Report a post. Once enough different members flag it, it is hidden until reviewed.
-    Returns whether the post is now hidden."""
+    Returns whether the post is now hidden. A second sending of the flag form's ``form_token``
+    raises form_tokens.AlreadySent."""
     require(member, "flag_post", post)
     now = now or utcnow()
-    db.session.add(
-        Flag(post_id=post.id, user_id=member.id, reason=reason, note=note.strip(), created_at=now)
+    sending = form_tokens.take_token(member, form_token, now=now)
+    flag = Flag(
+        post_id=post.id, user_id=member.id, reason=reason, note=note.strip(), created_at=now
     )
+    db.session.add(flag)
+    form_tokens.note_made(sending, flag)
     try:
         db.session.flush()
     except IntegrityError:
@@ -105,6 +119,19 @@ def flag_post(member: User, post: Post, *, reason: FlagReason, note: str = "", n
         hidden_now = True
     db.session.commit()
     return hidden_now
+
+
+def flagged_post_ids(member: Any, posts: Collection[Post]) -> set[int]:
+    """Which of these posts the member has flagged (one query; none for a visitor)."""
+    if not getattr(member, "is_authenticated", False) or not posts:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Flag.post_id).where(
+                Flag.user_id == member.id, Flag.post_id.in_([p.id for p in posts])
+            )
+        )
+    )
 
 
 @dataclass

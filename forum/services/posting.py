@@ -32,7 +32,15 @@ from forum.models.discussions import (
 from forum.models.types import utcnow
 from forum.names import check_title
 from forum.permissions import can, require
-from forum.services import audit, moderation, notifications, read_state, search, topic_counts
+from forum.services import (
+    audit,
+    form_tokens,
+    moderation,
+    notifications,
+    read_state,
+    search,
+    topic_counts,
+)
 
 MAX_TAGS_PER_TOPIC = 5
 
@@ -166,6 +174,7 @@ def start_topic(
     restricted_until: datetime | None = None,
     invited: Collection[User] = (),
     private_report: bool = False,
+    form_token: str | None = None,
     now: datetime | None = None,
 ) -> Topic:
     """Open a topic with its first post, leaving the commit to the caller (who may add to the
@@ -174,6 +183,8 @@ def start_topic(
     ``restricted_until``: the topic is created restricted (in the same transaction, so nobody
     else sees it for one request) until that date, to the author, the moderators and the
     ``invited`` members. ``private_report``: a thread between the author and the moderators.
+    ``form_token``: the new-topic form's one-time token; a second sending of it raises
+    form_tokens.AlreadySent instead of opening a second topic.
     """
     require(author, "create_topic", category)
     now = now or utcnow()
@@ -186,6 +197,7 @@ def start_topic(
     title = _check_title(title)
     body = _check_body(body)
     resource = _check_resource(kind, resource)
+    sending = form_tokens.take_token(author, form_token, now=now)
     topic = Topic(
         category=category,
         author=author,
@@ -235,6 +247,7 @@ def start_topic(
             public={"embargo_until": restricted_until.isoformat()},
             now=now,
         )
+    form_tokens.note_made(sending, topic)
     return topic
 
 
@@ -244,14 +257,17 @@ def post_reply(
     *,
     body: str,
     parent: Post | None = None,
+    form_token: str | None = None,
     now: datetime | None = None,
 ) -> Post:
-    """Reply to the topic, or to one of its posts (threaded under it)."""
+    """Reply to the topic, or to one of its posts (threaded under it). A second sending of the
+    reply form's ``form_token`` raises form_tokens.AlreadySent instead of posting twice."""
     require(author, "reply", topic)
     if parent is not None and parent.topic_id != topic.id:
         raise ContentError("parent")
     now = now or utcnow()
     body = _check_body(body)
+    sending = form_tokens.take_token(author, form_token, now=now)
     number = _claim_post_number(topic, now, author)
     # A reply to the opening post is a top-level reply, like a reply to the topic itself.
     if parent is None or parent.is_opening_post:
@@ -276,6 +292,7 @@ def post_reply(
     db.session.flush()
     _after_posting(author, topic, post, now)
     search.follow(topic, posts=[post])
+    form_tokens.note_made(sending, post)
     db.session.commit()
     return post
 

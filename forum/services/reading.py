@@ -17,7 +17,7 @@ from forum.extensions import db
 from forum.models import Post, PostRevision, Topic, TopicResourceKey, User, WatchLevel
 from forum.pagination import Page
 from forum.permissions import listed_topics, visible_posts
-from forum.services import bookmarks, disclosure, notifications, votes
+from forum.services import bookmarks, disclosure, moderation, notifications, votes
 from forum.services.posting import Resource
 
 POSTS_PER_PAGE = 20
@@ -74,6 +74,7 @@ class TopicPage:
     posts: Page
     voted: set[int]  # the posts on this page the reader upvoted
     bookmarked: dict[int, int]  # post id -> the reader's bookmark of it, for the posts shown
+    flagged: set[int]  # the posts on this page the reader flagged (they see "You flagged this")
     watching: WatchLevel | None  # None for a visitor
     accepted: Post | None  # the accepted answer, shown above the replies on the first page
     panel: disclosure.Panel
@@ -88,6 +89,7 @@ def topic_page(reader, topic: Topic, *, page: int = 1) -> TopicPage:
         posts=posts,
         voted=votes.voted_post_ids(reader, posts.items),
         bookmarked=bookmarks.bookmarked_post_ids(reader, [*posts.items, *filter(None, [accepted])]),
+        flagged=moderation.flagged_post_ids(reader, posts.items),
         watching=notifications.watch_level(reader, "topic", topic.id) if signed_in else None,
         accepted=accepted,
         panel=disclosure.panel(reader, topic),

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import func, select
 
@@ -180,7 +181,9 @@ def running_tally(round_: VotingRound) -> tally.Result:
 
 @dataclass(frozen=True)
 class ResultRow:
-    rank: int
+    rank: int  # the place in the published order: 1, 2, 3, ...
+    shared_rank: int  # the place shown: items with the same score share the first one's
+    tied: bool  # the score equals another item's: shown as "=2"
     item_id: int
     title: str
     score: float
@@ -188,6 +191,11 @@ class ResultRow:
     supporters: int
     change: int | None  # places gained since the round before (None: not on it)
     capped: list[str]  # institutions whose share of this item's total was capped
+
+    @property
+    def rank_text(self) -> str:
+        """The rank as the table and the chart show it: "2", or "=2" for a tie."""
+        return f"={self.shared_rank}" if self.tied else str(self.shared_rank)
 
 
 @dataclass(frozen=True)
@@ -198,6 +206,7 @@ class ResultsView:
     participation: dict | None
     turnout: list
     titles: dict[int, str]
+    any_tie: bool = False  # the page explains the "=" of tied ranks
 
 
 def results_view(round_: VotingRound, *, rtl: bool = False) -> ResultsView:
@@ -227,9 +236,12 @@ def results_view(round_: VotingRound, *, rtl: bool = False) -> ResultsView:
         pairwise = result.to_json().get("pairwise")
         participation, turnout, capped, previous = None, [], {}, {}
     titles = {item.id: item.title for item in round_.items}
+    shared = shared_ranks([scores.get(item_id, 0) for item_id in order])
     rows = [
         ResultRow(
             rank=rank,
+            shared_rank=shared[rank - 1][0],
+            tied=shared[rank - 1][1],
             item_id=item_id,
             title=titles.get(item_id, "?"),
             score=scores.get(item_id, 0),
@@ -240,12 +252,31 @@ def results_view(round_: VotingRound, *, rtl: bool = False) -> ResultsView:
         )
         for rank, item_id in enumerate(order, start=1)
     ]
+    any_tie = any(row.tied for row in rows)
     chart = charts.bar_chart_svg(
-        [(row.title, float(row.score)) for row in rows],
-        title=_("Results of %(title)s", title=round_.title),
+        [(f"{row.rank_text}. {row.title}", float(row.score)) for row in rows],
+        # Isolated: a Latin title inside the Arabic «» must not turn the guillemets round.
+        title=_("Results of %(title)s", title=charts.isolated(round_.title)),
         rtl=rtl,
+        note=str(TIE_NOTE) if any_tie else "",
     )
-    return ResultsView(rows, Markup(chart), pairwise, participation, turnout, titles)
+    return ResultsView(rows, Markup(chart), pairwise, participation, turnout, titles, any_tie)
+
+
+TIE_NOTE = _l("“=” marks a tie: those items have the same score and share the rank.")
+
+
+def shared_ranks(scores_in_order: list[float]) -> list[tuple[int, bool]]:
+    """For scores in published order: each one's shown rank and whether it is tied. Equal
+    scores share the rank of the first of them and the next rank skips (1, =2, =2, 4)."""
+    ranks: list[tuple[int, bool]] = []
+    for place, score in enumerate(scores_in_order, start=1):
+        tied_with_previous = place > 1 and score == scores_in_order[place - 2]
+        ranks.append((ranks[-1][0] if tied_with_previous else place, False))
+    counts: dict[int, int] = {}
+    for rank, _tied in ranks:
+        counts[rank] = counts.get(rank, 0) + 1
+    return [(rank, counts[rank] > 1) for rank, _tied in ranks]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from forum.forms.fields import MAX_ID, whole_number
-from forum.permissions import can
+from forum.permissions import PermissionDenied, can
 from forum.services import reading
 
 
@@ -46,6 +46,27 @@ def first_error(form) -> str:
     """The first thing a form found wrong, to flash when a small form posts back to a page."""
     # str(): a lazy string would be flashed as Markup (it has __html__) and shown unescaped.
     return str(next(iter(e for errors in form.errors.values() for e in errors), _("Try again.")))
+
+
+# A form sent after what it acts on changed (a topic locked, a round closed, a post deleted, an
+# area closed to the member meanwhile): the form page again, not a bare 403 page (issue 17,
+# item 7). Still 403: the action is refused, as scripts and the refusal tests expect.
+STALE_FORM = 403
+
+
+def refusal_of_sent_form(action: str, thing: Any = None) -> str | None:
+    """Why the reader may not do ``action`` to ``thing`` with the form they sent, or None if they
+    may. The view then shows its form again with everything typed and this reason at the form,
+    with the status STALE_FORM: the one rule for forms that were allowed when the page was
+    opened. As with ``require``, a reader who may not know the thing gets the 404 of a missing
+    id and a visitor is sent to log in; on GET (nothing typed yet) a refusal is the 403 page.
+    """
+    decision = can(current_user, action, thing)
+    if decision:
+        return None
+    if request.method != "POST" or decision.not_found or decision.needs_login:
+        raise PermissionDenied(decision)
+    return decision.reason
 
 
 def after_response(body, work: Callable[[], None]):

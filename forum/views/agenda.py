@@ -21,6 +21,7 @@ from forum.i18n import text_direction
 from forum.models import AgendaArea, AgendaItem, AgendaStatus, VotingMethod, VotingRound
 from forum.permissions import can, require
 from forum.services import agenda, round_files, round_results, sharing, voting
+from forum.views import STALE_FORM, refusal_of_sent_form
 
 bp = Blueprint("agenda", __name__)
 
@@ -50,6 +51,7 @@ def propose():
                 area=AgendaArea(form.area.data),
                 evidence=form.evidence_links(),
             ),
+            form_token=form.sent_token,
         )
         flash(_("Your research question is on the agenda, with its own discussion."), "success")
         return redirect(url_for("agenda.item", item_id=item.id))
@@ -185,8 +187,11 @@ def round(round_id: int):  # noqa: A001 - the URL's noun
 @bp.route("/rounds/<int:round_id>/ballot", methods=["POST"])
 def cast(round_id: int):
     round_ = _round_or_404(round_id)
-    require(current_user, "vote_in_round", round_)
+    refused = refusal_of_sent_form("vote_in_round", round_)  # e.g. it closed while they chose
     typed = typed_ballot(round_, request.form)
+    if refused:
+        page = round_results.round_page(current_user, round_, typed=typed)
+        return _render_round(page, error=refused), STALE_FORM
     try:
         voting.cast_ballot(current_user, round_, entries=ballot_entries(round_, typed))
     except voting.BallotRejected as error:

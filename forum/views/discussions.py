@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import (
     Blueprint,
     abort,
@@ -23,6 +25,7 @@ from forum.forms.discussions import (
     TopicForm,
 )
 from forum.forms.fields import start_of_day
+from forum.forms.moderation import FlagForm
 from forum.models import Post, Topic, TopicKind
 from forum.permissions import can, require
 from forum.services import (
@@ -43,7 +46,13 @@ from forum.services import (
     votes,
 )
 from forum.services.tags import TagProblem
-from forum.views import page_arg, visible_post_or_404, visible_topic_or_404
+from forum.views import (
+    STALE_FORM,
+    page_arg,
+    refusal_of_sent_form,
+    visible_post_or_404,
+    visible_topic_or_404,
+)
 
 bp = Blueprint("discussions", __name__)
 
@@ -207,14 +216,14 @@ def _resource(form: TopicForm) -> posting.Resource:
 @bp.route("/c/<slug>/new", methods=["GET", "POST"])
 def new_topic(slug: str):
     area = topic_areas.get_category(slug) or abort(404)
-    require(current_user, "create_topic", area)
+    refused = refusal_of_sent_form("create_topic", area)
     form = _topic_form(area)
     preview = duplicates = None
     if request.method == "POST" and "preview" in request.form:
         form.validate()
         # A body the form refuses (too long, too much markup) is not rendered (issue 13).
         preview = None if form.body.errors else posting.preview_body(current_user, form.body.data)
-    elif form.validate_on_submit():
+    elif form.validate_on_submit() and not refused:
         duplicates = reading.find_shared_resource(_resource(form), viewer=current_user)
         if not duplicates or form.confirm_duplicate.data:
             fields = {
@@ -223,6 +232,7 @@ def new_topic(slug: str):
                 "kind": TopicKind(form.kind.data),
                 "resource": _resource(form),
                 "tag_ids": form.tags.data or [],
+                "form_token": form.sent_token,
             }
             if form.is_restricted:
                 until = start_of_day(form.restricted_until.data, current_user.timezone)
@@ -242,7 +252,7 @@ def new_topic(slug: str):
         if request.method == "POST" and form.title.data
         else []
     )
-    status = 400 if form.errors or duplicates else 200
+    status = STALE_FORM if refused else 400 if form.errors or duplicates else 200
     return render_template(
         "new_topic.html",
         category=area,
@@ -250,6 +260,7 @@ def new_topic(slug: str):
         preview=preview,
         duplicates=duplicates,
         similar=similar,
+        refused=refused,
     ), status
 
 
@@ -306,14 +317,28 @@ def topic(topic_id: int, slug: str | None = None):
         unread = read_state.where_to_resume(found, last_read)
         if unread is not None:
             return redirect(post_url(unread, explicit_page=True))  # open where they stopped
-    shown = reading.topic_page(current_user, found, page=page_arg())
-    page = render_template(
+    return render_topic(found, page=page_arg(), last_read=last_read)
+
+
+def render_topic(
+    found: Topic, *, page: int, last_read: int | None = None, flag: FlagAttempt | None = None
+) -> str:
+    """A page of a topic the reader may see; with ``flag``, a flag form that failed, shown open
+    at its post with its errors and the reader's choice (forum.views.moderation.flag)."""
+    if last_read is None:
+        last_read = read_state.last_read_number(current_user, found)
+    shown = reading.topic_page(current_user, found, page=page)
+    html = render_template(
         "topic.html",
         topic=found,
         posts=shown.posts,
-        form=ReplyForm(),
+        # formdata=None: a failed flag renders this page too, and its fields (its one-time
+        # token) must not fill the reply box.
+        form=ReplyForm(formdata=None),
         voted=shown.voted,
         bookmarked=shown.bookmarked,
+        flagged=shown.flagged,
+        flag=flag,
         watching=shown.watching,
         accepted=shown.accepted,
         panel=shown.panel,
@@ -321,7 +346,15 @@ def topic(topic_id: int, slug: str | None = None):
     )
     # After rendering: recording the read position commits, which would expire what is shown.
     read_state.mark_read(current_user, found, shown.posts.items, last_read=last_read)
-    return page
+    return html
+
+
+@dataclass
+class FlagAttempt:
+    """A flag form sent with something missing, to show again at the post it was for."""
+
+    post_id: int
+    form: FlagForm
 
 
 def _post_in_topic(topic: Topic, post_id: str | None) -> Post | None:
@@ -337,7 +370,7 @@ def _post_in_topic(topic: Topic, post_id: str | None) -> Post | None:
 @bp.route("/t/<int:topic_id>/reply", methods=["GET", "POST"])
 def reply(topic_id: int):
     found = _topic_or_404(topic_id)
-    require(current_user, "reply", found)
+    refused = refusal_of_sent_form("reply", found)
     form = ReplyForm()
     parent = _post_in_topic(found, form.parent_id.data or request.args.get("to"))
     if parent is not None:
@@ -352,13 +385,15 @@ def reply(topic_id: int):
         form.validate()
         # A body the form refuses (too long, too much markup) is not rendered (issue 13).
         preview = None if form.body.errors else posting.preview_body(current_user, form.body.data)
-    elif form.validate_on_submit():
-        post = posting.post_reply(current_user, found, body=form.body.data, parent=parent)
+    elif form.validate_on_submit() and not refused:
+        post = posting.post_reply(
+            current_user, found, body=form.body.data, parent=parent, form_token=form.sent_token
+        )
         flash(_("Your reply is posted."), "success")
         return redirect(post_url(post))
-    status = 400 if form.errors else 200
+    status = STALE_FORM if refused else 400 if form.errors else 200
     return render_template(
-        "reply.html", topic=found, parent=parent, form=form, preview=preview
+        "reply.html", topic=found, parent=parent, form=form, preview=preview, refused=refused
     ), status
 
 
@@ -408,7 +443,7 @@ def unaccept(post_id: int):
 @bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
 def edit_post(post_id: int):
     found = _post_or_404(post_id)
-    require(current_user, "edit_post", found)
+    refused = refusal_of_sent_form("edit_post", found)
     form_class = EditOpeningPostForm if found.is_opening_post else EditPostForm
     form = form_class(data={"body": found.body, "title": found.topic.title})
     preview = None
@@ -416,7 +451,7 @@ def edit_post(post_id: int):
         form.validate()
         # A body the form refuses (too long, too much markup) is not rendered (issue 13).
         preview = None if form.body.errors else posting.preview_body(current_user, form.body.data)
-    elif form.validate_on_submit():
+    elif form.validate_on_submit() and not refused:
         posting.edit_post(
             current_user,
             found,
@@ -425,8 +460,10 @@ def edit_post(post_id: int):
         )
         flash(_("Your changes are saved."), "success")
         return redirect(post_url(found))
-    status = 400 if form.errors else 200
-    return render_template("edit_post.html", post=found, form=form, preview=preview), status
+    status = STALE_FORM if refused else 400 if form.errors else 200
+    return render_template(
+        "edit_post.html", post=found, form=form, preview=preview, refused=refused
+    ), status
 
 
 @bp.route("/p/<int:post_id>/delete", methods=["POST"])

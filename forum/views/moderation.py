@@ -50,14 +50,16 @@ from forum.services import (
 )
 from forum.services.moderation import ModerationError
 from forum.views import (
+    STALE_FORM,
     first_error,
     id_arg,
     page_arg,
+    refusal_of_sent_form,
     safe_next,
     visible_post_or_404,
     visible_topic_or_404,
 )
-from forum.views.discussions import post_url
+from forum.views.discussions import FlagAttempt, post_url, render_topic
 
 bp = Blueprint("moderation", __name__)
 
@@ -69,12 +71,23 @@ bp = Blueprint("moderation", __name__)
 def flag(post_id: int):
     post = visible_post_or_404(post_id)
     form = FlagForm()
-    if not form.validate_on_submit():
-        flash(first_error(form), "error")
-        return redirect(post_url(post))
+    refused = refusal_of_sent_form("flag_post", post)  # e.g. deleted while the box was open
+    valid = form.validate_on_submit()  # a flag sent twice has led to the first one already
+    if refused:  # no box to show again (the post deleted, the member suspended): the reason
+        flash(refused, "error")
+        return render_topic(post.topic, page=reading.page_of_post(post)), STALE_FORM
+    if not valid:
+        # The topic page again, the box open at the post with the error by the field and the
+        # reason chosen kept (the form's action ends in #flag-<id>, so the browser goes there).
+        page = reading.page_of_post(post)
+        return render_topic(post.topic, page=page, flag=FlagAttempt(post.id, form)), 400
     try:
         hidden = moderation.flag_post(
-            current_user, post, reason=FlagReason(form.reason.data), note=form.note.data
+            current_user,
+            post,
+            reason=FlagReason(form.reason.data),
+            note=form.note.data,
+            form_token=form.sent_token,
         )
     except ModerationError as error:
         flash(str(error), "info")
