@@ -14,9 +14,9 @@ PAGE_QUERY_BUDGET = 10
 STATEMENTS = {
     # The topic's opening post for its description, when visitors may read it (issue 16).
     ("topic", "visitor"): 5,
-    # A member's page also asks which of the shown posts they bookmarked (issue 17).
-    # The member's flags among the page's posts: "You flagged this" (issue 17, item 7).
-    ("topic", "member"): 11,
+    # A member's page asks for their marks on the shown posts (upvotes, bookmarks, flags: one
+    # statement, reading._reader_marks; issue 17).
+    ("topic", "member"): 9,
     ("area", "visitor"): 6,
     ("area", "member"): 8,
     ("home", "visitor"): 6,

@@ -1,7 +1,7 @@
 """One-time form tokens against resubmitted create forms (issue 17, item 7)
 
 Revision ID: 0030_form_tokens
-Revises: 0024
+Revises: 0029_bookmarks
 Create Date: 2026-12-04
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0030_form_tokens"
-down_revision = "0024"
+down_revision = "0029_bookmarks"
 branch_labels = None
 depends_on = None
 
