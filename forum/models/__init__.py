@@ -15,6 +15,7 @@ from forum.models.agenda import (
     VotingRound,
 )
 from forum.models.api_tokens import ApiToken
+from forum.models.attachments import Attachment
 from forum.models.audit import AuditCheckpoint, AuditEntry
 from forum.models.discussions import (
     Category,
@@ -60,6 +61,7 @@ from forum.models.search import TopicTerm
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "DeliveryStatus",
     "DigestDelivery",
     "NotificationBatch",

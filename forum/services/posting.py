@@ -32,7 +32,15 @@ from forum.models.discussions import (
 from forum.models.types import utcnow
 from forum.names import check_title
 from forum.permissions import can, require
-from forum.services import audit, moderation, notifications, read_state, search, topic_counts
+from forum.services import (
+    attachments,
+    audit,
+    moderation,
+    notifications,
+    read_state,
+    search,
+    topic_counts,
+)
 
 MAX_TAGS_PER_TOPIC = 5
 
@@ -75,8 +83,13 @@ def _claim_post_number(topic: Topic, now: datetime, author: User) -> int:
 
 
 def _render(body: str) -> str:
-    """The post's HTML, with @handles of real members linked (the notifications read those)."""
-    return render_markdown(body, mention_handles=notifications.mention_candidates(body))
+    """The post's HTML, with @handles of real members linked (the notifications read those)
+    and the forum's own attached images shown."""
+    return render_markdown(
+        body,
+        mention_handles=notifications.mention_candidates(body),
+        images=attachments.image_sizes(body),
+    )
 
 
 @dataclass
@@ -160,6 +173,7 @@ def start_topic(
     restricted_until: datetime | None = None,
     invited: Collection[User] = (),
     private_report: bool = False,
+    attachment_keys: Collection[str] = (),
     now: datetime | None = None,
 ) -> Topic:
     """Open a topic with its first post, leaving the commit to the caller (who may add to the
@@ -168,6 +182,7 @@ def start_topic(
     ``restricted_until``: the topic is created restricted (in the same transaction, so nobody
     else sees it for one request) until that date, to the author, the moderators and the
     ``invited`` members. ``private_report``: a thread between the author and the moderators.
+    ``attachment_keys``: the author's uploads waiting for this post (forum.services.attachments).
     """
     require(author, "create_topic", category)
     now = now or utcnow()
@@ -218,6 +233,7 @@ def start_topic(
     )
     db.session.add(post)
     db.session.flush()
+    attachments.attach(author, post, attachment_keys)
     search.follow(topic, posts=[post])
     _after_posting(author, topic, post, now)
     if restricted_until is not None:  # who and when, never the content
@@ -238,9 +254,11 @@ def post_reply(
     *,
     body: str,
     parent: Post | None = None,
+    attachment_keys: Collection[str] = (),
     now: datetime | None = None,
 ) -> Post:
-    """Reply to the topic, or to one of its posts (threaded under it)."""
+    """Reply to the topic, or to one of its posts (threaded under it), with the author's
+    uploads named by ``attachment_keys``."""
     require(author, "reply", topic)
     if parent is not None and parent.topic_id != topic.id:
         raise ContentError("parent")
@@ -268,6 +286,7 @@ def post_reply(
     )
     db.session.add(post)
     db.session.flush()
+    attachments.attach(author, post, attachment_keys)
     _after_posting(author, topic, post, now)
     search.follow(topic, posts=[post])
     db.session.commit()
@@ -280,16 +299,21 @@ def edit_post(
     *,
     body: str,
     title: str | None = None,
+    attachment_keys: Collection[str] = (),
     now: datetime | None = None,
 ) -> Post:
-    """Replace a post's text, keeping the version it replaces as a revision."""
+    """Replace a post's text, keeping the version it replaces as a revision, and give it the
+    editor's uploads named by ``attachment_keys``."""
     require(editor, "edit_post", post)
     now = now or utcnow()
     body = _check_body(body)
     topic = post.topic
     new_title = _check_title(title) if (title is not None and post.is_opening_post) else None
+    added = attachments.attach(editor, post, attachment_keys)
     if body == post.body and (new_title is None or new_title == topic.title):
-        return post  # nothing changed: no revision, no "edited" mark
+        if added:
+            db.session.commit()
+        return post  # the text did not change: no revision, no "edited" mark
     post.revision_count += 1
     db.session.add(
         PostRevision(

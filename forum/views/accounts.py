@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from forum.forms.attachments import AvatarForm
 from forum.forms.accounts import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -113,7 +114,9 @@ def edit_profile():
     if request.method == "GET" and current_user.locale is None:
         form.locale.data = ""
     status = 400 if form.errors else 200
-    return render_template("accounts/edit_profile.html", form=form), status
+    return render_template(
+        "accounts/edit_profile.html", form=form, avatar_form=AvatarForm(formdata=None)
+    ), status
 
 
 # --- Forgotten passwords and account security (issue 13) ---------------------------------------

@@ -45,6 +45,7 @@ from forum.services import (
 )
 from forum.services.tags import TagProblem
 from forum.views import page_arg, visible_post_or_404, visible_topic_or_404
+from forum.views.attachments import posted_keys, take_uploads
 
 bp = Blueprint("discussions", __name__)
 
@@ -211,11 +212,12 @@ def new_topic(slug: str):
     require(current_user, "create_topic", area)
     form = _topic_form(area)
     preview = duplicates = None
+    # Files sent are kept whatever else the form lacks (forum.views.attachments.take_uploads).
+    valid = request.method == "POST" and all([form.validate(), take_uploads(form)])
     if request.method == "POST" and "preview" in request.form:
-        form.validate()
         # A body the form refuses (too long, too much markup) is not rendered (issue 13).
         preview = None if form.body.errors else render_markdown(form.body.data or "")
-    elif form.validate_on_submit():
+    elif valid:
         duplicates = reading.find_shared_resource(_resource(form), viewer=current_user)
         if not duplicates or form.confirm_duplicate.data:
             fields = {
@@ -224,6 +226,7 @@ def new_topic(slug: str):
                 "kind": TopicKind(form.kind.data),
                 "resource": _resource(form),
                 "tag_ids": form.tags.data or [],
+                "attachment_keys": posted_keys(form),
             }
             if form.is_restricted:
                 until = start_of_day(form.restricted_until.data, current_user.timezone)
@@ -318,6 +321,7 @@ def topic(topic_id: int, slug: str | None = None):
         accepted=shown.accepted,
         panel=shown.panel,
         share=sharing.topic_card(found),
+        attachments=shown.attachments,
     )
     # After rendering: recording the read position commits, which would expire what is shown.
     read_state.mark_read(current_user, found, shown.posts.items, last_read=last_read)
@@ -348,12 +352,18 @@ def reply(topic_id: int):
         if quoted:
             form.body.data = quoted
     preview = None
+    valid = request.method == "POST" and all([form.validate(), take_uploads(form)])
     if request.method == "POST" and "preview" in request.form:
-        form.validate()
         # A body the form refuses (too long, too much markup) is not rendered (issue 13).
         preview = None if form.body.errors else render_markdown(form.body.data or "")
-    elif form.validate_on_submit():
-        post = posting.post_reply(current_user, found, body=form.body.data, parent=parent)
+    elif valid:
+        post = posting.post_reply(
+            current_user,
+            found,
+            body=form.body.data,
+            parent=parent,
+            attachment_keys=posted_keys(form),
+        )
         flash(_("Your reply is posted."), "success")
         return redirect(post_url(post))
     status = 400 if form.errors else 200
@@ -412,16 +422,17 @@ def edit_post(post_id: int):
     form_class = EditOpeningPostForm if found.is_opening_post else EditPostForm
     form = form_class(data={"body": found.body, "title": found.topic.title})
     preview = None
+    valid = request.method == "POST" and all([form.validate(), take_uploads(form)])
     if request.method == "POST" and "preview" in request.form:
-        form.validate()
         # A body the form refuses (too long, too much markup) is not rendered (issue 13).
         preview = None if form.body.errors else render_markdown(form.body.data or "")
-    elif form.validate_on_submit():
+    elif valid:
         posting.edit_post(
             current_user,
             found,
             body=form.body.data,
             title=form.title.data if found.is_opening_post else None,
+            attachment_keys=posted_keys(form),
         )
         flash(_("Your changes are saved."), "success")
         return redirect(post_url(found))
