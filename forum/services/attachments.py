@@ -130,19 +130,6 @@ def image_sizes(body: str) -> dict[str, tuple[int, int]]:
     return {key: (width, height) for key, width, height in rows}
 
 
-def for_posts(posts: Iterable[Post]) -> dict[int, list[Attachment]]:
-    """The attachments of each of these posts (one query for a page of posts)."""
-    ids = [p.id for p in posts]
-    shown: dict[int, list[Attachment]] = {}
-    if not ids:
-        return shown
-    for attachment in db.session.scalars(
-        select(Attachment).where(Attachment.post_id.in_(ids)).order_by(Attachment.id)
-    ):
-        shown.setdefault(attachment.post_id, []).append(attachment)
-    return shown
-
-
 def get_attachment(key: str) -> Attachment | None:
     """The attachment with this key, with its post and topic (for the visibility check)."""
     if len(key) != ATTACHMENT_KEY_LENGTH:

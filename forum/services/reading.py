@@ -17,7 +17,7 @@ from forum.extensions import db
 from forum.models import Post, PostRevision, Topic, TopicResourceKey, User, WatchLevel
 from forum.pagination import Page
 from forum.permissions import listed_topics, visible_posts
-from forum.services import attachments, disclosure, notifications, votes
+from forum.services import disclosure, notifications, votes
 from forum.services.posting import Resource
 
 POSTS_PER_PAGE = 20
@@ -61,9 +61,13 @@ def topic_posts(topic: Topic, *, page: int = 1) -> Page:
     posts = db.session.scalars(
         select(Post)
         .where(Post.id.in_(page_ids))
-        .options(joinedload(Post.author), joinedload(Post.parent).joinedload(Post.author))
+        .options(
+            joinedload(Post.author),
+            joinedload(Post.parent).joinedload(Post.author),
+            joinedload(Post.attachments),
+        )
         .order_by(Post.path)
-    ).all()
+    ).unique().all()
     return Page(list(posts), page, POSTS_PER_PAGE, total)
 
 
@@ -76,21 +80,18 @@ class TopicPage:
     watching: WatchLevel | None  # None for a visitor
     accepted: Post | None  # the accepted answer, shown above the replies on the first page
     panel: disclosure.Panel
-    attachments: dict[int, list]  # post id -> its attachments, for the page's posts
 
 
 def topic_page(reader, topic: Topic, *, page: int = 1) -> TopicPage:
     """One page of a topic the reader may see (the caller checked), with what goes around it."""
     posts = topic_posts(topic, page=page)
     signed_in = getattr(reader, "is_authenticated", False)
-    accepted = topic.accepted_post if posts.page == 1 else None
     return TopicPage(
         posts=posts,
         voted=votes.voted_post_ids(reader, posts.items),
         watching=notifications.watch_level(reader, "topic", topic.id) if signed_in else None,
-        accepted=accepted,
+        accepted=topic.accepted_post if posts.page == 1 else None,
         panel=disclosure.panel(reader, topic),
-        attachments=attachments.for_posts([*posts.items, *([accepted] if accepted else [])]),
     )
 
 

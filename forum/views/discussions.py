@@ -321,7 +321,6 @@ def topic(topic_id: int, slug: str | None = None):
         accepted=shown.accepted,
         panel=shown.panel,
         share=sharing.topic_card(found),
-        attachments=shown.attachments,
     )
     # After rendering: recording the read position commits, which would expire what is shown.
     read_state.mark_read(current_user, found, shown.posts.items, last_read=last_read)
