@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-# Well below Pillow's own bomb limit (89 Mpx, a warning; twice that, an error), so ours speaks first.
+# Below Pillow's own bomb limit (89 Mpx a warning, twice that an error): ours speaks first.
 MAX_IMAGE_PIXELS = 40_000_000  # 8000 x 5000
 MAX_FRAMES = 100  # an animated GIF or WebP
 MAX_ANIMATION_PIXELS = 100_000_000  # all frames together
@@ -241,9 +241,13 @@ def make_avatar(data: bytes, *, max_bytes: int) -> bytes:
         raise UploadRefused(Refusal.TOO_LARGE)
     image_format = _image_format(data)
     if image_format is None:
-        raise UploadRefused(Refusal.MARKUP if _MARKUP_START.match(data[:1024]) else Refusal.NOT_AN_IMAGE)
+        raise UploadRefused(
+            Refusal.MARKUP if _MARKUP_START.match(data[:1024]) else Refusal.NOT_AN_IMAGE
+        )
     frame = _frames(_open_image(data, image_format))[0]
-    frame = frame.convert("RGBA" if "A" in frame.getbands() or "transparency" in frame.info else "RGB")
+    frame = frame.convert(
+        "RGBA" if "A" in frame.getbands() or "transparency" in frame.info else "RGB"
+    )
     square = ImageOps.fit(frame, (AVATAR_SIZE_PX, AVATAR_SIZE_PX), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     square.save(out, format="WEBP", quality=JPEG_QUALITY)

@@ -40,9 +40,7 @@ def png(width: int = 40, height: int = 30) -> bytes:
 
 def reply_with_files(client, topic, body: str, files: list[tuple[bytes, str]], **extra):
     data = {"body": body, "files": [(io.BytesIO(d), name) for d, name in files], **extra}
-    return client.post(
-        f"/t/{topic.id}/reply", data=data, content_type="multipart/form-data"
-    )
+    return client.post(f"/t/{topic.id}/reply", data=data, content_type="multipart/form-data")
 
 
 def keys_of(post) -> list[str]:
@@ -58,7 +56,9 @@ def latest_post(topic):
 
 def test_photo_is_shown_in_the_post_without_its_location_or_camera(client, member, topic):
     client.login(member)
-    response = reply_with_files(client, topic, "Our figure.", [(photo_with_location(), "IMG_1.jpg")])
+    response = reply_with_files(
+        client, topic, "Our figure.", [(photo_with_location(), "IMG_1.jpg")]
+    )
     assert response.status_code == 302
     post = latest_post(topic)
     [key] = keys_of(post)
@@ -116,10 +116,16 @@ def test_a_non_ascii_file_name_is_offered_as_rfc_5987(client, member, topic):
 @pytest.mark.parametrize(
     ("data", "name", "message"),
     [
-        (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "f.svg",
-         "SVG and HTML files cannot be attached"),
-        (b"<!DOCTYPE html><html><script>alert(1)</script></html>", "photo.png",
-         "SVG and HTML files cannot be attached"),
+        (
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "f.svg",
+            "SVG and HTML files cannot be attached",
+        ),
+        (
+            b"<!DOCTYPE html><html><script>alert(1)</script></html>",
+            "photo.png",
+            "SVG and HTML files cannot be attached",
+        ),
         (b"", "empty.txt", "The file is empty."),
         (png()[:60], "cut.png", "The image is damaged or incomplete."),
         (b"MZ\x90\x00\x03\x00\x00\x00", "tool.exe", "This kind of file cannot be attached"),
@@ -298,7 +304,9 @@ def test_an_upload_not_yet_posted_is_its_uploaders_alone(client, member):
 def test_someone_elses_waiting_upload_cannot_be_attached(client, member, other_member, topic):
     result = attachments.upload_files(other_member, [attachments.FileSent(PDF, "theirs.pdf")])
     client.login(member)
-    client.post(f"/t/{topic.id}/reply", data={"body": "Mine.", "attachment_keys": result.accepted[0].key})
+    client.post(
+        f"/t/{topic.id}/reply", data={"body": "Mine.", "attachment_keys": result.accepted[0].key}
+    )
     assert keys_of(latest_post(topic)) == []
 
 
@@ -407,7 +415,9 @@ def test_s3_storage_against_a_local_s3_server(monkeypatch):
         }.items():
             monkeypatch.setenv(name, value)
         boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="forum-files")
-        store = open_storage("s3://forum-files/prod", instance_path="/nonexistent", endpoint_url=endpoint)
+        store = open_storage(
+            "s3://forum-files/prod", instance_path="/nonexistent", endpoint_url=endpoint
+        )
         store.put("attachments/k2/original", PDF, content_type="application/pdf")
         assert store.exists("attachments/k2/original")
         assert store.get("attachments/k2/original") == PDF

@@ -49,9 +49,7 @@ def test_member_attaches_an_image_and_a_pdf_to_a_reply(live_server, page, member
     assert download.value.suggested_filename == "paper.pdf"
 
 
-def test_file_dropped_into_the_reply_is_uploaded_and_shown_inline(
-    live_server, page, member, topic
-):
+def test_file_dropped_into_the_reply_is_uploaded_and_shown_inline(live_server, page, member, topic):
     _reply_page(live_server, page, member, topic)
     area = page.get_by_label("Your reply")
     area.fill("Look: ")
@@ -59,7 +57,8 @@ def test_file_dropped_into_the_reply_is_uploaded_and_shown_inline(
         """(area, bytes) => {
             const transfer = new DataTransfer();
             transfer.items.add(new File([new Uint8Array(bytes)], "chart.png", {type: "image/png"}));
-            area.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+            const drop = {dataTransfer: transfer, bubbles: true, cancelable: true};
+            area.dispatchEvent(new DragEvent("drop", drop));
         }""",
         list(png(120, 80)),
     )
@@ -75,7 +74,11 @@ def test_svg_is_refused_next_to_the_field_and_the_text_kept(live_server, page, m
     _reply_page(live_server, page, member, topic)
     page.get_by_label("Your reply").fill("A vector figure.")
     page.get_by_label("Attach files").set_input_files(
-        {"name": "figure.svg", "mimeType": "image/svg+xml", "buffer": b"<svg xmlns='http://www.w3.org/2000/svg'/>"}
+        {
+            "name": "figure.svg",
+            "mimeType": "image/svg+xml",
+            "buffer": b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+        }
     )
     page.get_by_role("button", name="Post reply").click()
     expect(page.locator("#files-error")).to_contain_text("SVG and HTML files cannot be attached")

@@ -9,9 +9,7 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import HiddenField
 
 # What the file chooser offers; the server still decides the type from the content.
-ACCEPTED = (
-    "image/png,image/jpeg,image/webp,image/gif,application/pdf,text/csv,text/plain,.csv,.txt"
-)
+ACCEPTED = "image/png,image/jpeg,image/webp,image/gif,application/pdf,text/csv,text/plain,.csv,.txt"
 
 
 def megabytes(size: int) -> str:

@@ -23,7 +23,7 @@ class Attachment(db.Model):
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # The id in its address (/a/<key>): random, so one attachment's address tells nothing of another.
+    # The id in its address (/a/<key>): random, so one address tells nothing of another.
     key: Mapped[str] = mapped_column(String(ATTACHMENT_KEY_LENGTH), unique=True)
     uploader_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id"), index=True)

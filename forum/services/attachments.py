@@ -137,9 +137,7 @@ def get_attachment(key: str) -> Attachment | None:
     return db.session.scalar(
         select(Attachment)
         .where(Attachment.key == key)
-        .options(
-            joinedload(Attachment.post).joinedload(Post.topic).joinedload(Topic.category)
-        )
+        .options(joinedload(Attachment.post).joinedload(Post.topic).joinedload(Topic.category))
     )
 
 

@@ -6,7 +6,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from forum.forms.attachments import AvatarForm
 from forum.forms.accounts import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -16,6 +15,7 @@ from forum.forms.accounts import (
     RegisterForm,
     ResetPasswordForm,
 )
+from forum.forms.attachments import AvatarForm
 from forum.names import TextRefused
 from forum.permissions import can, require
 from forum.services import account_security, accounts, site_settings
