@@ -430,3 +430,38 @@ def test_s3_storage_against_a_local_s3_server(monkeypatch):
             store.get("attachments/k2/original")
     finally:
         server.stop()
+
+
+def test_a_new_topic_and_an_edit_take_attachments_too(client, member, safety):
+    client.login(member)
+    response = client.post(
+        f"/c/{safety.slug}/new",
+        data={
+            "title": "Membership inference on small models",
+            "kind": "discussion",
+            "body": "Data attached.",
+            "files": [(io.BytesIO(b"model,auc\na,0.61\nb,0.72\n"), "results.csv")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    page = client.get(response.location).get_data(as_text=True)
+    assert "<bdi>results.csv</bdi>" in page and "CSV, " in page
+    opening = db.session.query(Attachment).one().post
+    response = client.post(
+        f"/p/{opening.id}/edit",
+        data={
+            "title": "Membership inference on small models",
+            "body": "Data attached.",
+            "files": [(io.BytesIO(PDF), "notes.pdf")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    assert [a.filename for a in opening.attachments] == ["results.csv", "notes.pdf"]
+
+
+@pytest.mark.parametrize("key", ["x" * 50_000, "A" * 21, "99999999999999999999999", "%00" * 22])
+def test_an_attachment_address_that_is_no_attachment_is_a_404(client, key):
+    assert client.get(f"/a/{key}").status_code in {400, 404}
+    assert client.get(f"/avatars/{key}").status_code in {400, 404}
