@@ -14,6 +14,8 @@ from tests.pages import Forum, TopicPage
 from tests.test_attachments import PDF, photo_with_location, png
 
 pytestmark = pytest.mark.browser
+# The width of the image once it has loaded (decode() fails for a broken or blocked one).
+LOADED_WIDTH = "img => img.decode().then(() => img.naturalWidth)"
 
 
 def _reply_page(live_server, page, member, topic) -> Forum:
@@ -38,7 +40,7 @@ def test_member_attaches_an_image_and_a_pdf_to_a_reply(live_server, page, member
     image = post.get_by_role("img", name="Attached image: figure.jpg")
     expect(image).to_be_visible()
     # Loaded (not blocked by the CSP, not broken) at its own size.
-    assert image.evaluate("img => img.complete && img.naturalWidth") == 640
+    assert image.evaluate(LOADED_WIDTH) == 640
     served = page.request.get(live_server + image.get_attribute("src"))
     assert dict(Image.open(io.BytesIO(served.body())).getexif()) == {}
     pdf = post.get_by_role("link", name="paper.pdf")
@@ -67,7 +69,7 @@ def test_file_dropped_into_the_reply_is_uploaded_and_shown_inline(live_server, p
     page.get_by_role("button", name="Post reply").click()
     image = TopicPage(page).post("Look:").get_by_role("img", name="chart.png")
     expect(image).to_be_visible()
-    assert image.evaluate("img => img.naturalWidth") == 120
+    assert image.evaluate(LOADED_WIDTH) == 120
 
 
 def test_svg_is_refused_next_to_the_field_and_the_text_kept(live_server, page, member, topic):
