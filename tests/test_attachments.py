@@ -465,3 +465,22 @@ def test_a_new_topic_and_an_edit_take_attachments_too(client, member, safety):
 def test_an_attachment_address_that_is_no_attachment_is_a_404(client, key):
     assert client.get(f"/a/{key}").status_code in {400, 404}
     assert client.get(f"/avatars/{key}").status_code in {400, 404}
+
+
+def test_uploads_no_post_took_within_a_day_are_discarded_by_the_cli(app, runner, member, topic):
+    from forum.storage import storage
+
+    waiting = attachments.upload_files(member, [attachments.FileSent(png(2000, 100), "w.png")])
+    abandoned = waiting.accepted[0]
+    kept_key = _attached(make_post(topic, author=member), member)
+    fresh = attachments.upload_files(member, [attachments.FileSent(PDF, "new.pdf")]).accepted[0]
+    for attachment in db.session.query(Attachment).filter(Attachment.key != fresh.key):
+        attachment.created_at = utcnow() - timedelta(days=2)
+    db.session.commit()
+    assert storage().exists(abandoned.display_key)
+    result = runner.invoke(args=["attachments", "discard-unposted"])
+    assert result.exit_code == 0 and "1 unposted uploads deleted." in result.output
+    assert {a.key for a in db.session.query(Attachment)} == {kept_key, fresh.key}
+    assert not storage().exists(f"attachments/{abandoned.key}/original")
+    assert not storage().exists(f"attachments/{abandoned.key}/display")
+    assert storage().exists(f"attachments/{kept_key}/original")

@@ -8,18 +8,23 @@ import re
 import secrets
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
 from forum.models import Attachment, Post, Topic, User
 from forum.models.attachments import ATTACHMENT_KEY_LENGTH
+from forum.models.types import utcnow
 from forum.permissions import require
 from forum.storage import storage
 from forum.uploads import Refusal, UploadRefused, read_upload
 
+# An upload no post took within this long was abandoned (the form was never sent).
+UNPOSTED_KEPT_FOR = timedelta(days=1)
+DISCARD_BATCH = 1000
 # The address of an attachment in a post's Markdown: ![a figure](/a/<key>) or [data](/a/<key>).
 ATTACHMENT_URL = re.compile(rf"/a/([A-Za-z0-9_-]{{{ATTACHMENT_KEY_LENGTH}}})\b")
 
@@ -145,3 +150,26 @@ def read_file(attachment: Attachment, *, original: bool = False) -> Iterator[byt
     """The kept file's bytes, in chunks: the page's image (smaller, when one was made) or the
     original. The caller checked that the reader may see the attachment."""
     return storage().stream(attachment.original_key if original else attachment.display_key)
+
+
+def discard_unposted(*, now: datetime | None = None) -> int:
+    """Delete uploads that no post took within UNPOSTED_KEPT_FOR, rows then files (at most
+    DISCARD_BATCH a run); how many. Safe to run twice at once: each row is deleted by one run,
+    which alone deletes its files, and a row a post took meanwhile is left alone."""
+    cutoff = (now or utcnow()) - UNPOSTED_KEPT_FOR
+    old = (
+        select(Attachment.id)
+        .where(Attachment.post_id.is_(None), Attachment.created_at < cutoff)
+        .limit(DISCARD_BATCH)
+    )
+    gone = db.session.execute(
+        delete(Attachment)
+        .where(Attachment.id.in_(old), Attachment.post_id.is_(None))
+        .returning(Attachment.key, Attachment.has_display)
+    ).all()
+    db.session.commit()
+    for key, has_display in gone:
+        discarded = Attachment(key=key, has_display=has_display)  # not in the session
+        for path in {discarded.original_key, discarded.display_key}:
+            storage().delete(path)
+    return len(gone)

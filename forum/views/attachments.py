@@ -84,15 +84,15 @@ def _sent_files(storages) -> list[attachments.FileSent]:
     ]
 
 
-def take_uploads(form: AttachmentsForm) -> bool:
+def take_uploads(form: AttachmentsForm, *, held: int = 0) -> bool:
     """Keep the files a composer form carries (after form.validate(), which clears errors):
     each refused one is named at the field with why, each kept one joins the form's waiting
     uploads, so that a form shown again holds them and nothing sent is lost. False when a file
-    was refused."""
+    was refused. ``held``: the files the post being edited holds already."""
     keys = (form.attachment_keys.data or "").split()
     sent = _sent_files(request.files.getlist(form.files.name))
     if sent:
-        held = len(attachments.waiting(current_user, keys))
+        held += len(attachments.waiting(current_user, keys))
         result = attachments.upload_files(current_user, sent, already=held)
         keys += [a.key for a in result.accepted]
         form.files.errors = list(form.files.errors) + [

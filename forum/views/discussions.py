@@ -421,7 +421,8 @@ def edit_post(post_id: int):
     form_class = EditOpeningPostForm if found.is_opening_post else EditPostForm
     form = form_class(data={"body": found.body, "title": found.topic.title})
     preview = None
-    valid = request.method == "POST" and all([form.validate(), take_uploads(form)])
+    held = len(found.attachments)
+    valid = request.method == "POST" and all([form.validate(), take_uploads(form, held=held)])
     if request.method == "POST" and "preview" in request.form:
         # A body the form refuses (too long, too much markup) is not rendered (issue 13).
         preview = None if form.body.errors else render_markdown(form.body.data or "")
