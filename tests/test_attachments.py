@@ -484,3 +484,22 @@ def test_uploads_no_post_took_within_a_day_are_discarded_by_the_cli(app, runner,
     assert not storage().exists(f"attachments/{abandoned.key}/original")
     assert not storage().exists(f"attachments/{abandoned.key}/display")
     assert storage().exists(f"attachments/{kept_key}/original")
+
+
+def test_a_request_larger_than_its_files_may_be_is_refused_whole(app, client, member, topic):
+    app.config.update(FORUM_ATTACHMENT_MAX_BYTES=1000, FORUM_ATTACHMENTS_PER_POST=1)
+    client.login(member)
+    # Sent as a browser would, in one stream (the test client would spool a file part to disk).
+    body = (
+        b'--b0\r\nContent-Disposition: form-data; name="body"\r\n\r\nHuge.\r\n'
+        b'--b0\r\nContent-Disposition: form-data; name="files"; filename="huge.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\n" + b"x" * 2_200_000 + b"\r\n--b0--\r\n"
+    )
+    response = client.post(
+        f"/t/{topic.id}/reply",
+        data=body,
+        content_type="multipart/form-data; boundary=b0",
+        csrf=False,
+    )
+    assert response.status_code == 413
+    assert db.session.query(Attachment).count() == 0

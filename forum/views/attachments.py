@@ -31,16 +31,11 @@ from forum.uploads import Refusal
 
 bp = Blueprint("attachments", __name__)
 
-# The forms that take files: their requests may be as large as the files a post may hold.
-UPLOAD_ENDPOINTS = frozenset(
-    {
-        "discussions.new_topic",
-        "discussions.reply",
-        "discussions.edit_post",
-        "attachments.upload",
-        "attachments.set_avatar",
-    }
+# The forms that take files: their requests may be as large as the files they may carry.
+COMPOSER_ENDPOINTS = frozenset(
+    {"discussions.new_topic", "discussions.reply", "discussions.edit_post"}
 )
+ONE_FILE_ENDPOINTS = frozenset({"attachments.upload", "attachments.set_avatar"})
 FORM_FIELDS_BYTES = 1024 * 1024  # the text fields beside the files
 # A served file is the file alone: no script runs in it, no type is guessed for it.
 FILE_HEADERS = {
@@ -238,12 +233,14 @@ def remove_avatar():
 def _allow_file_sized_requests() -> None:
     """The forms that take files accept requests as large as their files (the app's
     MAX_CONTENT_LENGTH, 2 MB, holds everywhere else). Runs before CSRF reads the form."""
-    if request.endpoint in UPLOAD_ENDPOINTS:
-        config = current_app.config
-        request.max_content_length = (
-            config["FORUM_ATTACHMENT_MAX_BYTES"] * config["FORUM_ATTACHMENTS_PER_POST"]
-            + FORM_FIELDS_BYTES
-        )
+    config = current_app.config
+    if request.endpoint in COMPOSER_ENDPOINTS:
+        files = config["FORUM_ATTACHMENTS_PER_POST"]
+    elif request.endpoint in ONE_FILE_ENDPOINTS:
+        files = 1
+    else:
+        return
+    request.max_content_length = config["FORUM_ATTACHMENT_MAX_BYTES"] * files + FORM_FIELDS_BYTES
 
 
 def init_app(app: Flask) -> None:
