@@ -503,3 +503,14 @@ def test_a_request_larger_than_its_files_may_be_is_refused_whole(app, client, me
     )
     assert response.status_code == 413
     assert db.session.query(Attachment).count() == 0
+
+
+def test_an_upload_the_text_refers_to_is_posted_even_without_its_key(client, member, topic):
+    """A draft restored after a reload keeps the reference but not the form's hidden keys."""
+    uploaded = attachments.upload_files(member, [attachments.FileSent(png(), "fig.png")])
+    key = uploaded.accepted[0].key
+    client.login(member)
+    client.post(f"/t/{topic.id}/reply", data={"body": f"![fig](/a/{key})"})
+    assert keys_of(latest_post(topic)) == [key]
+    client.logout()
+    assert client.get(f"/a/{key}").status_code == 200  # a visitor sees it with the post

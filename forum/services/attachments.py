@@ -106,9 +106,10 @@ def waiting(member: User, keys: Collection[str]) -> list[Attachment]:
 
 
 def attach(member: User, post: Post, keys: Collection[str]) -> list[Attachment]:
-    """Give the post the member's waiting uploads named by ``keys``, as many as it has room for
-    (FORUM_ATTACHMENTS_PER_POST). Part of the caller's transaction: does not commit."""
-    found = waiting(member, keys)
+    """Give the post the member's waiting uploads named by ``keys`` or by its text (a draft the
+    browser restored keeps its ![...](/a/<key>) but not the form's keys), as many as it has
+    room for (FORUM_ATTACHMENTS_PER_POST). Part of the caller's transaction: does not commit."""
+    found = waiting(member, [*keys, *ATTACHMENT_URL.findall(post.body or "")])
     if not found:
         return []
     held = db.session.scalar(
