@@ -37,6 +37,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     assets.init_app(app)  # first: its after_request (compression) then runs after every other
     database.init_app(app)
     i18n.init_app(app)
+    from forum.views import attachments as attachment_views
+
+    attachment_views.init_app(app)  # before CSRF reads a form: larger requests where files go
     _init_security(app)
     input_checks.init_app(app)
     templating.init_app(app)
@@ -46,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         agenda,
         api,
         api_tokens,
+        attachments,
         bookmarks,
         composer,
         disclosure,
@@ -78,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_tokens.bp)
     app.register_blueprint(composer.bp)  # live preview and formatting help (issue 17)
     app.register_blueprint(bookmarks.bp)  # issue 17
+    app.register_blueprint(attachments.bp)  # attachments and avatars (issue 17)
 
     errors.init_app(app)
 

@@ -14,6 +14,7 @@ from forum import tally as tally_core
 from forum.names import TextRefused
 from forum.services import (
     accounts,
+    attachments,
     audit,
     backups,
     bookmarks,
@@ -397,8 +398,18 @@ def reindex() -> None:
     click.echo(f"{search.reindex_posts()} posts indexed for full-text search.")
 
 
+attachments_group = AppGroup("attachments", help="Files attached to posts.")
+
+
+@attachments_group.command("discard-unposted")
+def discard_unposted() -> None:
+    """Delete uploads no post took within a day (cron daily; safe to run twice at once)."""
+    click.echo(f"{attachments.discard_unposted()} unposted uploads deleted.")
+
+
 def init_app(app: Flask) -> None:
     for command in (
+        attachments_group,
         create_admin,
         create_areas,
         seed_demo,

@@ -84,6 +84,15 @@ def from_environment(instance_path: str) -> dict:
         "FORUM_SITE_NAME": os.environ.get("FORUM_SITE_NAME") or None,
         "FORUM_LOCALES": ["en", "ar"],
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Attachments and avatars (issue 17): where files are kept (forum/storage.py), the size
+        # of one file and how many one post may hold. Forms that take files accept a request
+        # of up to FORUM_ATTACHMENTS_PER_POST files of that size (forum/views/attachments.py).
+        "FORUM_STORAGE_URL": os.environ.get("FORUM_STORAGE_URL", ""),
+        "FORUM_S3_ENDPOINT_URL": os.environ.get("FORUM_S3_ENDPOINT_URL") or None,
+        "FORUM_ATTACHMENT_MAX_BYTES": int(
+            os.environ.get("FORUM_ATTACHMENT_MAX_BYTES") or 10 * 1024 * 1024
+        ),
+        "FORUM_ATTACHMENTS_PER_POST": int(os.environ.get("FORUM_ATTACHMENTS_PER_POST") or 10),
         "FORUM_PASSWORD_HASH_METHOD": os.environ.get("FORUM_PASSWORD_HASH_METHOD", "scrypt"),
         # Outgoing mail (forum/mail.py): plain SMTP by default, STARTTLS or SSL when asked.
         "FORUM_MAIL_HOST": os.environ.get("FORUM_MAIL_HOST", "127.0.0.1"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from html.parser import HTMLParser
@@ -37,6 +37,7 @@ ALLOWED_TAGS = frozenset(
         "h5",
         "h6",
         "hr",
+        "img",
         "li",
         "ol",
         "p",
@@ -54,6 +55,10 @@ ALLOWED_TAGS = frozenset(
 )
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener"
+# The forum's own attached images (forum/services/attachments.py), the only <img> a post shows:
+# src exactly /a/<22-character random key>, nothing else (no other host, no query).
+ATTACHED_IMAGE_SRC = re.compile(r"^/a/[A-Za-z0-9_-]{22}$")
+_IMAGE_SIZE = re.compile(r"^[1-9][0-9]{0,4}$")
 _LANGUAGE_CLASS = re.compile(r"^language-[\w+#-]{1,30}$")
 # @handle, not preceded by a word character (so email addresses are not mentions).
 MENTION = re.compile(r"(?<![\w@])@([a-z0-9][a-z0-9_.-]{1,29})(?<![.-])", re.IGNORECASE)
@@ -163,6 +168,12 @@ def _allowed_attribute(tag: str, name: str, value: str) -> bool:
         return name == "start" and value.isdigit()
     if tag == "code":
         return name == "class" and bool(_LANGUAGE_CLASS.match(value))
+    if tag == "img":
+        if name == "src":
+            return bool(ATTACHED_IMAGE_SRC.match(value))
+        if name in {"width", "height"}:
+            return bool(_IMAGE_SIZE.match(value))
+        return name == "alt" or (name == "loading" and value == "lazy")
     return False
 
 
@@ -174,10 +185,18 @@ def _set_link_rel(attrs: dict, new: bool = False) -> dict:
 
 def _render_image_as_link(self, tokens, idx, options, env) -> str:
     # Remote images would leak every reader's address to another host: show a link instead.
+    # An image attached to the forum itself (its size known: env["images"]) is shown.
     token = tokens[idx]
     src = token.attrGet("src") or ""
-    alt = self.renderInlineAsText(token.children or [], options, env) or src
-    return f'<a href="{escape(src)}">{escape(alt)}</a>'
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    size = (env.get("images") or {}).get(src[3:]) if ATTACHED_IMAGE_SRC.match(src) else None
+    if size is not None:
+        width, height = size
+        return (
+            f'<img src="{escape(src)}" alt="{escape(alt)}" width="{int(width)}" '
+            f'height="{int(height)}" loading="lazy">'
+        )
+    return f'<a href="{escape(src)}">{escape(alt or src)}</a>'
 
 
 @lru_cache(maxsize=1)
@@ -319,12 +338,19 @@ def _text(state, content: str):
     return token
 
 
-def render_markdown(text: str, *, mention_handles: Collection[str] = ()) -> str:
+def render_markdown(
+    text: str,
+    *,
+    mention_handles: Collection[str] = (),
+    images: Mapping[str, tuple[int, int]] | None = None,
+) -> str:
     """Render a user's Markdown to HTML that is safe to put in a page as it is.
 
     ``mention_handles``: the @handles in the text that belong to members; they become links.
+    ``images``: attachment key -> (width, height) of the forum's own images the text shows
+    (``![alt](/a/<key>)``); every other image stays a link.
     """
-    env = {"mention_handles": {h.lower() for h in mention_handles}}
+    env = {"mention_handles": {h.lower() for h in mention_handles}, "images": images or {}}
     html = _markdown().render(text or "", env)
     return _cleaner().clean(html)
 

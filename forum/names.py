@@ -181,3 +181,13 @@ def skeleton(name: str) -> str:
     for _round in range(2):
         text = _tr39(text).casefold()
     return text[:SKELETON_MAX_LENGTH]
+
+
+def initials(name: str) -> str:
+    """What stands for a member without a picture: the first letter of their name's first
+    and last words, upper-cased ("Amina Diallo": "AD"; "أحمد": "أ"); "?" for no letters."""
+    words = [w for w in (name or "").split() if any(c.isalnum() for c in w)]
+    if not words:
+        return "?"
+    chosen = [words[0]] if len(words) == 1 else [words[0], words[-1]]
+    return "".join(next(c for c in w if c.isalnum()) for w in chosen).upper()

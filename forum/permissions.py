@@ -411,6 +411,24 @@ def can_edit_profile(user: User | None, profile: User) -> Decision:
     return _deny(_l("You can only edit your own profile."))
 
 
+# --- Attachments and avatars (issue 17) ------------------------------------------------------
+
+
+def can_upload_attachment(user: User | None, thing: Any = None) -> Decision:
+    """Attaching a file is writing: for members who may post (not while suspended)."""
+    return _may_write(user)
+
+
+def can_view_attachment(user: User | None, attachment: Any) -> Decision:
+    """An attachment is as visible as its post's body (can_see_post_body: restricted topics,
+    members-only areas, hidden, deleted and waiting posts); one not yet in a post is its
+    uploader's alone. Refused, it is not found, like a missing id."""
+    if attachment.post_id is None:
+        return ALLOW if _is_self(user, attachment.uploader_id) else _not_found()
+    decision = can_see_post_body(user, attachment.post)
+    return decision if decision else _not_found()
+
+
 # --- Areas that only members may read -----------------------------------------------------------
 
 
@@ -819,6 +837,9 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "accept_answer": can_accept_answer,
     "manage_tags": can_manage_tags,
     "edit_profile": can_edit_profile,
+    # attachments (issue 17)
+    "upload_attachment": can_upload_attachment,
+    "view_attachment": can_view_attachment,
     "view_category": can_view_category,
     "view_topic": can_view_topic,
     "view_post": can_view_post,

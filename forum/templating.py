@@ -5,16 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_timedelta, get_locale, gettext
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_timedelta,
+    get_locale,
+    gettext,
+)
 from flask_login import current_user
 from markupsafe import Markup
 
 from forum import links
+from forum.forms.attachments import ACCEPTED
 from forum.forms.moderation import FLAG_REASONS
 from forum.i18n import category_description, category_name, text_direction
 from forum.mail import DEFAULT_SITE_NAME
 from forum.markup import safe_html
 from forum.models.types import utcnow
+from forum.names import initials
 from forum.permissions import can, is_staff
 from forum.services import form_tokens
 from forum.services.notifications import unread_count
@@ -52,6 +61,20 @@ def time_tag(
     )
 
 
+def file_size(size: int) -> str:
+    """A file's size the reader's way: 900 bytes, 12 KB, 3.4 MB."""
+    if size < 1000:
+        return gettext("%(num)s bytes", num=format_decimal(size))
+    if size < 1_000_000:
+        return gettext("%(num)s KB", num=format_decimal(round(size / 1000)))
+    return gettext("%(num)s MB", num=format_decimal(round(size / 1_000_000, 1)))
+
+
+def file_label(content_type: str) -> str:
+    """What kind of file an attachment is, in a word."""
+    return {"application/pdf": "PDF", "text/csv": "CSV"}.get(content_type) or gettext("Text")
+
+
 def _unread_notifications() -> int:
     return unread_count(current_user) if current_user.is_authenticated else 0
 
@@ -73,6 +96,11 @@ def init_app(app: Flask) -> None:
         doi_url=links.doi_url,
         flag_reasons=FLAG_REASONS,
         new_form_token=form_tokens.new_token,  # hand-written create forms (the flag box)
+        # attachments and avatars (issue 17)
+        attachment_types=ACCEPTED,
+        file_size=file_size,
+        file_label=file_label,
+        initials=initials,
     )
 
     @app.context_processor

@@ -8,6 +8,7 @@ database; each test starts from empty tables plus the standard topic areas.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,8 @@ pytest_plugins = ["tests.smtp"]  # the mail_server fixture: a real SMTP server (
 POSTGRES_URL = os.environ.get("FORUM_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 CHROMIUM = "/usr/bin/chromium"
+# Attachments and avatars go to a folder of this test run, never to the checkout's instance/.
+UPLOADS = Path(tempfile.mkdtemp(prefix="forum-test-uploads-"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -79,6 +82,7 @@ def app_config(database_url: str, **overrides) -> dict:
         "SERVER_NAME": None,
         # Strong hashing is werkzeug's job; the tests only need a real hash, quickly.
         "FORUM_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "FORUM_STORAGE_URL": UPLOADS.as_uri(),
         **overrides,
     }
 

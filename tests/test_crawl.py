@@ -29,6 +29,7 @@ from forum.extensions import db
 from forum.models import Notification, Post, Role, Topic
 from forum.models.types import utcnow
 from forum.services import (
+    attachments,
     disclosure,
     moderation,
     posting,
@@ -39,6 +40,7 @@ from forum.services import (
 )
 from tests.factories import make_agenda_item, make_post, make_topic, make_user
 from tests.snapshots import changed_tables, database_snapshot
+from tests.test_attachments import PDF
 
 MARK = "zqxmarker"  # in every secret text below, and nowhere else in the forum
 TITLE = "Zqxmarkertitle jailbreak recipe for Model X"
@@ -52,7 +54,7 @@ SEARCH_WORDS = "jailbreak recipe Model X"
 
 # Route variables that name the restricted topic or its posts (or an agenda item whose
 # discussion is restricted): such a route must answer 404.
-HIDDEN_THING_VARIABLES = {"topic_id", "post_id", "item_id"}
+HIDDEN_THING_VARIABLES = {"topic_id", "post_id", "item_id", "key"}  # key: an attachment
 # Routes never crawled, and why.
 SKIPPED_ENDPOINTS = {
     "static": "serves files from static/: its only variable is a file path, never an id",
@@ -70,6 +72,7 @@ class Secrets:
     slugs: list[str]
     other_ids: list[int]  # ids of other kinds (notifications, users) that lead to them
     handles: list[str]
+    attachment_keys: list[str]  # files attached to the restricted topic's posts
     tag_slug: str
     public_topic: Topic
     readers: dict = field(default_factory=dict)
@@ -91,6 +94,15 @@ def hidden_world(app, moderator) -> Secrets:
     topic = posting.create_topic(author, security, title=TITLE, body=BODY, tag_ids=[tag.id])
     # Mentioned while the topic was still open: the notification stays the uninvited member's.
     reply = make_post(topic, author=author, body=f"Zqxmarkerreply: @{uninvited.handle} see this.")
+    uploaded = attachments.upload_files(
+        author,
+        [
+            attachments.FileSent(b"Zqxmarkerfile: the payload as data.\n", "zqxmarker.txt"),
+            attachments.FileSent(PDF, "zqxmarker-paper.pdf"),
+        ],
+    )
+    attachments.attach(author, reply, [a.key for a in uploaded.accepted])
+    db.session.commit()
     hidden = make_post(topic, author=invited, body=HIDDEN_BODY)
     moderation.hide_post(moderator, hidden, reason=HIDDEN_REASON)
     topic_curation.feature_topic(moderator, topic, summary=SUMMARY)
@@ -123,6 +135,7 @@ def hidden_world(app, moderator) -> Secrets:
         slugs=[topic.slug, item.topic.slug, earlier.slug],
         other_ids=[notification.id, author.id],
         handles=[author.handle],
+        attachment_keys=[a.key for a in uploaded.accepted],
         tag_slug=tag.slug,
         public_topic=public,
         readers={"uninvited_member": uninvited, "invited_member": invited},
@@ -160,6 +173,8 @@ def _values(app, rule, name: str, converter: str, world: Secrets) -> list[str]:
         ids = world.post_ids
     elif name == "item_id":
         ids = world.item_ids
+    elif name == "key":
+        return world.attachment_keys
     elif converter == "int":
         ids = world.every_id  # a user, round, application or notification id
     elif name == "slug":

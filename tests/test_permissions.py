@@ -9,6 +9,7 @@ from forum import create_app
 from forum.extensions import db
 from forum.models import (
     ApplicationState,
+    Attachment,
     Bookmark,
     Notification,
     NotificationKind,
@@ -25,6 +26,7 @@ from forum.models.types import utcnow
 from forum.permissions import RULES, can
 from forum.services import api_tokens, topic_areas
 from forum.services.posting import delete_post
+from forum.uploads import UploadKind
 from tests.conftest import _empty_tables, app_config
 from tests.factories import (
     make_agenda_item,
@@ -162,6 +164,13 @@ MATRIX = {
     ("view_bookmark", "suspended_members_bookmark"): {"suspended"},
     ("view_bookmark", "invited_members_restricted_bookmark"): {"invited"},
     ("view_bookmark", "members_bookmark_of_a_hidden_post"): set(),
+    # attachments (issue 17): as visible as their post's body; before it, the uploader's alone
+    ("upload_attachment", None): WRITERS,
+    ("view_attachment", "attachment"): EVERYONE,
+    ("view_attachment", "restricted_attachment"): LET_IN,
+    ("view_attachment", "hidden_attachment"): MODERATORS,
+    ("view_attachment", "deleted_attachment"): set(),
+    ("view_attachment", "waiting_attachment"): {"author"},
 }
 # Refusals a visitor gets that logging in might lift: sent to log in, or (for things they may
 # not know exist) the page of a missing id. Every other refusal says why logging in would not help.
@@ -252,6 +261,24 @@ def _build_world():
         ]
     }
     db.session.add_all(bookmarks.values())
+    attached = {}
+    for name, on in [
+        ("attachment", post),
+        ("restricted_attachment", restricted_post),
+        ("hidden_attachment", hidden_post),
+        ("deleted_attachment", deleted_post),
+        ("waiting_attachment", None),
+    ]:
+        attached[name] = Attachment(
+            key=name[:22].ljust(22, "x"),
+            uploader_id=author.id,
+            post_id=on.id if on is not None else None,
+            kind=UploadKind.FILE,
+            content_type="application/pdf",
+            filename="a.pdf",
+            size=1,
+        )
+        db.session.add(attached[name])
     db.session.commit()
     open_settings = SiteSettings(id=2, registration_mode=RegistrationMode.OPEN)
     application_settings = SiteSettings(id=3, registration_mode=RegistrationMode.APPLICATION)
@@ -311,6 +338,7 @@ def _build_world():
         "authors_api_token": api_tokens.create_token(author, name="Notebook")[0],
         **notifications,
         **bookmarks,
+        **attached,
     }
     return people, targets
 

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
+from forum.forms.attachments import AttachmentsForm
 from forum.forms.fields import (
     DayField,
     MultiCheckboxField,
@@ -136,7 +137,7 @@ def handles_in(text: str | None) -> list[str]:
     return list(dict.fromkeys(w for w in words if w))
 
 
-class TopicForm(OneTimeForm):
+class TopicForm(AttachmentsForm, OneTimeForm):
     title = StringField(
         _l("Title"),
         filters=[_strip],
@@ -251,12 +252,12 @@ class TopicForm(OneTimeForm):
             raise ValidationError(_l("Choose at most %(n)d tags.", n=MAX_TAGS_PER_TOPIC))
 
 
-class ReplyForm(OneTimeForm):
+class ReplyForm(AttachmentsForm, OneTimeForm):
     body = _body_field(_l("Your reply"))
     parent_id = HiddenField()
 
 
-class EditPostForm(FlaskForm):
+class EditPostForm(AttachmentsForm):
     body = _body_field(_l("Body"))
 
 

@@ -15,6 +15,7 @@ from forum.models.agenda import (
     VotingRound,
 )
 from forum.models.api_tokens import ApiToken
+from forum.models.attachments import Attachment
 from forum.models.audit import AuditCheckpoint, AuditEntry
 from forum.models.bookmarks import Bookmark
 from forum.models.discussions import (
@@ -62,6 +63,7 @@ from forum.models.search import TopicTerm
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "Bookmark",
     "FormSubmission",
     "DeliveryStatus",

@@ -91,6 +91,8 @@ class User(UserMixin, db.Model):
     auto_watch: Mapped[bool] = mapped_column(default=True)  # watch topics you create or reply to
     # Whether visitors who are not logged in may open the profile (members always may).
     profile_public: Mapped[bool] = mapped_column(default=False)
+    # The member's own picture (forum.services.avatars), kept at avatars/<key>.webp; none: initials.
+    avatar_key: Mapped[str | None] = mapped_column(String(22), unique=True)
     # Part of every session's and remember cookie's user id (get_id): raising it ends them all
     # at once, on log-out, a password change or reset, and "log out everywhere" (issue 13).
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")

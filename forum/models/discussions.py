@@ -6,6 +6,7 @@ import enum
 import re
 import unicodedata
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Column,
@@ -23,6 +24,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from forum.extensions import db
 from forum.models.accounts import User, _enum
 from forum.models.types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from forum.models.attachments import Attachment
 
 TITLE_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 50_000
@@ -218,6 +222,9 @@ class Post(db.Model):
     topic: Mapped[Topic] = relationship(foreign_keys=[topic_id])
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     parent: Mapped[Post | None] = relationship(remote_side=[id])
+    # Read here, written through Attachment.post (forum.services.attachments.attach); a page of
+    # a topic joins them into its one query of posts (forum.services.reading.topic_posts).
+    attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id", viewonly=True)
 
     __table_args__ = (
         UniqueConstraint("topic_id", "number", name="uq_posts_topic_number"),

@@ -33,6 +33,7 @@ from forum.models.types import utcnow
 from forum.names import check_title
 from forum.permissions import can, require
 from forum.services import (
+    attachments,
     audit,
     form_tokens,
     moderation,
@@ -83,8 +84,13 @@ def _claim_post_number(topic: Topic, now: datetime, author: User) -> int:
 
 
 def _render(body: str) -> str:
-    """The post's HTML, with @handles of real members linked (the notifications read those)."""
-    return render_markdown(body, mention_handles=notifications.mention_candidates(body))
+    """The post's HTML, with @handles of real members linked (the notifications read those)
+    and the forum's own attached images shown."""
+    return render_markdown(
+        body,
+        mention_handles=notifications.mention_candidates(body),
+        images=attachments.image_sizes(body),
+    )
 
 
 def preview_body(writer: User, body: str) -> str:
@@ -174,6 +180,7 @@ def start_topic(
     restricted_until: datetime | None = None,
     invited: Collection[User] = (),
     private_report: bool = False,
+    attachment_keys: Collection[str] = (),
     form_token: str | None = None,
     now: datetime | None = None,
 ) -> Topic:
@@ -183,6 +190,7 @@ def start_topic(
     ``restricted_until``: the topic is created restricted (in the same transaction, so nobody
     else sees it for one request) until that date, to the author, the moderators and the
     ``invited`` members. ``private_report``: a thread between the author and the moderators.
+    ``attachment_keys``: the author's uploads waiting for this post (forum.services.attachments).
     ``form_token``: the new-topic form's one-time token; a second sending of it raises
     form_tokens.AlreadySent instead of opening a second topic.
     """
@@ -236,6 +244,7 @@ def start_topic(
     )
     db.session.add(post)
     db.session.flush()
+    attachments.attach(author, post, attachment_keys)
     search.follow(topic, posts=[post])
     _after_posting(author, topic, post, now)
     if restricted_until is not None:  # who and when, never the content
@@ -257,11 +266,13 @@ def post_reply(
     *,
     body: str,
     parent: Post | None = None,
+    attachment_keys: Collection[str] = (),
     form_token: str | None = None,
     now: datetime | None = None,
 ) -> Post:
-    """Reply to the topic, or to one of its posts (threaded under it). A second sending of the
-    reply form's ``form_token`` raises form_tokens.AlreadySent instead of posting twice."""
+    """Reply to the topic, or to one of its posts (threaded under it), with the author's
+    uploads named by ``attachment_keys``. A second sending of the reply form's ``form_token``
+    raises form_tokens.AlreadySent instead of posting twice."""
     require(author, "reply", topic)
     if parent is not None and parent.topic_id != topic.id:
         raise ContentError("parent")
@@ -290,6 +301,7 @@ def post_reply(
     )
     db.session.add(post)
     db.session.flush()
+    attachments.attach(author, post, attachment_keys)
     _after_posting(author, topic, post, now)
     search.follow(topic, posts=[post])
     form_tokens.note_made(sending, post)
@@ -303,16 +315,21 @@ def edit_post(
     *,
     body: str,
     title: str | None = None,
+    attachment_keys: Collection[str] = (),
     now: datetime | None = None,
 ) -> Post:
-    """Replace a post's text, keeping the version it replaces as a revision."""
+    """Replace a post's text, keeping the version it replaces as a revision, and give it the
+    editor's uploads named by ``attachment_keys``."""
     require(editor, "edit_post", post)
     now = now or utcnow()
     body = _check_body(body)
     topic = post.topic
     new_title = _check_title(title) if (title is not None and post.is_opening_post) else None
+    added = attachments.attach(editor, post, attachment_keys)
     if body == post.body and (new_title is None or new_title == topic.title):
-        return post  # nothing changed: no revision, no "edited" mark
+        if added:
+            db.session.commit()
+        return post  # the text did not change: no revision, no "edited" mark
     post.revision_count += 1
     db.session.add(
         PostRevision(

@@ -58,12 +58,20 @@ def topic_posts(topic: Topic, *, page: int = 1) -> Page:
         .limit(POSTS_PER_PAGE)
         .offset((page - 1) * POSTS_PER_PAGE)
     )
-    posts = db.session.scalars(
-        select(Post)
-        .where(Post.id.in_(page_ids))
-        .options(joinedload(Post.author), joinedload(Post.parent).joinedload(Post.author))
-        .order_by(Post.path)
-    ).all()
+    posts = (
+        db.session.scalars(
+            select(Post)
+            .where(Post.id.in_(page_ids))
+            .options(
+                joinedload(Post.author),
+                joinedload(Post.parent).joinedload(Post.author),
+                joinedload(Post.attachments),
+            )
+            .order_by(Post.path)
+        )
+        .unique()
+        .all()
+    )
     return Page(list(posts), page, POSTS_PER_PAGE, total)
 
 

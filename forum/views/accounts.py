@@ -15,6 +15,7 @@ from forum.forms.accounts import (
     RegisterForm,
     ResetPasswordForm,
 )
+from forum.forms.attachments import AvatarForm
 from forum.names import TextRefused
 from forum.permissions import can, require
 from forum.services import account_security, accounts, site_settings
@@ -127,7 +128,9 @@ def edit_profile():
     if request.method == "GET" and current_user.locale is None:
         form.locale.data = ""
     status = 400 if form.errors else 200
-    return render_template("accounts/edit_profile.html", form=form), status
+    return render_template(
+        "accounts/edit_profile.html", form=form, avatar_form=AvatarForm(formdata=None)
+    ), status
 
 
 # --- Forgotten passwords and account security (issue 13) ---------------------------------------

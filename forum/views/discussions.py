@@ -53,6 +53,7 @@ from forum.views import (
     visible_post_or_404,
     visible_topic_or_404,
 )
+from forum.views.attachments import posted_keys, take_uploads
 
 bp = Blueprint("discussions", __name__)
 
@@ -219,11 +220,12 @@ def new_topic(slug: str):
     refused = refusal_of_sent_form("create_topic", area)
     form = _topic_form(area)
     preview = duplicates = None
+    # Files sent are kept whatever else the form lacks (forum.views.attachments.take_uploads).
+    valid = request.method == "POST" and all([form.validate(), take_uploads(form)])
     if request.method == "POST" and "preview" in request.form:
-        form.validate()
         # A body the form refuses (too long, too much markup) is not rendered (issue 13).
         preview = None if form.body.errors else posting.preview_body(current_user, form.body.data)
-    elif form.validate_on_submit() and not refused:
+    elif valid and not refused:
         duplicates = reading.find_shared_resource(_resource(form), viewer=current_user)
         if not duplicates or form.confirm_duplicate.data:
             fields = {
@@ -233,6 +235,7 @@ def new_topic(slug: str):
                 "resource": _resource(form),
                 "tag_ids": form.tags.data or [],
                 "form_token": form.sent_token,
+                "attachment_keys": posted_keys(form),
             }
             if form.is_restricted:
                 until = start_of_day(form.restricted_until.data, current_user.timezone)
@@ -381,13 +384,18 @@ def reply(topic_id: int):
         if quoted:
             form.body.data = quoted
     preview = None
+    valid = request.method == "POST" and all([form.validate(), take_uploads(form)])
     if request.method == "POST" and "preview" in request.form:
-        form.validate()
         # A body the form refuses (too long, too much markup) is not rendered (issue 13).
         preview = None if form.body.errors else posting.preview_body(current_user, form.body.data)
-    elif form.validate_on_submit() and not refused:
+    elif valid and not refused:
         post = posting.post_reply(
-            current_user, found, body=form.body.data, parent=parent, form_token=form.sent_token
+            current_user,
+            found,
+            body=form.body.data,
+            parent=parent,
+            attachment_keys=posted_keys(form),
+            form_token=form.sent_token,
         )
         flash(_("Your reply is posted."), "success")
         return redirect(post_url(post))
@@ -447,16 +455,18 @@ def edit_post(post_id: int):
     form_class = EditOpeningPostForm if found.is_opening_post else EditPostForm
     form = form_class(data={"body": found.body, "title": found.topic.title})
     preview = None
+    held = len(found.attachments)
+    valid = request.method == "POST" and all([form.validate(), take_uploads(form, held=held)])
     if request.method == "POST" and "preview" in request.form:
-        form.validate()
         # A body the form refuses (too long, too much markup) is not rendered (issue 13).
         preview = None if form.body.errors else posting.preview_body(current_user, form.body.data)
-    elif form.validate_on_submit() and not refused:
+    elif valid and not refused:
         posting.edit_post(
             current_user,
             found,
             body=form.body.data,
             title=form.title.data if found.is_opening_post else None,
+            attachment_keys=posted_keys(form),
         )
         flash(_("Your changes are saved."), "success")
         return redirect(post_url(found))
