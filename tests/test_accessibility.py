@@ -1,0 +1,272 @@
+"""Accessible everywhere, on phones too (issue 17, items 1 and 2).
+
+axe-core (from the npm registry, node_modules/axe-core, installed by `make test` and .ci/run with
+`npm ci`) runs in Debian's Chromium on every page the browser tests visit, as a visitor, a member
+and a member of staff, in light and dark, in English and Arabic: it must find nothing. The same
+pages must not scroll sideways at 320, 375 and 414 px. The forum is seeded once for the module.
+
+axe is added as a Playwright init script (sent by the DevTools protocol, so the forum's
+`script-src 'self'` applies to the page's own scripts only and stays as it is in production).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from werkzeug.serving import make_server
+
+from forum import ROOT
+from tests.conftest import running_app
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+LOCALES = ["en", "ar"]
+PHONE_WIDTHS = [320, 375, 414]
+ROLES = ["visitor", "member", "staff"]
+
+# What axe reports for one page, enough to find and fix each node.
+RUN_AXE = """async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ") + " :: " + n.failureSummary.split("\\n").slice(0, 3).join(" ")),
+  }));
+}"""
+
+
+@dataclass
+class World:
+    base: str
+    paths: dict[str, list[str]] = field(default_factory=dict)  # role -> pages
+    logins: dict[tuple[str, str], str] = field(default_factory=dict)  # (role, locale) -> email
+
+
+def _seed() -> World:
+    """A forum with something on every page: threads, tags, a flag, rounds, an application."""
+    from forum.extensions import db
+    from forum.models import FlagReason, Role, TopicKind
+    from forum.services import moderation, posting, tags, topic_areas, voting, votes
+    from tests.factories import (
+        close_round,
+        make_agenda_item,
+        make_application,
+        make_post,
+        make_round,
+        make_topic,
+        make_user,
+    )
+
+    member = make_user(
+        display_name="Maya Member", affiliation="University of Toronto", locale="en"
+    )
+    member_ar = make_user(display_name="مريم الحسيني", affiliation="جامعة القاهرة", locale="ar")
+    for person in (member, member_ar):
+        person.profile_public = True
+    # Staff with long names: the header must still fit on one row at 1280 px.
+    admin = make_user(
+        display_name="Maximiliana Featherstonehaugh-Montgomery",
+        role=Role.ADMIN,
+        affiliation="Karlsruhe Institute of Technology",
+        locale="en",
+    )
+    admin_ar = make_user(
+        display_name="عبد الرحمن بن عبد العزيز الشمري", role=Role.ADMIN, locale="ar"
+    )
+    writer = make_user(display_name="Omar Other", affiliation="Cairo University")
+    db.session.commit()
+
+    safety = topic_areas.get_category("safety")
+    privacy = topic_areas.get_category("privacy")
+    red = tags.create_tag(admin, name="red-teaming", description="Attacks on purpose.")
+    tags.create_tag(admin, name="evaluation")
+    question = make_topic(
+        safety,
+        author=member,
+        kind=TopicKind.QUESTION,
+        title="Do jailbreak benchmarks measure real risk?",
+        body=(
+            "Most suites test *single-turn* prompts. See [the survey](https://example.org/s).\n\n"
+            "> Multi-turn attacks are missing.\n\n"
+            "| Suite | Turns |\n|---|---|\n| A | 1 |\n\n```python\nprint('refusal')\n```"
+        ),
+    )
+    posting.set_tags(question, [red.id])
+    db.session.commit()
+    answer = make_post(question, author=writer, body=f"Multi-turn refusal drops, @{member.handle}.")
+    make_post(question, author=member_ar, body="أوافق: انظر نتائج هجوم التصعيد.", parent=answer)
+    flagged = make_post(question, author=writer, body="An off-topic advert for shoes")
+    make_post(question, author=writer, body=f"@{member_ar.handle} ما رأيك؟")
+    votes.set_vote(member_ar, answer, up=True)
+    votes.accept_answer(member, answer)
+    moderation.flag_post(member, flagged, reason=FlagReason.SPAM)
+    resource = make_topic(privacy, author=writer, title="Canary tokens in training data")
+    for n in range(3):
+        make_topic(privacy, author=writer, title=f"Membership inference, part {n + 1}")
+
+    items = [
+        make_agenda_item(member, title=t) for t in ("Audit unlearning", "Detect jailbreaks")
+    ]
+    open_round = make_round(admin, items, method="budget", budget=10, per_item_cap=5)
+    closed = make_round(admin, items, method="approval")
+    voting.cast_ballot(member, closed, entries={items[0].id: 1})
+    voting.cast_ballot(member_ar, closed, entries={items[0].id: 1, items[1].id: 1})
+    closed = close_round(closed)
+    application = make_application(full_name="Tomás Herrera")
+
+    topic = f"/t/{question.id}/{question.slug}"
+    world = World(base="")
+    world.paths["visitor"] = [
+        "/",
+        "/latest",
+        "/c/safety",
+        topic,
+        f"/t/{resource.id}/{resource.slug}",
+        "/tags",
+        "/tags/red-teaming",
+        "/login",
+        "/apply",
+        "/register",
+        "/password/forgot",
+        "/agenda",
+        f"/agenda/{items[0].id}",
+        f"/rounds/{open_round.id}",
+        f"/rounds/{closed.id}",
+        "/search?q=refusal",
+        f"/u/{member.id}",
+        "/moderation/log",
+        "/transparency",
+        "/about",
+        "/charter",
+        "/code-of-conduct",
+        "/privacy",
+        "/no-such-page",
+    ]
+    world.paths["member"] = [
+        "/",
+        topic,
+        "/c/safety/new",
+        f"/t/{question.id}/reply",
+        f"/rounds/{open_round.id}",
+        f"/rounds/{closed.id}",
+        "/agenda/new",
+        "/members",
+        "/notifications",
+        "/settings/profile",
+        "/settings/account",
+        "/settings/email",
+        f"/u/{member.id}",
+        "/search?q=refusal",
+        "/reports/new",
+    ]
+    world.paths["staff"] = [
+        "/",
+        topic,
+        "/moderation",
+        "/review",
+        f"/review/{application.id}",
+        f"/t/{question.id}/moderate",
+        "/rounds/new",
+        "/admin/settings",
+        "/moderation/log",
+        "/members",
+    ]
+    world.logins = {
+        ("member", "en"): member.email,
+        ("member", "ar"): member_ar.email,
+        ("staff", "en"): admin.email,
+        ("staff", "ar"): admin_ar.email,
+    }
+    return world
+
+
+@pytest.fixture(scope="module")
+def world(database_url) -> Iterator[World]:
+    with running_app(database_url) as app:
+        seeded = _seed()
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        seeded.base = f"http://127.0.0.1:{server.server_port}"
+        yield seeded
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def reader_context(browser: Browser, locale: str, *, width: int = 1280) -> BrowserContext:
+    tag = "ar" if locale == "ar" else "en-GB"
+    context = browser.new_context(
+        viewport={"width": width, "height": 900},
+        locale=tag,
+        extra_http_headers={"Accept-Language": tag},
+    )
+    context.set_default_timeout(10_000)
+    return context
+
+
+def log_in(page: Page, world: World, role: str, locale: str) -> None:
+    page.context.clear_cookies()
+    if role == "visitor":
+        return
+    page.goto(world.base + "/login")
+    page.locator("main input[name=email]").fill(world.logins[role, locale])
+    page.locator("main input[name=password]").fill(PASSWORD)
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def test_axe_is_installed_from_the_npm_registry():
+    assert AXE.exists(), "node_modules/axe-core is missing: run `npm ci` (make test does)"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_axe_finds_nothing_on_any_page_in_light_and_dark(world, browser, locale):
+    context = reader_context(browser, locale)
+    context.add_init_script(path=str(AXE))
+    found: list[str] = []
+    try:
+        page = context.new_page()
+        for role in ROLES:
+            log_in(page, world, role, locale)
+            for path in world.paths[role]:
+                page.goto(world.base + path)
+                for scheme in ("light", "dark"):
+                    page.emulate_media(color_scheme=scheme)
+                    for violation in page.evaluate(RUN_AXE):
+                        found.append(
+                            f"{role} {path} {scheme} {locale}: {violation['id']} "
+                            f"({violation['impact']}) {violation['help']}\n      "
+                            + "\n      ".join(violation["nodes"])
+                        )
+    finally:
+        context.close()
+    assert not found, f"{len(found)} axe violations:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_page_scrolls_sideways_on_a_phone(world, browser, locale):
+    context = reader_context(browser, locale, width=PHONE_WIDTHS[0])
+    wide: list[str] = []
+    try:
+        page = context.new_page()
+        for role in ROLES:
+            log_in(page, world, role, locale)
+            for path in world.paths[role]:
+                page.goto(world.base + path)
+                for width in PHONE_WIDTHS:
+                    page.set_viewport_size({"width": width, "height": 800})
+                    scroll, client = page.evaluate(
+                        "[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
+                    )
+                    if scroll > client:
+                        wide.append(f"{role} {path} at {width} px ({locale}): {scroll} > {client}")
+                page.set_viewport_size({"width": PHONE_WIDTHS[0], "height": 800})
+    finally:
+        context.close()
+    assert not wide, "pages wider than the phone:\n" + "\n".join(wide)
