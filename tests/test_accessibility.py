@@ -46,13 +46,16 @@ class World:
     base: str
     paths: dict[str, list[str]] = field(default_factory=dict)  # role -> pages
     logins: dict[tuple[str, str], str] = field(default_factory=dict)  # (role, locale) -> email
+    invalid_forms: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # role -> forms
 
 
 def _seed() -> World:
     """A forum with something on every page: threads, tags, a flag, rounds, an application."""
     from forum.extensions import db
     from forum.models import FlagReason, Role, TopicKind
+    from forum.models.types import utcnow
     from forum.services import moderation, posting, tags, topic_areas, voting, votes
+    from forum.services.site_settings import get_settings
     from tests.factories import (
         close_round,
         make_agenda_item,
@@ -103,6 +106,21 @@ def _seed() -> World:
     make_post(question, author=member_ar, body="أوافق: انظر نتائج هجوم التصعيد.", parent=answer)
     flagged = make_post(question, author=writer, body="An off-topic advert for shoes")
     make_post(question, author=writer, body=f"@{member_ar.handle} ما رأيك؟")
+    # What widens a phone page if anything does: a long line of code, a wide table, deep nesting.
+    wide = make_post(
+        question,
+        author=writer,
+        body=(
+            "```\npython -m attack --model llama-3-70b-instruct --suite jailbreakbench"
+            " --turns 8 --judge gpt-4o --out results/llama-3-70b-instruct.jsonl\n```\n\n"
+            "| Model | Suite | Turns | Judge | Refusal | Attack success | Notes |\n"
+            "|---|---|---|---|---|---|---|\n"
+            "| llama-3-70b-instruct | jailbreakbench | 8 | gpt-4o | 0.91 | 0.34 | multi-turn |\n"
+        ),
+    )
+    parent = wide
+    for depth in range(5):
+        parent = make_post(question, author=member, body=f"Nested reply {depth + 1}", parent=parent)
     votes.set_vote(member_ar, answer, up=True)
     votes.accept_answer(member, answer)
     moderation.flag_post(member, flagged, reason=FlagReason.SPAM)
@@ -119,6 +137,10 @@ def _seed() -> World:
     voting.cast_ballot(member_ar, closed, entries={items[0].id: 1, items[1].id: 1})
     closed = close_round(closed)
     application = make_application(full_name="Tomás Herrera")
+    settings = get_settings()  # applications open, so /apply shows its form
+    settings.applications_open_at = utcnow() - timedelta(days=1)
+    settings.applications_close_at = utcnow() + timedelta(days=7)
+    db.session.commit()
 
     topic = f"/t/{question.id}/{question.slug}"
     world = World(base="")
@@ -177,6 +199,11 @@ def _seed() -> World:
         "/moderation/log",
         "/members",
     ]
+    # Forms sent empty: each field then carries its message (aria-invalid, aria-describedby).
+    world.invalid_forms = {
+        "visitor": [("/apply", "main form button[type=submit]")],
+        "member": [("/c/safety/new", "main form button[type=submit]")],
+    }
     world.logins = {
         ("member", "en"): member.email,
         ("member", "ar"): member_ar.email,
@@ -232,18 +259,36 @@ def test_axe_finds_nothing_on_any_page_in_light_and_dark(world, browser, locale)
     found: list[str] = []
     try:
         page = context.new_page()
+
+        def check(what: str) -> None:
+            for scheme in ("light", "dark"):
+                page.emulate_media(color_scheme=scheme)
+                for violation in page.evaluate(RUN_AXE):
+                    found.append(
+                        f"{what} {scheme} {locale}: {violation['id']} "
+                        f"({violation['impact']}) {violation['help']}\n      "
+                        + "\n      ".join(violation["nodes"])
+                    )
+
         for role in ROLES:
             log_in(page, world, role, locale)
             for path in world.paths[role]:
                 page.goto(world.base + path)
-                for scheme in ("light", "dark"):
-                    page.emulate_media(color_scheme=scheme)
-                    for violation in page.evaluate(RUN_AXE):
-                        found.append(
-                            f"{role} {path} {scheme} {locale}: {violation['id']} "
-                            f"({violation['impact']}) {violation['help']}\n      "
-                            + "\n      ".join(violation["nodes"])
-                        )
+                check(f"{role} {path}")
+            for path, send in world.invalid_forms.get(role, []):
+                page.goto(world.base + path)
+                page.locator(send).first.click()
+                expect(page.locator("[aria-invalid=true]").first).to_be_visible()
+                check(f"{role} {path} (sent empty)")
+            # The header's menus open: the user menu, and the site menu on a phone.
+            if role != "visitor":
+                page.locator(".user-menu > summary").click()
+                check(f"{role} / user menu open")
+            page.set_viewport_size({"width": 375, "height": 800})
+            page.goto(world.base + "/")
+            page.locator(".menu-toggle").click()
+            check(f"{role} / site menu open at 375 px")
+            page.set_viewport_size({"width": 1280, "height": 900})
     finally:
         context.close()
     assert not found, f"{len(found)} axe violations:\n" + "\n".join(found)
@@ -270,3 +315,177 @@ def test_no_page_scrolls_sideways_on_a_phone(world, browser, locale):
     finally:
         context.close()
     assert not wide, "pages wider than the phone:\n" + "\n".join(wide)
+
+
+def focused(page: Page) -> str:
+    """What has the keyboard focus, as a person would name it."""
+    return page.evaluate(
+        """() => {
+          const e = document.activeElement;
+          return (e.getAttribute("aria-label") || e.textContent || e.value || e.tagName).trim();
+        }"""
+    )
+
+
+def tab_to(page: Page, selector: str, *, limit: int = 40) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} is not reachable by Tab (stopped at {focused(page)!r})")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_member_works_the_user_menu_by_keyboard(world, browser, locale):
+    context = reader_context(browser, locale)
+    try:
+        page = context.new_page()
+        log_in(page, world, "member", locale)
+        page.goto(world.base + "/")
+        menu = page.locator("details.user-menu")
+        tab_to(page, "details.user-menu > summary")
+        page.keyboard.press("Enter")
+        expect(menu).to_have_attribute("open", "")
+        expected = ["nav-user", "Edit profile", "Email preferences", "Account and security"]
+        names = []
+        for _ in expected:
+            page.keyboard.press("Tab")
+            names.append(focused(page))
+        assert names[0] == page.locator(".user-menu .nav-user").inner_text()
+        assert len(set(names)) == 4, names
+        page.keyboard.press("Tab")
+        expect(page.locator(".user-menu-logout button")).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(menu).not_to_have_attribute("open", "")
+        expect(menu.locator("summary")).to_be_focused()
+
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")  # Edit profile
+        expect(page).to_have_url(world.base + "/settings/profile")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_on_a_phone_the_site_menu_opens_by_keyboard_and_slash_still_finds_search(
+    world, browser, locale
+):
+    context = reader_context(browser, locale, width=375)
+    try:
+        page = context.new_page()
+        log_in(page, world, "member", locale)
+        page.goto(world.base + "/")
+        toggle = page.locator(".menu-toggle")
+        expect(page.locator("#site-menu")).to_be_hidden()
+        tab_to(page, ".menu-toggle")
+        page.keyboard.press("Enter")
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+        page.keyboard.press("Tab")
+        expect(page.locator(".main-nav a").first).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(page.locator("#site-menu")).to_be_hidden()
+        expect(toggle).to_have_attribute("aria-expanded", "false")
+        expect(toggle).to_be_focused()
+
+        page.locator("h1").first.click()
+        page.keyboard.press("/")
+        expect(page.locator("#header-search")).to_be_focused()
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+    finally:
+        context.close()
+
+
+def test_without_script_the_header_menus_still_work_on_a_phone(world, browser):
+    context = browser.new_context(viewport={"width": 375, "height": 800}, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        log_in(page, world, "member", "en")
+        page.goto(world.base + "/")
+        expect(page.locator(".menu-toggle")).to_be_hidden()  # it would need script
+        expect(page.get_by_role("link", name="Agenda", exact=True)).to_be_visible()
+        expect(page.locator("#header-search")).to_be_visible()
+        page.locator(".user-menu > summary").click()
+        page.get_by_role("button", name="Log out").click()
+        expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    finally:
+        context.close()
+
+
+HEADER_ITEMS = """() => {
+  const row = document.querySelector(".header-row");
+  const items = [...row.querySelectorAll(":scope > *, .site-menu > *")]
+    .filter((e) => !e.classList.contains("site-menu") && e.checkVisibility());
+  return items.map((e) => { const r = e.getBoundingClientRect(); return [e.className, r.top, r.bottom]; });
+}"""
+
+
+def assert_one_row(page: Page, what: str) -> None:
+    items = page.evaluate(HEADER_ITEMS)
+    lowest_top = max(top for _, top, _ in items)
+    highest_bottom = min(bottom for _, _, bottom in items)
+    assert lowest_top < highest_bottom, f"{what}: the header wraps: {items}"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_header_is_one_row_for_staff_with_long_names_at_1280_and_for_everyone_on_phones(
+    world, browser, locale
+):
+    context = reader_context(browser, locale)
+    try:
+        page = context.new_page()
+        for role in ROLES:
+            log_in(page, world, role, locale)
+            for width in (1280, *PHONE_WIDTHS):
+                page.set_viewport_size({"width": width, "height": 800})
+                page.goto(world.base + "/")
+                assert_one_row(page, f"{role} at {width} px ({locale})")
+                if width == 1280 and role == "staff":
+                    expect(page.get_by_role("link", name=STAFF_LINK[locale], exact=True)).to_be_visible()
+                    expect(page.locator("#header-search")).to_be_visible()
+    finally:
+        context.close()
+
+
+STAFF_LINK = {"en": "Moderation", "ar": "الإشراف"}
+
+
+@pytest.mark.parametrize(
+    "role,path", [("member", 1), ("member", 2), ("staff", 2), ("visitor", 12)]
+)
+def test_every_control_shows_where_the_keyboard_focus_is(world, browser, role, path):
+    """Tab through the whole page: each stop is on screen with a visible outline."""
+    context = reader_context(browser, "en")
+    try:
+        page = context.new_page()
+        log_in(page, world, role, "en")
+        url = world.paths[role][path]
+        page.goto(world.base + url)
+        seen = 0
+        for _ in range(150):
+            page.keyboard.press("Tab")
+            state = page.evaluate(
+                """() => {
+                  const e = document.activeElement;
+                  if (e === document.body) return null;
+                  const s = getComputedStyle(e), r = e.getBoundingClientRect();
+                  // The last stop in a date field is the browser's own calendar button, which
+                  // draws its own ring: the field itself then does not match :focus.
+                  const picker = /^(date|datetime-local|time|month|week)$/.test(e.type) && !e.matches(":focus");
+                  return {
+                    name: (e.getAttribute("aria-label") || e.textContent || e.name || e.tagName).trim().slice(0, 40),
+                    outline: picker || (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2),
+                    style: s.outlineStyle + " " + s.outlineWidth + " " + s.outlineColor,
+                    shown: r.width > 0 && r.height > 0 && e.checkVisibility(),
+                  };
+                }"""
+            )
+            if state is None:
+                break
+            seen += 1
+            assert state["outline"], f"{url}: no visible focus on {state['name']!r}: {state['style']}"
+            assert state["shown"], f"{url}: the focus went to something hidden: {state['name']!r}"
+        assert seen > 5, f"{url}: Tab reached only {seen} controls"
+    finally:
+        context.close()
