@@ -30,15 +30,22 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 LOCALES = ["en", "ar"]
 PHONE_WIDTHS = [320, 375, 414]
 ROLES = ["visitor", "member", "staff"]
+# Every rule runs in the light scheme; the dark one changes colours only, so it runs the rules
+# about colour (the others would find the same as in light, at twice the time).
+COLOUR_RULES = ["color-contrast", "link-in-text-block"]
 
 # What axe reports for one page, enough to find and fix each node.
-RUN_AXE = """async () => {
-  const result = await axe.run(document, { resultTypes: ["violations"] });
+RUN_AXE = """async (rules) => {
+  const options = { resultTypes: ["violations"] };
+  if (rules) options.runOnly = { type: "rule", values: rules };
+  const result = await axe.run(document, options);
   return result.violations.map((v) => ({
     id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ") + " :: " + n.failureSummary.split("\\n").slice(0, 3).join(" ")),
+    nodes: v.nodes.slice(0, 4).map((n) =>
+      n.target.join(" ") + " :: " + n.failureSummary.split("\\n").slice(0, 3).join(" ")),
   }));
 }"""
+PAGE_WIDTH = "[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
 
 
 @dataclass
@@ -54,7 +61,7 @@ def _seed() -> World:
     from forum.extensions import db
     from forum.models import FlagReason, Role, TopicKind
     from forum.models.types import utcnow
-    from forum.services import moderation, posting, tags, topic_areas, voting, votes
+    from forum.services import moderation, posting, tags, topic_areas, votes, voting
     from forum.services.site_settings import get_settings
     from tests.factories import (
         close_round,
@@ -66,9 +73,7 @@ def _seed() -> World:
         make_user,
     )
 
-    member = make_user(
-        display_name="Maya Member", affiliation="University of Toronto", locale="en"
-    )
+    member = make_user(display_name="Maya Member", affiliation="University of Toronto", locale="en")
     member_ar = make_user(display_name="مريم الحسيني", affiliation="جامعة القاهرة", locale="ar")
     for person in (member, member_ar):
         person.profile_public = True
@@ -128,9 +133,7 @@ def _seed() -> World:
     for n in range(3):
         make_topic(privacy, author=writer, title=f"Membership inference, part {n + 1}")
 
-    items = [
-        make_agenda_item(member, title=t) for t in ("Audit unlearning", "Detect jailbreaks")
-    ]
+    items = [make_agenda_item(member, title=t) for t in ("Audit unlearning", "Detect jailbreaks")]
     open_round = make_round(admin, items, method="budget", budget=10, per_item_cap=5)
     closed = make_round(admin, items, method="approval")
     voting.cast_ballot(member, closed, entries={items[0].id: 1})
@@ -261,9 +264,9 @@ def test_axe_finds_nothing_on_any_page_in_light_and_dark(world, browser, locale)
         page = context.new_page()
 
         def check(what: str) -> None:
-            for scheme in ("light", "dark"):
+            for scheme, rules in (("light", None), ("dark", COLOUR_RULES)):
                 page.emulate_media(color_scheme=scheme)
-                for violation in page.evaluate(RUN_AXE):
+                for violation in page.evaluate(RUN_AXE, rules):
                     found.append(
                         f"{what} {scheme} {locale}: {violation['id']} "
                         f"({violation['impact']}) {violation['help']}\n      "
@@ -306,12 +309,15 @@ def test_no_page_scrolls_sideways_on_a_phone(world, browser, locale):
                 page.goto(world.base + path)
                 for width in PHONE_WIDTHS:
                     page.set_viewport_size({"width": width, "height": 800})
-                    scroll, client = page.evaluate(
-                        "[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
-                    )
+                    scroll, client = page.evaluate(PAGE_WIDTH)
                     if scroll > client:
                         wide.append(f"{role} {path} at {width} px ({locale}): {scroll} > {client}")
                 page.set_viewport_size({"width": PHONE_WIDTHS[0], "height": 800})
+            page.goto(world.base + "/")
+            page.locator(".menu-toggle").click()  # the site menu open fits too
+            scroll, client = page.evaluate(PAGE_WIDTH)
+            if scroll > client:
+                wide.append(f"{role}: the open site menu ({locale}): {scroll} > {client}")
     finally:
         context.close()
     assert not wide, "pages wider than the phone:\n" + "\n".join(wide)
@@ -417,7 +423,10 @@ HEADER_ITEMS = """() => {
   const row = document.querySelector(".header-row");
   const items = [...row.querySelectorAll(":scope > *, .site-menu > *")]
     .filter((e) => !e.classList.contains("site-menu") && e.checkVisibility());
-  return items.map((e) => { const r = e.getBoundingClientRect(); return [e.className, r.top, r.bottom]; });
+  return items.map((e) => {
+    const r = e.getBoundingClientRect();
+    return [e.className, r.top, r.bottom];
+  });
 }"""
 
 
@@ -442,7 +451,9 @@ def test_the_header_is_one_row_for_staff_with_long_names_at_1280_and_for_everyon
                 page.goto(world.base + "/")
                 assert_one_row(page, f"{role} at {width} px ({locale})")
                 if width == 1280 and role == "staff":
-                    expect(page.get_by_role("link", name=STAFF_LINK[locale], exact=True)).to_be_visible()
+                    expect(
+                        page.get_by_role("link", name=STAFF_LINK[locale], exact=True)
+                    ).to_be_visible()
                     expect(page.locator("#header-search")).to_be_visible()
     finally:
         context.close()
@@ -451,9 +462,7 @@ def test_the_header_is_one_row_for_staff_with_long_names_at_1280_and_for_everyon
 STAFF_LINK = {"en": "Moderation", "ar": "الإشراف"}
 
 
-@pytest.mark.parametrize(
-    "role,path", [("member", 1), ("member", 2), ("staff", 2), ("visitor", 12)]
-)
+@pytest.mark.parametrize("role,path", [("member", 1), ("member", 2), ("staff", 2), ("visitor", 12)])
 def test_every_control_shows_where_the_keyboard_focus_is(world, browser, role, path):
     """Tab through the whole page: each stop is on screen with a visible outline."""
     context = reader_context(browser, "en")
@@ -472,10 +481,13 @@ def test_every_control_shows_where_the_keyboard_focus_is(world, browser, role, p
                   const s = getComputedStyle(e), r = e.getBoundingClientRect();
                   // The last stop in a date field is the browser's own calendar button, which
                   // draws its own ring: the field itself then does not match :focus.
-                  const picker = /^(date|datetime-local|time|month|week)$/.test(e.type) && !e.matches(":focus");
+                  const picker = /^(date|datetime-local|time|month|week)$/.test(e.type)
+                    && !e.matches(":focus");
                   return {
-                    name: (e.getAttribute("aria-label") || e.textContent || e.name || e.tagName).trim().slice(0, 40),
-                    outline: picker || (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2),
+                    name: (e.getAttribute("aria-label") || e.textContent || e.name || e.tagName)
+                      .trim().slice(0, 40),
+                    outline: picker
+                      || (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2),
                     style: s.outlineStyle + " " + s.outlineWidth + " " + s.outlineColor,
                     shown: r.width > 0 && r.height > 0 && e.checkVisibility(),
                   };
@@ -484,7 +496,9 @@ def test_every_control_shows_where_the_keyboard_focus_is(world, browser, role, p
             if state is None:
                 break
             seen += 1
-            assert state["outline"], f"{url}: no visible focus on {state['name']!r}: {state['style']}"
+            assert state["outline"], (
+                f"{url}: no visible focus on {state['name']!r}: {state['style']}"
+            )
             assert state["shown"], f"{url}: the focus went to something hidden: {state['name']!r}"
         assert seen > 5, f"{url}: Tab reached only {seen} controls"
     finally:
