@@ -62,7 +62,7 @@ def _seed() -> World:
     from forum.extensions import db
     from forum.models import FlagReason, Role, TopicKind
     from forum.models.types import utcnow
-    from forum.services import moderation, posting, tags, topic_areas, votes, voting
+    from forum.services import applications, moderation, posting, tags, topic_areas, votes, voting
     from forum.services.site_settings import get_settings
     from tests.factories import (
         close_round,
@@ -131,6 +131,14 @@ def _seed() -> World:
     votes.accept_answer(member, answer)
     moderation.flag_post(member, flagged, reason=FlagReason.SPAM)
     resource = make_topic(privacy, author=writer, title="Canary tokens in training data")
+    restricted = posting.create_topic(
+        member,
+        safety,
+        title="A jailbreak that still works",
+        body="Details for the moderators first.",
+        restricted_until=utcnow() + timedelta(days=30),
+        invited=[writer],
+    )
     for n in range(3):
         make_topic(privacy, author=writer, title=f"Membership inference, part {n + 1}")
 
@@ -173,6 +181,7 @@ def _seed() -> World:
         "/code-of-conduct",
         "/privacy",
         "/no-such-page",
+        f"/apply/status/{applications.status_link_token(application)}",
     ]
     world.paths["member"] = [
         "/",
@@ -190,6 +199,7 @@ def _seed() -> World:
         f"/u/{member.id}",
         "/search?q=refusal",
         "/reports/new",
+        f"/t/{restricted.id}/{restricted.slug}",
     ]
     world.paths["staff"] = [
         "/",
@@ -304,6 +314,33 @@ def test_axe_finds_nothing_on_any_page_in_light_and_dark(world, browser, locale)
     finally:
         context.close()
     assert not found, f"{len(found)} axe violations:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_axe_finds_nothing_on_the_open_registration_form(world, browser, locale):
+    """The forum in open mode (the seeded one takes applications): /register is a form."""
+    from forum.extensions import db
+    from forum.models import RegistrationMode
+    from forum.services.site_settings import get_settings
+
+    settings = get_settings()
+    settings.registration_mode = RegistrationMode.OPEN
+    db.session.commit()
+    context = reader_context(browser, locale)
+    context.add_init_script(path=str(AXE))
+    try:
+        page = context.new_page()
+        page.goto(world.base + "/register")
+        expect(page.locator("main input[name=display_name]")).to_be_visible()
+        found = []
+        for scheme, rules in (("light", None), ("dark", COLOUR_RULES)):
+            page.emulate_media(color_scheme=scheme)
+            found += [f"{scheme}: {v['id']} {v['nodes']}" for v in page.evaluate(RUN_AXE, rules)]
+        assert not found, found
+    finally:
+        context.close()
+        settings.registration_mode = RegistrationMode.APPLICATION
+        db.session.commit()
 
 
 @pytest.mark.parametrize("locale", LOCALES)
