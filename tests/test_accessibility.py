@@ -360,6 +360,12 @@ def test_no_page_scrolls_sideways_on_a_phone(world, browser, locale):
                         wide.append(f"{role} {path} at {width} px ({locale}): {scroll} > {client}")
                 page.set_viewport_size({"width": PHONE_WIDTHS[0], "height": 800})
             page.goto(world.base + "/")
+            for width in (1024, 1152):  # the header between a phone's and 1280 px
+                page.set_viewport_size({"width": width, "height": 800})
+                scroll, client = page.evaluate(PAGE_WIDTH)
+                if scroll > client:
+                    wide.append(f"{role} / at {width} px ({locale}): {scroll} > {client}")
+            page.set_viewport_size({"width": PHONE_WIDTHS[0], "height": 800})
             page.locator(".menu-toggle").click()  # the site menu open fits too
             scroll, client = page.evaluate(PAGE_WIDTH)
             if scroll > client:
