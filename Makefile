@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 FLASK := $(BIN)/flask --app forum
 TEST_WORKERS ?= 2
 
-.PHONY: run install test lint format translations extract-messages db-upgrade clean
+.PHONY: run install test lint format translations extract-messages db-upgrade clean node-tools
 
 # The virtualenv, from the lock file (exact versions), then the project itself (editable).
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -19,6 +19,14 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 install: $(VENV)/.installed translations
+
+# Test-only tools from the npm registry (axe-core for tests/test_accessibility.py), exact versions
+# from package-lock.json; nothing under node_modules/ is served.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+node-tools: node_modules/axe-core/axe.min.js
 
 # Compiled catalogues (.mo) are built, not committed.
 translations: $(VENV)/.installed
@@ -36,7 +44,7 @@ run: db-upgrade
 	@echo "Serving the forum at http://$(HOST):$(PORT)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install
+test: install node-tools
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
@@ -48,4 +56,4 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts node_modules

@@ -31,7 +31,15 @@ class Forum:
         self.page.get_by_label("Password").fill(password)
         self.page.get_by_role("button", name="Log in").click()
 
+    def open_user_menu(self) -> None:
+        """The header's user menu (profile, settings, log out), if it is not open already."""
+        menu = self.page.locator("details.user-menu")
+        if menu.get_attribute("open") is None:
+            menu.locator("summary").click()
+        expect(menu).to_have_attribute("open", "")
+
     def log_out(self) -> None:
+        self.open_user_menu()
         self.page.get_by_role("button", name="Log out").click()
         expect(self.page.get_by_role("link", name="Log in")).to_be_visible()
 

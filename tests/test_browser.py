@@ -19,6 +19,7 @@ def test_newcomer_registers_opens_a_safety_topic_and_discusses_in_a_thread(
     forum.register(email="noor@uni.example", name="Noor Aziz", password="a long password")
     forum.log_out()
     forum.log_in(email="noor@uni.example", password="a long password")
+    forum.open_user_menu()
     expect(page.get_by_role("link", name="Noor Aziz")).to_be_visible()
 
     forum.open_area("Safety")
