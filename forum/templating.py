@@ -20,7 +20,9 @@ from forum.services.notifications import unread_count
 
 
 def _can(action: str, thing=None):
-    return can(current_user, action, thing)
+    # The member itself, not the proxy: a rule reads the user several times per question and
+    # a topic page asks ~100 questions; each read through the proxy is a context lookup.
+    return can(current_user._get_current_object(), action, thing)
 
 
 def time_tag(
