@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import Domain, gettext
+from flask_babel import Domain, get_locale, get_timezone, gettext
 from flask_login import current_user
 
 from forum.extensions import babel
@@ -67,6 +67,18 @@ class RequestDomain(Domain):
         if locale is not None:
             context.forum_translations = (locale, translations)
         return translations
+
+
+def locale_and_zone():
+    """The reader's Babel locale and time zone, as Flask-Babel's get_locale() and
+    get_timezone() answer (force_locale included), read from where it keeps them once found:
+    one context lookup instead of a dozen, for pages that format many moments (issue 15)."""
+    context = getattr(g, "_flask_babel", None)
+    locale = getattr(context, "babel_locale", None)
+    tzinfo = getattr(context, "babel_tzinfo", None)
+    if locale is None or tzinfo is None:
+        return get_locale(), get_timezone()
+    return locale, tzinfo
 
 
 def init_app(app: Flask) -> None:
