@@ -6,10 +6,11 @@ from datetime import datetime
 from functools import lru_cache
 
 from babel import dates
-from flask import Flask
+from flask import Flask, g
 from flask_babel import format_date, format_datetime, get_locale, gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
+from wtforms import SelectChoice
 
 from forum import links
 from forum.forms.moderation import FLAG_REASONS
@@ -22,9 +23,21 @@ from forum.services.notifications import unread_count
 
 
 def _can(action: str, thing=None):
-    # The member itself, not the proxy: a rule reads the user several times per question and
-    # a topic page asks ~100 questions; each read through the proxy is a context lookup.
-    return can(current_user._get_current_object(), action, thing)
+    """``can`` for the reader, as templates ask it: a page asks the same question of the same
+    thing again and again (may they reply? once per post), and nothing changes while it is
+    rendered, so each answer is kept for the request (issue 15)."""
+    answers = g.get("template_answers")
+    if answers is None:
+        answers = g.template_answers = {}
+    # The member itself, not the proxy: a rule reads the user several times per question.
+    user = current_user._get_current_object()
+    key = (action, id(thing))
+    kept = answers.get(key)
+    if kept is not None and kept[0] is thing and kept[1] is user:
+        return kept[2]
+    decision = can(user, action, thing)
+    answers[key] = (thing, user, decision)  # holding the thing keeps its id from being reused
+    return decision
 
 
 @lru_cache(maxsize=4096)
@@ -68,6 +81,11 @@ def time_tag(
     )
 
 
+def translated_choices(choices: list[SelectChoice]) -> list[SelectChoice]:
+    """Choices with their (lazy) labels translated now, for a page that lists them many times."""
+    return [SelectChoice(choice.value, str(choice.label)) for choice in choices]
+
+
 def _unread_notifications() -> int:
     return unread_count(current_user) if current_user.is_authenticated else 0
 
@@ -88,6 +106,7 @@ def init_app(app: Flask) -> None:
         resource_domain=links.display_domain,
         doi_url=links.doi_url,
         flag_reasons=FLAG_REASONS,
+        translated_choices=translated_choices,
     )
 
     @app.context_processor
