@@ -48,6 +48,13 @@ def _absolute(moment: datetime, style: str, locale, tzinfo) -> str:
     return format_date(moment, style) if style == "long" else format_datetime(moment, style)
 
 
+@lru_cache(maxsize=4096)
+def _relative(seconds: int, locale) -> str:
+    """ "3 hours ago": Babel reads a time delta as its whole seconds, so the text is a pure
+    function of those and the locale, kept like _absolute's (an agenda shows a hundred)."""
+    return dates.format_timedelta(seconds, add_direction=True, threshold=1.1, locale=locale)
+
+
 def time_tag(
     moment: datetime | None, *, relative: bool = False, date_only: bool = False, local: bool = False
 ) -> Markup:
@@ -69,9 +76,8 @@ def time_tag(
     if date_only:
         shown = _absolute(moment, "long", locale, tzinfo)
     elif relative:
-        shown = dates.format_timedelta(
-            moment - utcnow(), add_direction=True, threshold=1.1, locale=locale
-        )
+        ago = moment - utcnow()
+        shown = _relative(ago.days * 86400 + ago.seconds, locale)
     else:
         shown = full
     # Markup.format() costs more than the formatting above; escape() gives the same text.
