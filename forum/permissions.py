@@ -301,8 +301,9 @@ def can_view_agenda_item(user: User | None, item: Any) -> Decision:
 
 def readable_agenda_items(viewer: Any) -> ColumnElement[bool]:
     """SQL twin of can_view_agenda_item: a condition on AgendaItem joined to its Topic."""
-    merged_into_readable = select(Topic.id).where(readable_topics(viewer)).correlate(None)
-    return or_(readable_topics(viewer), Topic.merged_into_id.in_(merged_into_readable))
+    readable = readable_topics(viewer)  # one clause in both places: the same SQL, built once
+    merged_into_readable = select(Topic.id).where(readable).correlate(None)
+    return or_(readable, Topic.merged_into_id.in_(merged_into_readable))
 
 
 def can_view_profile(user: User | None, profile: User) -> Decision:
