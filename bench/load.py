@@ -379,10 +379,14 @@ def main(argv: list[str] | None = None) -> int:
         "--pages", default="", help="only the pages whose name holds one of these (comma-separated)"
     )
     parser.add_argument("--readers", default="", help="only these readers: visitor,member")
-    parser.add_argument("--no-load", action="store_true", help="the single-process part only")
+    parser.add_argument(
+        "--single-only", action="store_true", help="only the single-process medians, no gunicorn"
+    )
     args = parser.parse_args(argv)
-    if args.write_docs and (args.pages or args.readers or args.no_load):
-        parser.error("--write-docs records the whole table: not with --pages, --readers, --no-load")
+    if args.write_docs and (args.pages or args.readers or args.single_only):
+        parser.error(
+            "--write-docs records the whole table: not with --pages, --readers, --single-only"
+        )
     url = database_url(args.database)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
     with app.app_context():
@@ -402,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{page.statements[name]} statements",
                 file=sys.stderr,
             )
-    if args.no_load:
+    if args.single_only:
         return 0
     print("bench: under gunicorn", file=sys.stderr)
     memory, cache = under_load(url, pages, args)
