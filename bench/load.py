@@ -111,6 +111,16 @@ def the_pages(app) -> list[Page]:
     ]
 
 
+def chosen(pages: list[Page], names: str, readers: str) -> list[Page]:
+    """The pages whose name holds one of ``names`` and the ``readers`` asked for (all if empty)."""
+    wanted = [n for n in names.split(",") if n]
+    kept = [p for p in pages if not wanted or any(n in p.name for n in wanted)]
+    for page in kept:
+        if readers:
+            page.readers = tuple(r for r in page.readers if r in readers.split(","))
+    return [p for p in kept if p.readers]
+
+
 def _csrf(html: str) -> str:
     return html.split('name="csrf_token"')[1].split('value="')[1].split('"')[0]
 
@@ -204,7 +214,7 @@ def start_gunicorn(url: str, port: int, workers: int, cache: str) -> subprocess.
     }
     server = subprocess.Popen(
         [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            str(Path(sys.executable).with_name("gunicorn")),  # this virtualenv's (worktrees too)
             "--workers",
             str(workers),
             "--bind",
@@ -365,7 +375,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument(
+        "--pages", default="", help="only the pages whose name holds one of these (comma-separated)"
+    )
+    parser.add_argument("--readers", default="", help="only these readers: visitor,member")
+    parser.add_argument(
+        "--single-only", action="store_true", help="only the single-process medians, no gunicorn"
+    )
     args = parser.parse_args(argv)
+    if args.write_docs and (args.pages or args.readers or args.single_only):
+        parser.error(
+            "--write-docs records the whole table: not with --pages, --readers, --single-only"
+        )
     url = database_url(args.database)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
     with app.app_context():
@@ -375,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
             for model in (User, Topic, db.Model.metadata.tables["posts"])
         ]
     sizes = f"{counts[0]:,} members, {counts[1]:,} topics, {counts[2]:,} posts"
-    pages = the_pages(app)
+    pages = chosen(the_pages(app), args.pages, args.readers)
     print(f"bench: {sizes}; single process", file=sys.stderr)
     single_process(app, pages, args.repeat)
     for page in pages:
@@ -385,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{page.statements[name]} statements",
                 file=sys.stderr,
             )
+    if args.single_only:
+        return 0
     print("bench: under gunicorn", file=sys.stderr)
     memory, cache = under_load(url, pages, args)
     section = report(pages, memory, cache, args, sizes)

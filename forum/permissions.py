@@ -62,9 +62,16 @@ def _deny(reason: Any, *, needs_login: bool = False) -> Decision:
     return Decision(False, reason, needs_login)
 
 
+# Refusals that say the same to everyone are made once: a page asks ~100 questions and most
+# answers are a yes or a fixed no (issue 15). Their reasons stay lazy, read in the reader's
+# language when shown.
+NOT_FOUND = Decision(False, _l("There is nothing at this address."), not_found=True)
+LOG_IN_TO_TAKE_PART = _deny(_l("Please log in to take part."), needs_login=True)
+
+
 def _not_found() -> Decision:
     """The answer for something the reader may not see: the same as for an id that never was."""
-    return Decision(False, _l("There is nothing at this address."), not_found=True)
+    return NOT_FOUND
 
 
 def _signed_in(user: Any) -> bool:
@@ -92,7 +99,7 @@ def _suspended(user: Any) -> Decision:
 
 def _may_write(user: Any) -> Decision:
     if not _signed_in(user):
-        return _deny(_l("Please log in to take part."), needs_login=True)
+        return LOG_IN_TO_TAKE_PART
     if user.is_suspended:
         return _suspended(user)
     return ALLOW
@@ -166,8 +173,9 @@ ANY_MEMBER = _AnyMember()
 
 def is_under_embargo(topic: Topic, *, now=None) -> bool:
     """A restricted topic stays hidden until its embargo date, then opens by itself."""
-    now = now or utcnow()
-    return topic.is_restricted and (topic.embargo_until is None or topic.embargo_until > now)
+    if not topic.is_restricted:
+        return False
+    return topic.embargo_until is None or topic.embargo_until > (now or utcnow())
 
 
 def can_view_topic(user: User | None, topic: Topic) -> Decision:
@@ -253,6 +261,9 @@ def readable_posts(viewer: Any) -> ColumnElement[bool]:
     return and_(readable_topics(viewer), published)
 
 
+POST_DELETED = _deny(_l("This post was deleted."))
+
+
 def can_see_post_body(user: User | None, post: Post) -> Decision:
     """Deleted posts show a placeholder and hidden posts their reason, except hidden ones to
     moderators; a post the reader may not view at all is not found."""
@@ -260,7 +271,7 @@ def can_see_post_body(user: User | None, post: Post) -> Decision:
     if not decision:
         return decision
     if post.is_deleted:
-        return _deny(_l("This post was deleted."))
+        return POST_DELETED
     if post.is_hidden and not _acts_as_moderator(user):
         return _deny(post.hidden_reason or _l("A moderator hid this post."))
     return ALLOW
@@ -291,8 +302,9 @@ def can_view_agenda_item(user: User | None, item: Any) -> Decision:
 
 def readable_agenda_items(viewer: Any) -> ColumnElement[bool]:
     """SQL twin of can_view_agenda_item: a condition on AgendaItem joined to its Topic."""
-    merged_into_readable = select(Topic.id).where(readable_topics(viewer)).correlate(None)
-    return or_(readable_topics(viewer), Topic.merged_into_id.in_(merged_into_readable))
+    readable = readable_topics(viewer)  # one clause in both places: the same SQL, built once
+    merged_into_readable = select(Topic.id).where(readable).correlate(None)
+    return or_(readable, Topic.merged_into_id.in_(merged_into_readable))
 
 
 def can_view_profile(user: User | None, profile: User) -> Decision:
@@ -334,11 +346,18 @@ def can_create_restricted_topic(user: User | None, category: Category) -> Decisi
     return decision
 
 
+TOPIC_LOCKED = _deny(_l("This topic is locked: it takes no new replies."))
+
+
 def can_reply(user: User | None, topic: Topic) -> Decision:
     decision = _all(lambda: can_view_topic(user, topic), lambda: _may_write(user))
     if decision and topic.is_locked and not _acts_as_moderator(user):
-        return _deny(_l("This topic is locked: it takes no new replies."))
+        return TOPIC_LOCKED
     return decision
+
+
+DELETED_NOT_EDITABLE = _deny(_l("A deleted post cannot be edited."))
+NOT_YOURS_TO_EDIT = _deny(_l("Only the author or a moderator can edit this post."))
 
 
 def can_edit_post(user: User | None, post: Post) -> Decision:
@@ -346,10 +365,13 @@ def can_edit_post(user: User | None, post: Post) -> Decision:
     if not decision:
         return decision
     if post.is_deleted:
-        return _deny(_l("A deleted post cannot be edited."))
+        return DELETED_NOT_EDITABLE
     if _acts_as_moderator(user) or post.author_id == user.id:
         return ALLOW
-    return _deny(_l("Only the author or a moderator can edit this post."))
+    return NOT_YOURS_TO_EDIT
+
+
+NOT_YOURS_TO_DELETE = _deny(_l("Only the author or a moderator can delete this post."))
 
 
 def can_delete_post(user: User | None, post: Post) -> Decision:
@@ -360,7 +382,7 @@ def can_delete_post(user: User | None, post: Post) -> Decision:
         return _deny(_l("This post is already deleted."))
     if _acts_as_moderator(user) or post.author_id == user.id:
         return ALLOW
-    return _deny(_l("Only the author or a moderator can delete this post."))
+    return NOT_YOURS_TO_DELETE
 
 
 def can_quote_post(user: User | None, post: Post) -> Decision:
@@ -368,15 +390,26 @@ def can_quote_post(user: User | None, post: Post) -> Decision:
     return can_see_post_body(user, post)
 
 
+NO_VOTE_ON_REMOVED = _deny(_l("You cannot vote on a deleted or hidden post."))
+NO_VOTE_ON_OWN = _deny(_l("You cannot vote on your own post."))
+
+
 def can_vote(user: User | None, post: Post) -> Decision:
     decision = _all(lambda: can_view_post(user, post), lambda: _may_write(user))
     if not decision:
         return decision
     if post.is_deleted or post.is_hidden:
-        return _deny(_l("You cannot vote on a deleted or hidden post."))
+        return NO_VOTE_ON_REMOVED
     if post.author_id == user.id:
-        return _deny(_l("You cannot vote on your own post."))
+        return NO_VOTE_ON_OWN
     return ALLOW
+
+
+ONLY_QUESTIONS_ACCEPT = _deny(_l("Only questions have accepted answers."))
+ONLY_LIVE_REPLIES_ACCEPTED = _deny(
+    _l("Only a reply that is still there can be the accepted answer.")
+)
+NOT_YOURS_TO_ACCEPT = _deny(_l("Only the person who asked, or a moderator, can accept an answer."))
 
 
 def can_accept_answer(user: User | None, post: Post) -> Decision:
@@ -385,11 +418,11 @@ def can_accept_answer(user: User | None, post: Post) -> Decision:
         return decision
     topic = post.topic
     if not topic.is_question:
-        return _deny(_l("Only questions have accepted answers."))
+        return ONLY_QUESTIONS_ACCEPT
     if post.is_opening_post or post.is_deleted:
-        return _deny(_l("Only a reply that is still there can be the accepted answer."))
+        return ONLY_LIVE_REPLIES_ACCEPTED
     if topic.author_id != user.id and not _acts_as_moderator(user):
-        return _deny(_l("Only the person who asked, or a moderator, can accept an answer."))
+        return NOT_YOURS_TO_ACCEPT
     return ALLOW
 
 
@@ -660,12 +693,15 @@ def can_moderate_post(user: User | None, post: Post) -> Decision:
     return _all(lambda: can_view_post(user, post), lambda: _moderator(user))
 
 
+NO_FLAG_ON_OWN = _deny(_l("You cannot flag your own post."))
+
+
 def can_flag_post(user: User | None, post: Post) -> Decision:
     decision = _all(lambda: can_view_post(user, post), lambda: _may_write(user))
     if not decision:
         return decision
     if post.author_id == user.id:
-        return _deny(_l("You cannot flag your own post."))
+        return NO_FLAG_ON_OWN
     if post.is_deleted:
         return _deny(_l("This post is already deleted."))
     return ALLOW

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
-from flask import Flask
+from babel import dates
+from flask import Flask, g
 from flask_babel import (
     format_date,
     format_datetime,
     format_decimal,
-    format_timedelta,
     get_locale,
     gettext,
 )
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
+from wtforms import SelectChoice
 
 from forum import links
 from forum.forms.attachments import ACCEPTED
 from forum.forms.moderation import FLAG_REASONS
-from forum.i18n import category_description, category_name, text_direction
+from forum.i18n import category_description, category_name, locale_and_zone, text_direction
 from forum.mail import DEFAULT_SITE_NAME
 from forum.markup import safe_html
 from forum.models.types import utcnow
@@ -30,7 +32,36 @@ from forum.services.notifications import unread_count
 
 
 def _can(action: str, thing=None):
-    return can(current_user, action, thing)
+    """``can`` for the reader, as templates ask it: a page asks the same question of the same
+    thing again and again (may they reply? once per post), and nothing changes while it is
+    rendered, so each answer is kept for the request (issue 15)."""
+    answers = g.get("template_answers")
+    if answers is None:
+        answers = g.template_answers = {}
+    # The member itself, not the proxy: a rule reads the user several times per question.
+    user = current_user._get_current_object()
+    key = (action, id(thing))
+    kept = answers.get(key)
+    if kept is not None and kept[0] is thing and kept[1] is user:
+        return kept[2]
+    decision = can(user, action, thing)
+    answers[key] = (thing, user, decision)  # holding the thing keeps its id from being reused
+    return decision
+
+
+@lru_cache(maxsize=4096)
+def _absolute(moment: datetime, style: str, locale, tzinfo) -> str:
+    """A moment as Babel writes it: a pure function of these four (the call reads the locale
+    and zone from the request, as the key does). Kept because Babel takes 30-60 µs a moment and
+    every reader of a page is shown the same moments (issue 15)."""
+    return format_date(moment, style) if style == "long" else format_datetime(moment, style)
+
+
+@lru_cache(maxsize=4096)
+def _relative(seconds: int, locale) -> str:
+    """ "3 hours ago": Babel reads a time delta as its whole seconds, so the text is a pure
+    function of those and the locale, kept like _absolute's (an agenda shows a hundred)."""
+    return dates.format_timedelta(seconds, add_direction=True, threshold=1.1, locale=locale)
 
 
 def time_tag(
@@ -43,21 +74,25 @@ def time_tag(
     """
     if moment is None:
         return Markup("")
-    full = format_datetime(moment, "medium")
+    locale, tzinfo = locale_and_zone()
     if local:
-        shown = format_datetime(moment, "full")
-        anonymous = not current_user.is_authenticated
-        return Markup('<time datetime="{}"{}>{}</time>').format(
-            moment.isoformat(), Markup(" data-local") if anonymous else "", shown
+        shown = _absolute(moment, "full", locale, tzinfo)
+        local_mark = "" if current_user.is_authenticated else " data-local"
+        return Markup(
+            f'<time datetime="{escape(moment.isoformat())}"{local_mark}>{escape(shown)}</time>'
         )
+    full = _absolute(moment, "medium", locale, tzinfo)
     if date_only:
-        shown = format_date(moment, "long")
+        shown = _absolute(moment, "long", locale, tzinfo)
     elif relative:
-        shown = format_timedelta(moment - utcnow(), add_direction=True, threshold=1.1)
+        ago = moment - utcnow()
+        shown = _relative(ago.days * 86400 + ago.seconds, locale)
     else:
         shown = full
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(
-        moment.isoformat(), full, shown
+    # Markup.format() costs more than the formatting above; escape() gives the same text.
+    return Markup(
+        f'<time datetime="{escape(moment.isoformat())}" title="{escape(full)}">'
+        f"{escape(shown)}</time>"
     )
 
 
@@ -73,6 +108,11 @@ def file_size(size: int) -> str:
 def file_label(content_type: str) -> str:
     """What kind of file an attachment is, in a word."""
     return {"application/pdf": "PDF", "text/csv": "CSV"}.get(content_type) or gettext("Text")
+
+
+def translated_choices(choices: list[SelectChoice]) -> list[SelectChoice]:
+    """Choices with their (lazy) labels translated now, for a page that lists them many times."""
+    return [SelectChoice(choice.value, str(choice.label)) for choice in choices]
 
 
 def _unread_notifications() -> int:
@@ -101,6 +141,7 @@ def init_app(app: Flask) -> None:
         file_size=file_size,
         file_label=file_label,
         initials=initials,
+        translated_choices=translated_choices,
     )
 
     @app.context_processor

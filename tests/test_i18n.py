@@ -4,6 +4,8 @@ from pathlib import Path
 
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
+from flask import render_template_string
+from flask_babel import force_locale, gettext
 
 from tests.factories import make_topic
 
@@ -58,3 +60,16 @@ def test_member_language_preference_follows_them_to_another_browser(app, client,
 def test_browser_language_is_used_when_nothing_was_chosen(client):
     page = client.get("/", headers={"Accept-Language": "ar,en;q=0.5"}).get_data(as_text=True)
     assert '<html lang="ar" dir="rtl">' in page
+
+
+def test_an_email_sent_in_its_readers_language_leaves_the_page_in_the_readers(app):
+    """Translations are kept for the request (issue 15), but with the locale they belong to: a
+    member reading Arabic who triggers an English email gets English in the email only."""
+    with app.test_request_context("/", headers={"Accept-Language": "ar"}):
+        arabic = gettext("Home")
+        assert arabic != "Home"
+        with force_locale("en"):
+            assert gettext("Home") == "Home"
+            assert render_template_string("{{ _('Home') }}") == "Home"
+        assert gettext("Home") == arabic
+        assert render_template_string("{{ _('Home') }}") == arabic

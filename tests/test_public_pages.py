@@ -237,6 +237,24 @@ def test_a_hidden_opening_post_is_not_the_description(client, member, moderator,
     assert "12 X St" not in page
 
 
+def test_a_moderator_who_sees_a_hidden_opening_post_gets_no_description_of_it_either(
+    client, member, moderator, safety
+):
+    """The card answers for a visitor, whoever reads the page: the first page reuses the opening
+    post it shows (issue 15), which a moderator sees even hidden."""
+    from forum.services import moderation
+
+    found = make_topic(safety, author=member, title="Doxxing thread", body="Her address is 9 Y St.")
+    opening = db.session.scalar(select(Post).where(Post.topic_id == found.id, Post.number == 1))
+    moderation.hide_post(moderator, opening, reason="Personal data")
+    client.login(moderator)
+    page = client.get(f"/t/{found.id}/{found.slug}?page=1").get_data(as_text=True)
+    assert "9 Y St" in page  # the moderator reads it on the page ...
+    meta = read_html(page).meta
+    assert meta["og:title"] == "Doxxing thread"
+    assert "description" not in meta and "og:description" not in meta  # ... not in its card
+
+
 def test_member_reading_a_restricted_topic_gets_no_description_of_it(client, member):
     security = topic_areas.get_category("security")
     secret = posting.create_topic(

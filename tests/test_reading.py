@@ -127,3 +127,21 @@ def test_rereading_a_page_writes_nothing_and_a_new_reply_is_marked_read(
         assert "new</a>" not in client.get("/c/safety").get_data(as_text=True)
     finally:
         sqlalchemy_event.remove(db.engine, "commit", count_commit)
+
+
+def test_going_back_to_an_earlier_page_writes_nothing_and_keeps_the_mark_where_it_was(
+    client, queries, member, other_member, topic
+):
+    """The read position only moves forward: a member who read page 2 and goes back to page 1
+    is shown nothing new, so the GET writes nothing (issue 15), and the topic stays read."""
+    for i in range(24):
+        make_post(topic, author=other_member, body=f"reply {i}")
+    client.login(member)
+    client.get(f"/t/{topic.id}/{topic.slug}?page=2")  # the mark goes to the last post
+    with queries:
+        assert client.get(f"/t/{topic.id}/{topic.slug}?page=1").status_code == 200
+    writes = [s for s in queries.statements if s.lstrip().upper().startswith(WRITES)]
+    assert writes == [], queries.report()
+    assert "new</a>" not in client.get("/c/safety").get_data(as_text=True)
+    # Opening the topic without a page does not send them back into it: nothing is unread.
+    assert client.get(f"/t/{topic.id}/{topic.slug}").status_code == 200

@@ -10,6 +10,7 @@ the round's description), without markup, cut to about 200 characters.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -18,7 +19,12 @@ from forum.extensions import db
 from forum.mail import external_url
 from forum.markup import plain_summary, shorten_text
 from forum.models import AgendaItem, Post, Topic, VotingRound
-from forum.permissions import can_view_agenda_item, can_view_topic, visible_posts
+from forum.permissions import (
+    can_see_post_body,
+    can_view_agenda_item,
+    can_view_topic,
+    visible_posts,
+)
 from forum.services.pages import ShownPage
 
 DESCRIPTION_LENGTH = 200  # characters; link previews show about this much
@@ -33,16 +39,21 @@ class ShareCard:
     type: str = "article"
 
 
-def topic_card(topic: Topic) -> ShareCard | None:
-    """The card of a topic a visitor may read (None otherwise): one statement, for the
-    opening post's text when a visitor may see it (not hidden, deleted or awaiting review)."""
+def topic_card(topic: Topic, *, shown: Iterable[Post] = ()) -> ShareCard | None:
+    """The card of a topic a visitor may read (None otherwise), described by the opening post's
+    text when a visitor may see it (not hidden, deleted or awaiting review): taken from the
+    posts ``shown`` on the page when it is one of them (the first page), else one statement."""
     if not can_view_topic(VISITOR, topic):
         return None
-    opening = db.session.scalar(
-        select(Post.body_html)
-        .join(Topic, Topic.id == Post.topic_id)
-        .where(Post.topic_id == topic.id, Post.number == 1, visible_posts(VISITOR))
-    )
+    first = next((post for post in shown if post.number == 1), None)
+    if first is not None:
+        opening = first.body_html if can_see_post_body(VISITOR, first) else None
+    else:
+        opening = db.session.scalar(
+            select(Post.body_html)
+            .join(Topic, Topic.id == Post.topic_id)
+            .where(Post.topic_id == topic.id, Post.number == 1, visible_posts(VISITOR))
+        )
     return ShareCard(
         title=topic.title,
         description=plain_summary(opening or "", limit=DESCRIPTION_LENGTH),

@@ -345,7 +345,7 @@ def render_topic(
         watching=shown.watching,
         accepted=shown.accepted,
         panel=shown.panel,
-        share=sharing.topic_card(found),
+        share=sharing.topic_card(found, shown=shown.posts.items),
     )
     # After rendering: recording the read position commits, which would expire what is shown.
     read_state.mark_read(current_user, found, shown.posts.items, last_read=last_read)
