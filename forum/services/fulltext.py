@@ -46,9 +46,10 @@ MEMBERS_SHOWN = 5
 # matches are all ranked. Past it, ranking a very common word would read every match (at 1M
 # posts, ~4 s for a word in one post in six: docs/performance.md); the date order is exact.
 MAX_RANKED_MATCHES = 1_000
-# A title match says more than a body match (FTS5 bm25 column weights; PostgreSQL has one
-# document, whose title terms come first).
+# A title match says more than a body match (FTS5 bm25 column weights; on PostgreSQL ts_rank's
+# weights of {D, C, B, A}: the title's terms carry A, forum.textsearch.tsvector_text).
 TITLE_WEIGHT = 3.0
+TS_RANK_WEIGHTS = f"CAST('{{0.1, 0.1, 0.1, {0.1 * TITLE_WEIGHT:.1f}}}' AS float4[])"
 
 
 class SearchOrder(enum.StrEnum):
@@ -111,7 +112,7 @@ def _match(query: SearchQuery) -> tuple[object, ColumnElement, ColumnElement, Co
             index,
             index.c.post_id,
             index.c.document.op("@@")(asked),
-            func.ts_rank(index.c.document, asked),
+            func.ts_rank(literal_column(TS_RANK_WEIGHTS), index.c.document, asked),
         )
     index = table("post_search", column("rowid"))
     return (
