@@ -1,4 +1,4 @@
-"""Search finished (issue 16): similar topics come from the full-text index; topic_terms goes
+"""Search finished (issue 16): similar topics from the full-text index, no topic_terms; date index
 
 Revision ID: 0027_search_finish
 Revises: 0024
@@ -9,6 +9,9 @@ tf-idf table topic_terms, which nothing reads any more, is dropped. On PostgreSQ
 title terms carry weight A from now on (forum/textsearch.py, tsvector_text); rows written before
 do not, so run `flask --app forum search reindex` once after upgrading there (until then similar
 topics finds only topics written or edited since).
+
+Search by date orders by the posts' created_at (not their ids, which imported posts do not
+follow); ix_posts_created_at finds the posts written since a moment.
 """
 
 import sqlalchemy as sa
@@ -24,9 +27,14 @@ def upgrade():
     with op.batch_alter_table("topic_terms", schema=None) as batch_op:
         batch_op.drop_index("ix_topic_terms_term_topic_weight")
     op.drop_table("topic_terms")
+    with op.batch_alter_table("posts", schema=None) as batch_op:
+        batch_op.create_index("ix_posts_created_at", ["created_at", "id"], unique=False)
 
 
 def downgrade():
+    # Lossless: an index only.
+    with op.batch_alter_table("posts", schema=None) as batch_op:
+        batch_op.drop_index("ix_posts_created_at")
     # Lossless: topic_terms held only terms derived from topic titles and opening posts, which
     # stay; the older release's `flask --app forum search reindex` rebuilds it.
     op.create_table(
