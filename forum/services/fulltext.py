@@ -158,7 +158,7 @@ def _conditions(filters: SearchFilters) -> list[ColumnElement[bool]]:
         )
     if filters.since is not None:
         conditions.append(Post.created_at >= _start_of(filters.since))
-    if filters.until is not None:
+    if filters.until is not None and filters.until < date.max:  # the last day has no day after
         conditions.append(Post.created_at < _start_of(filters.until + timedelta(days=1)))
     if filters.answered == "answered":
         conditions.append(Topic.accepted_post_id.is_not(None))
