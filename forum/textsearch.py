@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import Stemmer
 from markupsafe import Markup, escape
@@ -118,7 +119,12 @@ _ARABIC_STOPWORDS_TEXT = """
 """
 _ARABIC_STOPWORDS = frozenset(_normalise_arabic(w) for w in _ARABIC_STOPWORDS_TEXT.split())
 
+# Words repeat: a post's snippet (highlight) and a reindex meet the same few thousand again and
+# again, and stemming is most of their cost. Bounded, and pure: the same token, the same term.
+TERM_CACHE_SIZE = 65_536
 
+
+@lru_cache(maxsize=TERM_CACHE_SIZE)
 def _term(token: str) -> str | None:
     if _ARABIC_LETTER.search(token):
         if token in _ARABIC_STOPWORDS:

@@ -47,7 +47,9 @@ MEMBERS_SHOWN = 5
 # Relevance ranks the newest this many matches a reader may see (after the filters); fewer
 # matches are all ranked. Past it, ranking a very common word would read every match (at 1M
 # posts, ~4 s for a word in one post in six: docs/performance.md); the date order is exact.
-MAX_RANKED_MATCHES = 1_000
+# Walking and ranking a match costs ~10 µs at 1M posts: 200 keep a search near 8 ms of CPU
+# (1,000 took ~15 ms), and a reader looking further back orders by date.
+MAX_RANKED_MATCHES = 200
 # By date, a word with at most this many matches has them all sorted by created_at; past it the
 # newest by id bound the walk (_newest_by_date). Sorting costs ~12 µs a match at 1M posts, the
 # bound ~0.1 µs per post written since: the two cross near here (docs/performance.md).

@@ -12,7 +12,7 @@ from forum.cursors import MAX_CURSOR_LENGTH
 from forum.forms.fields import MAX_ID
 from forum.models import AgendaArea, AgendaStatus, TopicKind, VotingMethod
 from forum.services.api_reads import DEFAULT_LIMIT, MAX_LIMIT, TOPIC_SORTS
-from forum.services.fulltext import SearchOrder
+from forum.services.fulltext import MAX_RANKED_MATCHES, SearchOrder
 from forum.services.voting import RoundState
 from forum.textsearch import MAX_QUERY_CHARACTERS
 
@@ -418,7 +418,8 @@ def openapi_document() -> dict:
                         "order",
                         "query",
                         {"type": "string", "enum": list(SearchOrder), "default": "relevance"},
-                        "relevance (among the newest 1,000 matches) or date (newest first)",
+                        f"relevance (among the newest {MAX_RANKED_MATCHES} matches) or date "
+                        "(newest first)",
                     ),
                     _parameter("area", "query", TEXT, "An area's slug"),
                     _parameter("tag", "query", TEXT, "A tag's slug"),
