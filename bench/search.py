@@ -10,7 +10,8 @@ process's CPU time, which a shared machine disturbs less), and the median and 99
 over every run; then the similar-topics lookup for a few titles being typed. The seed's bodies
 come from six sentences, so a body word ("model") matches a sixth of all posts: those queries
 show the cost of ranking a very common word, title words that of an ordinary one. With
---write-docs the table replaces the section between <!-- search:start --> and <!-- search:end --> in docs/performance.md.
+--write-docs the table replaces the section between <!-- search:start --> and
+<!-- search:end --> in docs/performance.md.
 """
 
 from __future__ import annotations
