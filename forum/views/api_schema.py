@@ -303,6 +303,13 @@ LIMIT = _parameter(
     "How many items a page holds",
 )
 
+# The topics' filters, which search takes too.
+AREA = _parameter("area", "query", TEXT, "An area's slug")
+TAG = _parameter("tag", "query", TEXT, "A tag's slug")
+KIND = _parameter(
+    "kind", "query", {"type": "string", "enum": [k.value for k in TopicKind]}, "The kind of topic"
+)
+
 
 def _id(name: str) -> dict:
     return _parameter(
@@ -347,14 +354,9 @@ def openapi_document() -> dict:
                 "listTopics",
                 "TopicPage",
                 [
-                    _parameter("area", "query", TEXT, "An area's slug"),
-                    _parameter("tag", "query", TEXT, "A tag's slug"),
-                    _parameter(
-                        "kind",
-                        "query",
-                        {"type": "string", "enum": [k.value for k in TopicKind]},
-                        "The kind of topic",
-                    ),
+                    AREA,
+                    TAG,
+                    KIND,
                     _parameter(
                         "sort",
                         "query",
@@ -421,14 +423,9 @@ def openapi_document() -> dict:
                         f"relevance (among the newest {MAX_RANKED_MATCHES} matches) or date "
                         "(newest first)",
                     ),
-                    _parameter("area", "query", TEXT, "An area's slug"),
-                    _parameter("tag", "query", TEXT, "A tag's slug"),
-                    _parameter(
-                        "kind",
-                        "query",
-                        {"type": "string", "enum": [k.value for k in TopicKind]},
-                        "The kind of topic",
-                    ),
+                    AREA,
+                    TAG,
+                    KIND,
                     _parameter("author", "query", TEXT, "The writer's handle"),
                     _parameter("since", "query", DAY, "Posts written on or after this day"),
                     _parameter("until", "query", DAY, "Posts written on or before this day"),
