@@ -244,11 +244,9 @@ def round(round_id: int):  # noqa: A001 - the URL's noun
     return jsonify(api_json.voting_round_detail(found, results))
 
 
-@bp.route("/search")
-def search():
-    """The search page's results as JSON: the same words, filters and visibility."""
-    order = _choice("order", tuple(SearchOrder), SearchOrder.RELEVANCE)
-    filters = SearchFilters(
+def _search_filters() -> SearchFilters:
+    """The search page's filters, each checked as the API checks its parameters."""
+    return SearchFilters(
         area=_text("area"),
         tag=_text("tag"),
         kind=str(_choice("kind", tuple(TopicKind), "")),
@@ -258,6 +256,12 @@ def search():
         answered=_choice("answered", ("answered", "unanswered"), ""),
         status=str(_choice("status", tuple(AgendaStatus), "")),
     )
+
+
+@bp.route("/search")
+def search():
+    """The search page's results as JSON: the same words, filters and visibility."""
+    order = _choice("order", tuple(SearchOrder), SearchOrder.RELEVANCE)
     scope = f"search:{order}"
     key_types = api_reads.key_types(DATE_KEY) if order is SearchOrder.DATE else (int,)
     after = None
@@ -266,7 +270,7 @@ def search():
     results = search_after(
         _reader(),
         request.args.get("q", ""),
-        filters=filters,
+        filters=_search_filters(),
         order=order,
         after=after,
         limit=_limit(),
