@@ -9,7 +9,7 @@ restricted (embargoed findings) with a few members let in, some pinned and featu
 agenda items and closed voting rounds of up to 1,000 ballots. The same options give the same
 forum: every choice comes from one seeded random generator.
 
-Members, topics, posts, tags and the similar-topics index are inserted in bulk (Core
+Members, topics, posts and tags are inserted in bulk (Core
 ``insert`` in batches), with each topic's stored figures (reply count, last post, last poster)
 computed as they are written; the areas' and tags' stored topic counts are set from the rows.
 Agenda items, rounds and ballots go through the services (proposing, casting, closing), so the
@@ -38,11 +38,9 @@ from forum.markup import render_markdown  # noqa: E402
 from forum.models import Category, Post, Tag, Topic, TopicAccess, User  # noqa: E402
 from forum.models.accounts import Role  # noqa: E402
 from forum.models.discussions import PATH_SEGMENT_WIDTH, TopicKind, topic_tags  # noqa: E402
-from forum.models.search import TopicTerm  # noqa: E402
 from forum.models.types import utcnow  # noqa: E402
 from forum.names import skeleton  # noqa: E402
 from forum.services import search  # noqa: E402
-from forum.textsearch import term_weights  # noqa: E402
 
 BATCH = 20_000
 PASSWORD = "bench password"
@@ -152,10 +150,8 @@ class Seeder:
         # known while the batch is built.
         self.topic_ids = list(range(1, topics + 1))
         started = self.now - span
-        term_cache: dict[tuple[str, int], dict[str, float]] = {}
         topic_rows: list[dict] = []
         posts: list[dict] = []
-        terms: list[dict] = []
         post_id = 0
         for n, topic_id in enumerate(self.topic_ids):
             created = started + span * (n / topics)
@@ -183,14 +179,6 @@ class Seeder:
                     if n in self.restricted
                     else None,
                 }
-            )
-            opening = (n + 1) % len(self.bodies)
-            key = (title, opening)
-            if key not in term_cache:
-                term_cache[key] = term_weights(title, self.bodies[opening][0])
-            terms.extend(
-                {"topic_id": topic_id, "term": term, "weight": weight}
-                for term, weight in term_cache[key].items()
             )
             nested = self.rng.random() < self.args.nested_share
             placed: list[tuple[int, str, int]] = []  # (id, path, depth) of each post so far
@@ -229,13 +217,8 @@ class Seeder:
                 self._insert(Topic.__table__, topic_rows)
                 self._insert(Post.__table__, posts)
                 topic_rows, posts = [], []
-            if len(terms) >= BATCH:
-                self._insert(Topic.__table__, topic_rows)
-                self._insert(TopicTerm.__table__, terms)
-                topic_rows, terms = [], []
         self._insert(Topic.__table__, topic_rows)
         self._insert(Post.__table__, posts)
-        self._insert(TopicTerm.__table__, terms)
         if db.engine.dialect.name == "postgresql":
             # Given ids leave the sequences behind; the services' own inserts come next.
             for table in ("topics", "posts"):

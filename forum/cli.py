@@ -388,13 +388,12 @@ def send_notifications_command(dry_run: bool) -> None:
     _echo_report(notification_emails.send_notifications(dry_run=dry_run), dry_run)
 
 
-search_group = AppGroup("search", help="The search indexes: full text and similar topics.")
+search_group = AppGroup("search", help="The full-text index (search and similar topics).")
 
 
 @search_group.command("reindex")
 def reindex() -> None:
-    """Rebuild both indexes: every post's text, and every topic's title and opening post."""
-    click.echo(f"{search.reindex_all()} topics indexed.")
+    """Rebuild the full-text index from every post's text and every topic's title."""
     click.echo(f"{search.reindex_posts()} posts indexed for full-text search.")
 
 

@@ -185,6 +185,7 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
             "agenda_item",
             "rounds",
             "round",
+            "search",
             "openapi",
         )
     },

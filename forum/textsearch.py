@@ -1,28 +1,23 @@
 """Turning titles and posts into search terms, the same way for what is indexed and what is asked.
 
-Pure functions, no database: forum.services.search stores and queries what these return. Both
-sides of a comparison go through ``terms()``, so a rule here only has to be consistent, not
-linguistically perfect: "attacking" and "attacks" both become "attack", "الْعُضْوِيَّة" and
-"العضوية" both become "عضو".
+Pure functions, no database: forum.services.search and .fulltext store and query what these
+return. Both sides of a comparison go through ``terms()``, so a rule here only has to be
+consistent, not linguistically perfect: "attacking" and "attacks" both become "attack",
+"الْعُضْوِيَّة" and "العضوية" both become "عضو".
 """
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 import Stemmer
 from markupsafe import Markup, escape
 
-# A title word says more about what a topic is about than a word deep in its body.
-TITLE_WEIGHT = 3.0
-# Long posts list many words in passing; only their most frequent ones describe the topic.
-MAX_BODY_TERMS = 200
 MIN_TERM_LENGTH = 2
-# The width of forum.models.search.TopicTerm.term; longer tokens are hashes and URLs, not words.
+# Longer tokens are hashes and URLs, not words.
 MAX_TERM_LENGTH = 64
 
 
@@ -124,7 +119,12 @@ _ARABIC_STOPWORDS_TEXT = """
 """
 _ARABIC_STOPWORDS = frozenset(_normalise_arabic(w) for w in _ARABIC_STOPWORDS_TEXT.split())
 
+# Words repeat: a post's snippet (highlight) and a reindex meet the same few thousand again and
+# again, and stemming is most of their cost. Bounded, and pure: the same token, the same term.
+TERM_CACHE_SIZE = 65_536
 
+
+@lru_cache(maxsize=TERM_CACHE_SIZE)
 def _term(token: str) -> str | None:
     if _ARABIC_LETTER.search(token):
         if token in _ARABIC_STOPWORDS:
@@ -153,26 +153,6 @@ def terms(text: str) -> list[str]:
         if term is not None:
             found.append(term)
     return found
-
-
-def _log_tf(count: int) -> float:
-    # 1 + ln(tf): the tenth mention of a word adds far less than the first.
-    return 1.0 + math.log(count)
-
-
-def term_weights(title: str, body: str) -> dict[str, float]:
-    """How strongly each term describes a topic: title mentions weigh TITLE_WEIGHT times more.
-
-    Body terms beyond the MAX_BODY_TERMS most frequent are left out, so a long post neither
-    bloats the index nor matches every question by sheer vocabulary.
-    """
-    weights: dict[str, float] = {}
-    for term, count in Counter(terms(title)).items():
-        weights[term] = TITLE_WEIGHT * _log_tf(count)
-    # most_common keeps first-seen order among equal counts, so the cut is deterministic.
-    for term, count in Counter(terms(body)).most_common(MAX_BODY_TERMS):
-        weights[term] = weights.get(term, 0.0) + _log_tf(count)
-    return weights
 
 
 # --- Full-text search queries (issue 16) --------------------------------------------------------
@@ -263,9 +243,10 @@ def index_text(text: str) -> str:
 
 
 def tsvector_text(title: str, body: str) -> str:
-    """Title and body as PostgreSQL tsvector text: each term with its positions. Body positions
-    start one past the title's end, so a phrase never runs from the title into the body (as
-    SQLite's FTS5 keeps the two columns apart)."""
+    """Title and body as PostgreSQL tsvector text: each term with its positions. Title positions
+    carry weight A (a query asks for title words with ``'term':A``, as SQLite's FTS5 asks its
+    title column); body positions start one past the title's end, so a phrase never runs from the
+    title into the body (as FTS5 keeps the two columns apart)."""
     positions: dict[str, list[int]] = {}
     title_terms = terms(title)[:MAX_INDEXED_TERMS]
     for position, term in enumerate(title_terms, start=1):
@@ -273,8 +254,12 @@ def tsvector_text(title: str, body: str) -> str:
     start = len(title_terms) + 2
     for position, term in enumerate(terms(body)[:MAX_INDEXED_TERMS], start=start):
         positions.setdefault(term, []).append(min(position, 16383))
+
+    def label(position: int) -> str:
+        return f"{position}A" if position < start else str(position)
+
     return " ".join(
-        f"'{term}':" + ",".join(str(p) for p in sorted(set(found))[:256])
+        f"'{term}':" + ",".join(label(p) for p in sorted(set(found))[:256])
         for term, found in positions.items()
     )
 

@@ -219,6 +219,9 @@ def _queries(rule, world: Secrets) -> list[str]:
     if rule.endpoint == "discussions.similar":
         words = quote_plus(SEARCH_WORDS)
         return [f"?title={words}&body={words}", f"?title={words}"]
+    if rule.endpoint in {"search.search_page", "api.search"}:
+        words = quote_plus(SEARCH_WORDS)
+        return [f"?q={words}", f"?q={words}&order=date", "?q=jailbreak", "?q=recipe&order=date"]
     if rule.endpoint in {"discussions.latest", "discussions.category", "discussions.tag"}:
         return ["", "?sort=newest", "?sort=votes", "?sort=top&period=all", "?tag=jailbreaks"]
     if rule.endpoint == "agenda.index":

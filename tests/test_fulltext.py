@@ -9,7 +9,7 @@ from flask_login import AnonymousUserMixin
 from forum.extensions import db
 from forum.models import TopicKind
 from forum.models.types import utcnow
-from forum.services import disclosure, moderation, posting, topic_areas, topic_surgery
+from forum.services import disclosure, fulltext, moderation, posting, topic_areas, topic_surgery
 from forum.services.fulltext import SearchFilters, SearchOrder
 from forum.services.fulltext import search as full_text_search
 from tests.factories import make_post, make_topic, make_user
@@ -136,6 +136,74 @@ def test_filters_combine(privacy, security, member, other_member):
     assert found(member, "canary", filters=SearchFilters(area="privacy", answered="answered")) == []
     dated = found(member, "canary", filters=in_privacy, order=SearchOrder.DATE)
     assert dated[-1] == _first(old_question).id
+
+
+# --- By date: the posts' created_at, not their ids -------------------------------------------
+
+
+@pytest.fixture
+def imported_thread(privacy, member, other_member):
+    """Posts about canaries whose ids do not follow their dates: two were imported (written
+    long ago, given ids today), as an import from another forum does."""
+    now = utcnow()
+    topic = make_topic(
+        privacy,
+        author=member,
+        title="Canary audits",
+        body="Canary one.",
+        now=now - timedelta(days=10),
+    )
+    posts = [_first(topic)]
+    for days, author in [(5, other_member), (400, member), (1, member), (900, other_member)]:
+        posts.append(
+            make_post(topic, author=author, body="Canary again.", now=now - timedelta(days=days))
+        )
+    return posts
+
+
+def newest_first(posts) -> list[int]:
+    return [p.id for p in sorted(posts, key=lambda p: (p.created_at, p.id), reverse=True)]
+
+
+@pytest.mark.parametrize("sort_all", [0, fulltext.SORT_ALL_MATCHES], ids=["bounded", "sorted"])
+def test_search_by_date_orders_imported_posts_by_when_they_were_written(
+    monkeypatch, member, imported_thread, sort_all
+):
+    # Both ways of reading the newest: sorting every match, and the bound from the newest ids.
+    monkeypatch.setattr(fulltext, "SORT_ALL_MATCHES", sort_all)
+
+    assert found(member, "canary", order=SearchOrder.DATE) == newest_first(imported_thread)
+
+
+@pytest.mark.parametrize("sort_all", [0, fulltext.SORT_ALL_MATCHES], ids=["bounded", "sorted"])
+def test_search_by_date_pages_through_imported_posts_without_repeating_or_missing_one(
+    monkeypatch, member, imported_thread, sort_all
+):
+    monkeypatch.setattr(fulltext, "SORT_ALL_MATCHES", sort_all)
+    seen, after = [], None
+    for _ in range(len(imported_thread)):
+        page = fulltext.search_after(
+            member, "canary", filters=SearchFilters(), order=SearchOrder.DATE, after=after, limit=2
+        )
+        seen += [hit.post.id for hit in page.hits]
+        if page.next_key is None:
+            break
+        after = page.next_key
+
+    assert seen == newest_first(imported_thread)
+
+
+def test_search_by_date_takes_two_statements_however_many_match(queries, privacy, member):
+    make_topic(privacy, author=member, title="Canary audits")
+    with queries:
+        found(ANONYMOUS, "canary", order=SearchOrder.DATE)
+    one, one_count = queries.report(), queries.count
+    for _ in range(25):
+        make_topic(privacy, author=member, title="Canary audits")
+    with queries:
+        assert len(found(ANONYMOUS, "canary", order=SearchOrder.DATE)) == fulltext.RESULTS_PER_PAGE
+    # A visitor's search (no member directory): the newest by id, then the page.
+    assert (one_count, queries.count) == (2, 2), f"one match:\n{one}\n\nmany:\n{queries.report()}"
 
 
 def test_a_hidden_post_is_found_by_moderators_only(privacy, member, other_member, moderator):

@@ -75,6 +75,11 @@ STATEMENTS = {
     ("api agenda item", "token"): 5,
     ("api rounds", "token"): 3,
     ("api round", "token"): 4,
+    # Search: one statement by relevance; by date the newest by id first, then the page.
+    ("api search", "visitor"): 1,
+    ("api search by date", "visitor"): 2,
+    ("api search", "token"): 2,
+    ("api search by date", "token"): 3,
 }
 
 
@@ -608,6 +613,8 @@ def test_read_api_query_counts_are_the_same_for_1_row_as_for_50(client, queries,
             "api agenda item": f"/api/v1/agenda/{items[0].id}",
             "api rounds": "/api/v1/rounds?limit=100",
             "api round": f"/api/v1/rounds/{closed.id}",
+            "api search": "/api/v1/search?q=know&limit=100",
+            "api search by date": "/api/v1/search?q=know&order=date&limit=100",
         }
 
     def counts(urls: dict[str, str]) -> dict[str, tuple[int, str]]:

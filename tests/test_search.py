@@ -1,31 +1,29 @@
-"""Similar topics: a member about to ask a question is shown the topics that already ask it."""
+"""Similar topics: a member about to ask a question is shown the topics that already ask it.
 
-import math
+They come from the full-text index (forum.services.search): titles holding most of the words of
+the title being written, among the topics the member may read."""
 
 import pytest
 from flask_login import AnonymousUserMixin
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 
-from forum import create_app
 from forum.extensions import db
-from forum.models import Post, Topic
-from forum.models.search import TopicTerm
+from forum.models import Post
 from forum.permissions import ANY_MEMBER
 from forum.services import posting, topic_areas
 from forum.services.search import (
     MAX_SIMILAR_TOPICS,
-    index_topic,
-    reindex_all,
+    SIMILAR_POOL,
+    reindex_posts,
     similar_topics,
 )
-from forum.textsearch import MAX_BODY_TERMS, TITLE_WEIGHT, term_weights, terms
-from tests.conftest import app_config
-from tests.factories import make_post, make_topic
+from forum.textsearch import terms
+from tests.factories import make_topic
 
 MEMBERSHIP_INFERENCE = "Membership inference attacks on fine-tuned models"
 ARABIC_MEMBERSHIP_INFERENCE = "هجمات استدلال العضوية على النماذج اللغوية"
 
-# Other questions of the forum, so that common words ("models") weigh as little as they should.
+# Other questions of the forum, so that a question shares a word or two with neighbours.
 NEIGHBOURS = [
     ("Training data extraction from large language models", "Has anyone reproduced it?"),
     ("Machine unlearning for LLMs: does it remove data?", "Evaluations look weak."),
@@ -35,20 +33,6 @@ NEIGHBOURS = [
     ("How do I change my email address?", "I moved to another university."),
     ("تقييم متانة رفض النماذج", "كيف نقيس صمود الرفض أمام إعادة الصياغة؟"),
 ]
-
-
-@pytest.fixture(scope="module")
-def topic_terms_table(database_url: str) -> None:
-    """The index's table, in case the session built the schema before this module was imported."""
-    app = create_app(app_config(database_url))
-    with app.app_context():
-        TopicTerm.__table__.create(db.engine, checkfirst=True)
-        db.engine.dispose()
-
-
-@pytest.fixture
-def app(app, topic_terms_table):
-    return app
 
 
 @pytest.fixture
@@ -65,11 +49,8 @@ def members_only_area(app):
 
 
 def make_indexed_topic(category, *, author, title: str, body: str = "What do we know?"):
-    """A topic opened and indexed, as create_topic does once it calls index_topic."""
-    topic = make_topic(category, author=author, title=title, body=body)
-    index_topic(topic.id, title=title, body=body)
-    db.session.commit()
-    return topic
+    """A topic opened as members open it: create_topic puts it in the full-text index."""
+    return make_topic(category, author=author, title=title, body=body)
 
 
 @pytest.fixture
@@ -77,9 +58,9 @@ def neighbours(privacy, member):
     return [make_indexed_topic(privacy, author=member, title=t, body=b) for t, b in NEIGHBOURS]
 
 
-def found(title: str, body: str = "", **options) -> list[str]:
+def found(title: str, **options) -> list[str]:
     options.setdefault("viewer", ANY_MEMBER)
-    return [topic.title for topic, _ in similar_topics(title, body, **options)]
+    return [topic.title for topic, _ in similar_topics(title, **options)]
 
 
 # --- Finding the same question ---------------------------------------------------------------
@@ -126,6 +107,8 @@ def test_member_asking_in_arabic_written_differently_is_shown_the_topic_that_ask
         "Model evaluation",  # one word, and a common one
         "Best pizza in Toronto",  # nothing in common
         "نماذج التعلم الآلي في الطب",  # one Arabic word in common
+        # two words in common out of seven: passing words, not the same question
+        "Clinical models for hospital triage: membership of review boards",
     ],
 )
 def test_member_is_not_shown_topics_that_share_at_most_a_word_with_the_question(
@@ -168,44 +151,33 @@ def test_member_is_shown_at_most_five_topics_best_first_and_older_first_when_tie
     assert [topic for topic, _ in results] == [topics[i] for i in (1, 3, 0, 2, 4)]
     assert len(results) == MAX_SIMILAR_TOPICS
     scores = [score for _, score in results]
-    assert scores[0] == scores[1] > scores[2] == scores[3] == scores[4]
+    assert scores == [1.0, 1.0, 0.666667, 0.666667, 0.666667]
 
 
-def test_topic_asking_it_in_its_title_ranks_above_one_that_mentions_it_in_its_body(
+def test_topic_that_only_mentions_the_question_in_its_body_is_not_suggested(
     privacy, member, neighbours
 ):
-    in_passing = make_indexed_topic(
+    make_indexed_topic(
         privacy,
         author=member,
         title="Reading list for March",
         body="Three papers on model stealing. Model stealing via logits; stealing model weights.",
     )
-    asking = make_indexed_topic(privacy, author=member, title="Model stealing through the API")
+    make_indexed_topic(privacy, author=member, title="Model stealing through the API")
 
-    results = similar_topics("Stealing models", viewer=ANY_MEMBER)
-
-    assert [topic for topic, _ in results] == [asking, in_passing]
+    assert found("Stealing models") == ["Model stealing through the API"]
 
 
-def test_score_is_query_weight_times_topic_weight_times_rarity(privacy, member, neighbours):
-    body = "Fine-tuning on small datasets makes membership inference easier."
-    make_indexed_topic(privacy, author=member, title=MEMBERSHIP_INFERENCE, body=body)
-    question = "Membership inference on models"
-    indexed = len(NEIGHBOURS) + 1
-    df = {"membership": 1, "infer": 1, "model": 3}  # "models" is in two neighbours' titles
-    stored = term_weights(MEMBERSHIP_INFERENCE, body)
-    expected = sum(
-        weight * stored[term] * math.log(1 + indexed / df[term])
-        for term, weight in term_weights(question, "").items()
-    )
+def test_score_is_the_share_of_the_question_words_the_title_holds(privacy, member, neighbours):
+    make_indexed_topic(privacy, author=member, title=MEMBERSHIP_INFERENCE)
+    question = "Membership inference on clinical notes"  # membership infer clinic note
 
     [(_, score)] = similar_topics(question, viewer=ANY_MEMBER)
 
-    # The same number on SQLite and PostgreSQL: computed from the same integers and rounded.
-    assert score == round(expected, 6)
+    assert score == 0.5
 
 
-def test_finding_similar_topics_takes_two_queries_however_many_are_found(
+def test_finding_similar_topics_takes_one_query_however_many_are_found(
     queries, privacy, member, neighbours
 ):
     question = "Watermarks for generated images"
@@ -220,7 +192,20 @@ def test_finding_similar_topics_takes_two_queries_however_many_are_found(
         assert [(t.author.display_name, t.category.slug) for t, _ in many]  # already loaded
 
     assert (len(one), len(many)) == (1, MAX_SIMILAR_TOPICS)
-    assert queries.count == 2, f"1 found:\n{one_sql}\n\n5 found:\n{queries.report()}"
+    assert queries.count == 1, f"1 found:\n{one_sql}\n\n5 found:\n{queries.report()}"
+
+
+def test_a_common_question_ranks_only_the_newest_titles_that_hold_its_words(
+    privacy, member, neighbours
+):
+    # Bounded work: however many topics hold the words, the newest SIMILAR_POOL are ranked.
+    oldest = make_indexed_topic(privacy, author=member, title="Prompt injection defences")
+    for n in range(SIMILAR_POOL):
+        make_indexed_topic(privacy, author=member, title=f"Prompt injection case {n}")
+
+    results = found("Prompt injection defences")
+
+    assert len(results) == MAX_SIMILAR_TOPICS and oldest.title not in results
 
 
 # --- What is left out ------------------------------------------------------------------------
@@ -263,70 +248,37 @@ def test_nobody_is_shown_a_restricted_topic_they_may_not_read(
     assert found(question, viewer=moderator) == ["Membership inference exploit"]
 
 
+def test_a_reply_does_not_make_its_topic_similar(privacy, member, other_member, neighbours):
+    topic = make_indexed_topic(privacy, author=member, title="Reading list for March")
+    posting.post_reply(other_member, topic, body="Membership inference attacks on fine-tuning")
+
+    assert found("Membership inference attacks") == []
+
+
 # --- Keeping the index in step ---------------------------------------------------------------
 
 
-def test_edited_topic_is_found_by_its_new_words_and_no_longer_by_its_old_ones(
+def test_edited_topic_is_found_by_its_new_title_and_no_longer_by_its_old_one(
     privacy, member, neighbours
 ):
     topic = make_indexed_topic(privacy, author=member, title="Watermarking generated text")
     opening_post = db.session.scalar(select(Post).where(Post.topic_id == topic.id))
-    body = "Fine-tuning makes it easier."
 
-    posting.edit_post(member, opening_post, title=MEMBERSHIP_INFERENCE, body=body)
-    index_topic(topic.id, title=MEMBERSHIP_INFERENCE, body=body)
-    db.session.commit()
+    posting.edit_post(member, opening_post, title=MEMBERSHIP_INFERENCE, body="Fine-tuning.")
 
     assert found("Watermarking generated text") == []
     assert found(MEMBERSHIP_INFERENCE) == [MEMBERSHIP_INFERENCE]
-    stored = db.session.scalars(select(TopicTerm.term).where(TopicTerm.topic_id == topic.id))
-    assert set(stored) == set(term_weights(MEMBERSHIP_INFERENCE, body))
 
 
-def test_admin_reindexing_rebuilds_the_index_from_titles_and_opening_posts(
-    privacy, member, other_member
-):
-    kept = make_topic(privacy, author=member, title="Canaries for memorisation audits")
-    make_post(kept, author=other_member, body="Reply about watermarking generated text.")
-    hidden = make_topic(privacy, author=member, title="Poisoning", body="Backdoor triggers here.")
-    opening_post = db.session.scalar(select(Post).where(Post.topic_id == hidden.id))
-    posting.delete_post(member, opening_post)
-    make_topic(privacy, author=member, title="Differential privacy budgets")
+def test_admin_reindexing_rebuilds_similar_topics_from_titles(privacy, member):
+    make_topic(privacy, author=member, title="Canaries for memorisation audits")
+    db.session.execute(db.text("DELETE FROM post_search"))
+    db.session.commit()
+    assert found("Memorization audits using canaries") == []
 
-    assert reindex_all(batch_size=2) == 3
+    reindex_posts(batch_size=2)
 
     assert found("Memorization audits using canaries") == ["Canaries for memorisation audits"]
-    assert found("Watermarking generated text") == []  # replies are not indexed
-    assert found("Backdoor triggers") == []  # nor a deleted opening post
-    assert db.session.scalar(select(func.count()).select_from(TopicTerm)) == sum(
-        len(term_weights(title, body))
-        for title, body in [
-            ("Canaries for memorisation audits", "What do we know about this?"),
-            ("Poisoning", ""),
-            ("Differential privacy budgets", "What do we know about this?"),
-        ]
-    )
-
-
-def test_reindexing_replaces_terms_left_from_earlier_text(privacy, member):
-    topic = make_topic(privacy, author=member, title="Canaries for memorisation audits")
-    index_topic(topic.id, title="Something else entirely", body="Stale words.")
-    db.session.commit()
-
-    reindex_all()
-
-    assert found("Something else entirely") == []
-    assert found("Canaries for memorisation audits") == ["Canaries for memorisation audits"]
-
-
-def test_deleting_a_topic_deletes_its_terms(privacy, member):
-    topic = make_indexed_topic(privacy, author=member, title=MEMBERSHIP_INFERENCE)
-
-    db.session.execute(delete(Post).where(Post.topic_id == topic.id))
-    db.session.execute(delete(Topic).where(Topic.id == topic.id))
-    db.session.commit()
-
-    assert db.session.scalar(select(func.count()).select_from(TopicTerm)) == 0
 
 
 # --- Terms: pure text processing -------------------------------------------------------------
@@ -413,22 +365,3 @@ def test_short_arabic_words_keep_letters_that_look_like_an_article():
 
 def test_arabic_function_words_are_not_terms_in_any_spelling():
     assert terms("هل إلى الى على علي في مِن ماذا الذي التي أنّ") == []
-
-
-def test_title_words_weigh_three_times_body_words_and_repeats_weigh_less_and_less():
-    weights = term_weights("Prompt injection", "injection injection injection defences")
-
-    assert weights["prompt"] == TITLE_WEIGHT
-    assert weights["defenc"] == 1.0
-    assert weights["inject"] == pytest.approx(TITLE_WEIGHT + 1 + math.log(3))
-
-
-def test_only_the_most_frequent_words_of_a_long_body_are_kept():
-    rare = [f"word{i}" for i in range(MAX_BODY_TERMS)]
-    body = "frequent frequent " + " ".join(rare)
-
-    weights = term_weights("Title", body)
-
-    assert len(weights) == 1 + MAX_BODY_TERMS
-    assert "frequent" in weights
-    assert rare[-1] not in weights

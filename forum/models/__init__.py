@@ -59,9 +59,10 @@ from forum.models.notifications import (
     WatchLevel,
 )
 from forum.models.pages import PublicPage
-from forum.models.search import TopicTerm
+from forum.models.search import POST_SEARCH_TABLE  # its metadata hooks create the index
 
 __all__ = [
+    "POST_SEARCH_TABLE",
     "ApiToken",
     "Attachment",
     "Bookmark",
@@ -106,7 +107,6 @@ __all__ = [
     "PostVote",
     "Tag",
     "TopicRead",
-    "TopicTerm",
     "TopicResourceKey",
     "Post",
     "PostRevision",

@@ -230,6 +230,8 @@ class Post(db.Model):
         UniqueConstraint("topic_id", "number", name="uq_posts_topic_number"),
         Index("ix_posts_topic_path", "topic_id", "path"),
         Index("ix_posts_author_id", "author_id"),
+        # Search by date: the posts written since a moment (forum.services.fulltext).
+        Index("ix_posts_created_at", "created_at", "id"),
     )
 
     @property

@@ -1,47 +1,20 @@
-"""The search index: which terms describe which topic, and how strongly."""
+"""The search index: the full-text rows of every post that is not deleted (issue 16)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Index, String, event
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import event
 
 from forum.extensions import db
-from forum.textsearch import MAX_TERM_LENGTH
 
-
-class TopicTerm(db.Model):
-    """One term of a topic's title and opening post (forum.textsearch.term_weights).
-
-    An inverted index in an ordinary table, kept by forum.services.search in the same transaction
-    as the text it describes, so "similar topics" ranks alike on SQLite and PostgreSQL.
-    """
-
-    __tablename__ = "topic_terms"
-
-    topic_id: Mapped[int] = mapped_column(
-        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
-    )
-    term: Mapped[str] = mapped_column(String(MAX_TERM_LENGTH), primary_key=True)
-    weight: Mapped[float] = mapped_column(Float)
-
-    __table_args__ = (
-        # A term's postings (topic, weight) are read from this index alone, without the table.
-        Index("ix_topic_terms_term_topic_weight", "term", "topic_id", "weight"),
-    )
-
-    def __repr__(self) -> str:
-        return f"<TopicTerm {self.term!r} of topic {self.topic_id} ({self.weight:.2f})>"
-
-
-# --- The full-text index (issue 16) -------------------------------------------------------------
 # One row per post that is not deleted: its topic's title (opening posts only) and its body, as
 # the space-separated terms forum.textsearch makes, so stemming and Arabic normalisation are ours
 # and both databases answer alike. Not a model: on SQLite an FTS5 virtual table (rowid = post
 # id; the "ascii" tokenizer splits on ASCII spaces and punctuation only, so each of our terms is
 # one token, Arabic included), on PostgreSQL a tsvector with a GIN index, built from the same
 # terms and positions ('simple' parsing is never applied: the text is cast, not parsed).
-# Migration 0022 creates it; the metadata hooks below create it where tests build the schema
-# from the models.
+# PostgreSQL's title terms carry weight A (since 0027_search_finish), so similar topics can ask
+# for title words there as in FTS5's title column. Migration 0022 creates it; the metadata
+# hooks below create it where tests build the schema from the models.
 POST_SEARCH_TABLE = "post_search"
 SQLITE_INDEX_DDL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS post_search USING fts5(title, body, tokenize='ascii')",

@@ -178,10 +178,10 @@ def item_results(item: AgendaItem) -> list[tuple[VotingRound, RoundResult]]:
     return [(r, res) for r, res in rows]
 
 
-def similar_items(viewer, title: str, statement: str = "") -> list[AgendaItem]:
-    """Existing agenda items that look like the one being proposed (via their topics), among
-    those whose topics the reader may read."""
-    found = search.similar_topics(title, statement, limit=SIMILAR_ITEMS_SHOWN * 3, viewer=viewer)
+def similar_items(viewer, title: str) -> list[AgendaItem]:
+    """Existing agenda items whose titles look like the one being proposed (via their topics),
+    among those whose topics the reader may read."""
+    found = search.similar_topics(title, limit=SIMILAR_ITEMS_SHOWN * 3, viewer=viewer)
     topic_ids = [t.id for t, _score in found]
     if not topic_ids:
         return []

@@ -54,7 +54,7 @@ def key_of(row: Any, columns: Sequence[InstrumentedAttribute]) -> tuple:
     return tuple(getattr(row, column.key) for column in columns)
 
 
-def _after(columns: Sequence[InstrumentedAttribute], key: Sequence, *, descending: bool):
+def past_key(columns: Sequence[InstrumentedAttribute], key: Sequence, *, descending: bool):
     """Rows strictly past ``key`` in the ordering (row-value comparison spelt out, as SQLite
     and PostgreSQL both take it and use the index's leading column)."""
     clauses: list[ColumnElement[bool]] = []
@@ -105,7 +105,7 @@ def topics(viewer, query: TopicQuery, *, after: tuple | None, limit: int) -> Sli
     if query.kind is not None:
         conditions.append(Topic.kind == query.kind)
     if after is not None:
-        conditions.append(_after(columns, after, descending=True))
+        conditions.append(past_key(columns, after, descending=True))
     rows = db.session.scalars(
         select(Topic)
         .where(*conditions)
@@ -122,7 +122,7 @@ def topic_posts(viewer, topic: Topic, *, after: tuple | None, limit: int) -> Sli
     their body is."""
     conditions = [Post.topic_id == topic.id, readable_posts(viewer)]
     if after is not None:
-        conditions.append(_after(POST_KEY, after, descending=False))
+        conditions.append(past_key(POST_KEY, after, descending=False))
     rows = db.session.scalars(
         select(Post)
         .join(Topic, Post.topic)
@@ -149,7 +149,7 @@ def agenda_items(
     if status is not None:
         conditions.append(AgendaItem.status == status)
     if after is not None:
-        conditions.append(_after(AGENDA_KEY, after, descending=False))
+        conditions.append(past_key(AGENDA_KEY, after, descending=False))
     rows = db.session.scalars(
         select(AgendaItem)
         .join(Topic, AgendaItem.topic)
@@ -166,7 +166,7 @@ def rounds(*, after: tuple | None, limit: int) -> Slice:
     their ballots' items: two queries."""
     conditions = []
     if after is not None:
-        conditions.append(_after(ROUND_KEY, after, descending=True))
+        conditions.append(past_key(ROUND_KEY, after, descending=True))
     rows = db.session.scalars(
         select(VotingRound)
         .where(*conditions)

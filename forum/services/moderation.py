@@ -206,8 +206,8 @@ def hide_post(moderator: User, post: Post, *, reason: str, now=None) -> None:
     audit.record(
         moderator, "post.hide", target_type="post", target_id=post.id, reason=reason, now=now
     )
-    # Its words leave the similar-topics index while hidden; full-text search finds it for
-    # moderators only (forum.permissions.visible_posts).
+    # Its words stay in the full-text index: search finds it for moderators only
+    # (forum.permissions.visible_posts), and its topic's title is still the topic's.
     search.follow(post.topic, posts=[post])
     db.session.commit()
 

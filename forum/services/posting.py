@@ -366,7 +366,7 @@ def delete_post(actor: User, post: Post, *, now: datetime | None = None) -> Post
     db.session.execute(update(Topic).where(Topic.id == post.topic_id).values(**changes))
     if post.topic.accepted_post_id == post.id:
         post.topic.accepted_post_id = None
-    search.follow(post.topic, posts=[post])  # its words leave both indexes
+    search.follow(post.topic, posts=[post])  # its words leave the index
     db.session.commit()
     return post
 

@@ -28,7 +28,7 @@ from forum.models.discussions import TITLE_MAX_LENGTH, slugify
 from forum.models.types import utcnow
 from forum.names import TextRefused, check_title
 from forum.permissions import is_under_embargo, require
-from forum.services import audit, post_moves, search, topic_counts
+from forum.services import audit, post_moves, topic_counts
 from forum.services.moderation import ModerationError
 
 __all__ = ["ModerationError", "merge_topics", "resolve_merged", "split_topic"]
@@ -88,7 +88,6 @@ def merge_topics(
     # Read marks counted the source's numbers, which no longer exist.
     db.session.execute(delete(TopicRead).where(TopicRead.topic_id == source.id))
     post_moves.reindex_topic(target)
-    search.follow(source)  # merged away: out of the similar-topics index
     audit.record(
         moderator,
         "topic.merge",

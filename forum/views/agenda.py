@@ -56,7 +56,7 @@ def propose():
         flash(_("Your research question is on the agenda, with its own discussion."), "success")
         return redirect(url_for("agenda.item", item_id=item.id))
     similar = (
-        agenda.similar_items(current_user, form.title.data or "", form.statement.data or "")
+        agenda.similar_items(current_user, form.title.data or "")
         if request.method == "POST" and form.title.data
         else []
     )

@@ -8,6 +8,7 @@ GETs: it never writes, and no other route looks at it.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -30,10 +31,21 @@ from forum.services import (
     voting,
 )
 from forum.services.api_tokens import TokenRefusal
+from forum.services.fulltext import DATE_KEY, SearchFilters, SearchOrder, search_after
 from forum.views import api_json
 from forum.views.api_schema import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_FILTER_CHARACTERS = 100
+# What QueryError's reasons mean (as the search page says them).
+QUERY_REFUSALS = {
+    "too_long": lambda: _("That search is too long: use at most 500 characters."),
+    "too_many": lambda: _("That search has too many words and phrases: use at most 12."),
+    "nothing": lambda: _(
+        "There is nothing to search for: give at least one word that is not left out with -."
+    ),
+}
 
 
 class BadParameter(ValueError):
@@ -127,6 +139,21 @@ def _page(scope: str, page: api_reads.Slice, shape) -> dict:
     }
 
 
+def _day(name: str) -> date | None:
+    text = request.args.get(name)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadParameter(_("%(name)s must be a date such as 2026-12-04.", name=name)) from None
+
+
+def _text(name: str) -> str:
+    # No slug or handle is longer; longer text can only match nothing.
+    return request.args.get(name, "")[:MAX_FILTER_CHARACTERS]
+
+
 def _not_found():
     return api_error(404, "not_found", _("There is nothing at this address."))
 
@@ -215,3 +242,46 @@ def round(round_id: int):  # noqa: A001 - the URL's noun
         return _not_found()
     results = round_results.results_view(found) if found.results is not None else None
     return jsonify(api_json.voting_round_detail(found, results))
+
+
+def _search_filters() -> SearchFilters:
+    """The search page's filters, each checked as the API checks its parameters."""
+    return SearchFilters(
+        area=_text("area"),
+        tag=_text("tag"),
+        kind=str(_choice("kind", tuple(TopicKind), "")),
+        author=_text("author"),
+        since=_day("since"),
+        until=_day("until"),
+        answered=_choice("answered", ("answered", "unanswered"), ""),
+        status=str(_choice("status", tuple(AgendaStatus), "")),
+    )
+
+
+@bp.route("/search")
+def search():
+    """The search page's results as JSON: the same words, filters and visibility."""
+    order = _choice("order", tuple(SearchOrder), SearchOrder.RELEVANCE)
+    scope = f"search:{order}"
+    key_types = api_reads.key_types(DATE_KEY) if order is SearchOrder.DATE else (int,)
+    after = None
+    if (cursor := request.args.get("cursor")) is not None:
+        after = cursors.decode(current_app.secret_key, scope, cursor, key_types)
+    results = search_after(
+        _reader(),
+        request.args.get("q", ""),
+        filters=_search_filters(),
+        order=order,
+        after=after,
+        limit=_limit(),
+    )
+    if results.error:
+        return api_error(400, "bad_query", QUERY_REFUSALS[results.error]())
+    return jsonify(
+        {
+            "items": [api_json.search_hit(hit) for hit in results.hits],
+            "next_cursor": None
+            if results.next_key is None
+            else cursors.encode(current_app.secret_key, scope, results.next_key),
+        }
+    )

@@ -41,6 +41,31 @@ def topic(found: Topic) -> dict:
     }
 
 
+def search_hit(hit) -> dict:
+    """One search result (forum.services.fulltext.Hit): the post found, its topic, and a
+    snippet whose only markup is <mark> around the words asked (the rest is escaped)."""
+    return {
+        "post": {
+            "id": hit.post.id,
+            "number": hit.post.number,
+            "author": person(hit.post.author),
+            "created_at": _when(hit.post.created_at),
+            "url": url_for("discussions.post", post_id=hit.post.id, _external=True),
+        },
+        "topic": {
+            "id": hit.topic.id,
+            "title": hit.topic.title,
+            "kind": hit.topic.kind.value,
+            "area": {"slug": hit.topic.category.slug, "name": hit.topic.category.name},
+            "url": url_for(
+                "discussions.topic", topic_id=hit.topic.id, slug=hit.topic.slug, _external=True
+            ),
+        },
+        "snippet": str(hit.snippet),
+        "agenda_item_id": None if hit.agenda_item is None else hit.agenda_item.id,
+    }
+
+
 def _post_state(found: Post) -> str:
     if found.is_deleted:
         return "deleted"

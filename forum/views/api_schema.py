@@ -12,7 +12,9 @@ from forum.cursors import MAX_CURSOR_LENGTH
 from forum.forms.fields import MAX_ID
 from forum.models import AgendaArea, AgendaStatus, TopicKind, VotingMethod
 from forum.services.api_reads import DEFAULT_LIMIT, MAX_LIMIT, TOPIC_SORTS
+from forum.services.fulltext import MAX_RANKED_MATCHES, SearchOrder
 from forum.services.voting import RoundState
+from forum.textsearch import MAX_QUERY_CHARACTERS
 
 
 def _ref(name: str) -> dict:
@@ -34,6 +36,7 @@ def _object(properties: dict, *, required: list[str] | None = None) -> dict:
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
 WHEN = {"type": "string", "format": "date-time"}
+DAY = {"type": "string", "format": "date"}
 URL = {"type": "string", "format": "uri"}
 BOOLEAN = {"type": "boolean"}
 # Query text: no control characters (every request with one is refused, forum/input_checks.py).
@@ -62,6 +65,7 @@ SCHEMAS: dict[str, dict] = {
                             "bad_request",
                             "bad_parameter",
                             "bad_cursor",
+                            "bad_query",
                             "unauthorized",
                             "forbidden",
                             "not_found",
@@ -123,6 +127,36 @@ SCHEMAS: dict[str, dict] = {
         }
     ),
     "TopicPage": _page_of("Topic"),
+    "SearchHit": _object(
+        {
+            "post": _object(
+                {
+                    "id": INTEGER,
+                    "number": INTEGER,
+                    "author": _ref("Person"),
+                    "created_at": WHEN,
+                    "url": URL,
+                }
+            ),
+            "topic": _object(
+                {
+                    "id": INTEGER,
+                    "title": STRING,
+                    "kind": {"type": "string", "enum": [k.value for k in TopicKind]},
+                    "area": _object({"slug": STRING, "name": STRING}),
+                    "url": URL,
+                }
+            ),
+            "snippet": {
+                "type": "string",
+                "description": "HTML: the post's text escaped, <mark> around the words asked",
+            },
+            "agenda_item_id": _nullable(
+                "integer", description="The agenda item this post opens the discussion of"
+            ),
+        }
+    ),
+    "SearchPage": _page_of("SearchHit"),
     "TopicWithPosts": _object(
         {
             "topic": _ref("Topic"),
@@ -240,7 +274,9 @@ def _json(schema: str, description: str) -> dict:
 
 
 RESPONSES = {
-    "BadRequest": _json("Error", "A parameter or cursor the API cannot read"),
+    "BadRequest": _json(
+        "Error", "A parameter or cursor the API cannot read, or a search it cannot run"
+    ),
     "Unauthorized": {
         **_json("Error", "An unknown or revoked token, or a suspended member's"),
         "headers": {"WWW-Authenticate": {"schema": STRING}},
@@ -265,6 +301,13 @@ LIMIT = _parameter(
     "query",
     {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
     "How many items a page holds",
+)
+
+# The topics' filters, which search takes too.
+AREA = _parameter("area", "query", TEXT, "An area's slug")
+TAG = _parameter("tag", "query", TEXT, "A tag's slug")
+KIND = _parameter(
+    "kind", "query", {"type": "string", "enum": [k.value for k in TopicKind]}, "The kind of topic"
 )
 
 
@@ -311,14 +354,9 @@ def openapi_document() -> dict:
                 "listTopics",
                 "TopicPage",
                 [
-                    _parameter("area", "query", TEXT, "An area's slug"),
-                    _parameter("tag", "query", TEXT, "A tag's slug"),
-                    _parameter(
-                        "kind",
-                        "query",
-                        {"type": "string", "enum": [k.value for k in TopicKind]},
-                        "The kind of topic",
-                    ),
+                    AREA,
+                    TAG,
+                    KIND,
                     _parameter(
                         "sort",
                         "query",
@@ -365,6 +403,48 @@ def openapi_document() -> dict:
                 "AgendaItemDetail",
                 [_id("item_id")],
                 ("401", "404"),
+            ),
+            "/search": _get(
+                "Posts, topics and agenda items found by their words, as /search finds them",
+                "search",
+                "SearchPage",
+                [
+                    _parameter(
+                        "q",
+                        "query",
+                        {**TEXT, "maxLength": MAX_QUERY_CHARACTERS},
+                        'Words, "quoted phrases" and -excluded words; at most 12 parts',
+                        required=True,
+                    ),
+                    _parameter(
+                        "order",
+                        "query",
+                        {"type": "string", "enum": list(SearchOrder), "default": "relevance"},
+                        f"relevance (among the newest {MAX_RANKED_MATCHES} matches) or date "
+                        "(newest first)",
+                    ),
+                    AREA,
+                    TAG,
+                    KIND,
+                    _parameter("author", "query", TEXT, "The writer's handle"),
+                    _parameter("since", "query", DAY, "Posts written on or after this day"),
+                    _parameter("until", "query", DAY, "Posts written on or before this day"),
+                    _parameter(
+                        "answered",
+                        "query",
+                        {"type": "string", "enum": ["answered", "unanswered"]},
+                        "Questions with or without an accepted answer",
+                    ),
+                    _parameter(
+                        "status",
+                        "query",
+                        {"type": "string", "enum": [s.value for s in AgendaStatus]},
+                        "Agenda items in this status",
+                    ),
+                    CURSOR,
+                    LIMIT,
+                ],
+                ("400", "401"),
             ),
             "/rounds": _get(
                 "Voting rounds, latest closing first",

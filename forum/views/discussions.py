@@ -251,7 +251,7 @@ def new_topic(slug: str):
             flash(_("Your topic is posted."), "success")
             return redirect(url_for("discussions.topic", topic_id=topic.id, slug=topic.slug))
     similar = (
-        search.similar_to_draft(current_user, title=form.title.data, body=form.body.data or "")
+        search.similar_to_draft(current_user, title=form.title.data)
         if request.method == "POST" and form.title.data
         else []
     )
@@ -271,11 +271,7 @@ def new_topic(slug: str):
 def similar():
     """Topics like the one being written, for the composer's live suggestions (JSON)."""
     require(current_user, "create_topic", None)
-    found = search.similar_to_draft(
-        current_user,
-        title=request.args.get("title", "")[:300],
-        body=request.args.get("body", "")[:2000],
-    )
+    found = search.similar_to_draft(current_user, title=request.args.get("title", "")[:300])
     return jsonify(
         [
             {"title": t.title, "url": url_for("discussions.topic", topic_id=t.id, slug=t.slug)}
