@@ -61,6 +61,7 @@ class Page:
     readers: tuple[str, ...] = ("visitor", "member")
     single: dict[str, float] = field(default_factory=dict)  # reader -> median ms
     statements: dict[str, int] = field(default_factory=dict)
+    sql_ms: dict[str, float] = field(default_factory=dict)  # reader -> SQL time of one request
     plan: list[str] = field(default_factory=list)
     slowest: str = ""
     load: dict[str, tuple[float, float, int]] = field(default_factory=dict)  # rps, bare, errors
@@ -148,6 +149,7 @@ def single_process(app, pages: list[Page], repeat: int) -> None:
             timings.clear()
             client.get(page.path)
             page.statements[name] = len(timings)
+            page.sql_ms[name] = sum(t[0] for t in timings) * 1000
             if name == "member" or not page.plan:
                 worst = max(timings, default=None, key=lambda t: t[0])
                 if worst is not None:
@@ -365,6 +367,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="only the pages whose name contains one of these (comma-separated)",
+    )
+    parser.add_argument(
+        "--single-only", action="store_true", help="only the single-process medians, no gunicorn"
+    )
     args = parser.parse_args(argv)
     url = database_url(args.database)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False})
@@ -376,15 +386,24 @@ def main(argv: list[str] | None = None) -> int:
         ]
     sizes = f"{counts[0]:,} members, {counts[1]:,} topics, {counts[2]:,} posts"
     pages = the_pages(app)
+    if args.pages:
+        wanted = [w.strip() for w in args.pages.split(",") if w.strip()]
+        pages = [p for p in pages if any(w in p.name for w in wanted)]
     print(f"bench: {sizes}; single process", file=sys.stderr)
     single_process(app, pages, args.repeat)
     for page in pages:
         for name in page.readers:
             print(
                 f"  {page.name:38} {name:8} {page.single[name]:7.1f} ms  "
-                f"{page.statements[name]} statements",
+                f"{page.statements[name]} statements, SQL {page.sql_ms[name]:.1f} ms",
                 file=sys.stderr,
             )
+    if args.single_only:
+        for page in pages:
+            print(f"  {page.name}: {page.slowest[:300]}", file=sys.stderr)
+            for step in page.plan:
+                print(f"      {step}", file=sys.stderr)
+        return 0
     print("bench: under gunicorn", file=sys.stderr)
     memory, cache = under_load(url, pages, args)
     section = report(pages, memory, cache, args, sizes)
