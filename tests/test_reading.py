@@ -127,3 +127,28 @@ def test_rereading_a_page_writes_nothing_and_a_new_reply_is_marked_read(
         assert "new</a>" not in client.get("/c/safety").get_data(as_text=True)
     finally:
         sqlalchemy_event.remove(db.engine, "commit", count_commit)
+
+
+def test_paging_through_a_long_thread_shows_every_post_once_in_thread_order(
+    member, other_member, topic, monkeypatch
+):
+    """Pages past the middle are read from the topic's end backwards (issue 15): page after
+    page, the reader still sees each post once, replies under the post they answer."""
+    from forum.services import reading
+
+    monkeypatch.setattr(reading, "POSTS_PER_PAGE", 3)
+    replies = []
+    for n in range(10):
+        parent = replies[n // 2] if n % 3 == 2 else None  # some nested, out of number order
+        replies.append(make_post(topic, author=other_member, body=f"Reply {n}", parent=parent))
+    db.session.refresh(topic)
+    in_thread_order = db.session.scalars(
+        select(Post.id).where(Post.topic_id == topic.id).order_by(Post.path)
+    ).all()
+    assert in_thread_order != sorted(in_thread_order)  # the nesting is not the writing order
+    pages = reading.topic_posts(topic, page=1).pages
+    assert pages == 4
+    shown = [
+        p.id for page in range(1, pages + 1) for p in reading.topic_posts(topic, page=page).items
+    ]
+    assert shown == in_thread_order
