@@ -7,10 +7,11 @@ read off the clock stay that fresh).
 
 When it is thrown away: every committed write to a table a visitor's page may show (any table
 but those in PRIVATE_TABLES) raises one version number, kept with every page: a page kept at
-an older version is not sent, so the next visitor gets a freshly rendered page. The version lives beside the pages: in Redis when
-``FORUM_PAGE_CACHE_URL`` is a ``redis://`` address (every worker and machine sees the same
-pages and the same version), in this process's memory with ``memory://`` (one process only:
-another worker's writes would not reach it), and nothing is kept when the setting is empty.
+an older version is not sent, so the next visitor gets a freshly rendered page. The version
+lives beside the pages: in Redis when ``FORUM_PAGE_CACHE_URL`` is a ``redis://`` address
+(every worker and machine sees the same pages and the same version), in this process's memory
+with ``memory://`` (one process only: another worker's writes would not reach it), and nothing
+is kept when the setting is empty.
 
 CSRF tokens: a kept page must not carry one visitor's token to another. Before a page is kept,
 the token it was rendered with (Flask-WTF makes one per request, in ``g.csrf_token``) is

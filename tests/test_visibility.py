@@ -46,6 +46,7 @@ from forum.permissions import (
     readable_agenda_items,
     readable_posts,
     readable_topics,
+    restricted_topics_maybe_readable,
     syndicated_topics,
     visible_posts,
 )
@@ -479,6 +480,21 @@ def test_list_totals_from_the_stored_counts_equal_counting_what_the_reader_may_l
         assert topic_counts.listed_total(reader, category) == counted(
             Topic.category_id == category.id
         ), category.slug
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_index_narrowing_for_restricted_topics_drops_none_the_reader_may_read(world, role):
+    """restricted_topics_maybe_readable only narrows: with the rule, it keeps exactly the
+    restricted topics readable_topics lets the reader read, in every state of the world."""
+    reader = world.people[role]
+    restricted = Topic.is_restricted.is_(True)
+    narrowed = _sql_ids(
+        "topic", and_(restricted_topics_maybe_readable(reader), readable_topics(reader))
+    )
+    assert narrowed == _sql_ids("topic", and_(restricted, readable_topics(reader)))
+    every_restricted = _sql_ids("topic", restricted)
+    assert every_restricted, "the world should hold restricted topics"
+    assert narrowed <= every_restricted
 
 
 def _store_counts_as_the_services_keep_them() -> None:
