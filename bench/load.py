@@ -197,14 +197,17 @@ def redis_answers() -> bool:
     return True
 
 
-def start_gunicorn(url: str, port: int, workers: int, cache: str) -> subprocess.Popen:
+def start_gunicorn(
+    url: str, port: int, workers: int, cache: str, recheck: float = 0
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "FORUM_DATABASE_URL": url,
         "FORUM_SECRET_KEY": "bench-secret-key",
         "FORUM_RATELIMIT_DISABLED": "1",
         "FORUM_PAGE_CACHE_URL": cache,
-        "FORUM_PAGE_CACHE_PREFIX": f"bench-{port}",
+        "FORUM_PAGE_CACHE_PREFIX": f"bench-{port}:",
+        "FORUM_PAGE_CACHE_RECHECK_SECONDS": str(recheck),
     }
     server = subprocess.Popen(
         [
@@ -284,7 +287,7 @@ def worker_memory(server: subprocess.Popen) -> list[float]:
 def under_load(url: str, pages: list[Page], args) -> tuple[list[float], str]:
     port = free_port()
     cache = "redis://127.0.0.1:6379/0" if redis_answers() else "memory://"
-    server = start_gunicorn(url, port, args.workers, cache)
+    server = start_gunicorn(url, port, args.workers, cache, args.cache_recheck)
     base = f"http://127.0.0.1:{port}"
     try:
         cookies = {"visitor": None, "member": member_cookie(base)}
@@ -314,13 +317,19 @@ def under_load(url: str, pages: list[Page], args) -> tuple[list[float], str]:
 
 def report(pages: list[Page], memory: list[float], cache: str, args, sizes: str) -> str:
     load = os.getloadavg()
+    recheck_note = (
+        f" (each worker rechecks the version every {args.cache_recheck:g} s)"
+        if args.cache_recheck and cache == "redis"
+        else ""
+    )
     lines = [
         START,
         "## Pages under load (`bench/run`)",
         "",
         f"{sizes}; {args.dialect}; gunicorn {args.workers} sync workers, wrk 2 threads "
         f"{args.connections} connections, {args.duration} s per measurement, the bare endpoint "
-        f"measured just before each page; visitors' page cache in {cache}. Machine: "
+        f"measured just before each page; visitors' page cache in {cache}"
+        f"{recheck_note}. Machine: "
         f"{os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} at the end. "
         f"Single process: median of {args.repeat} requests through the test client.",
         "",
@@ -373,6 +382,12 @@ def main(argv: list[str] | None = None) -> int:
         "--pages",
         default="",
         help="only the pages whose name contains one of these (comma-separated)",
+    )
+    parser.add_argument(
+        "--cache-recheck",
+        type=float,
+        default=1.0,
+        help="FORUM_PAGE_CACHE_RECHECK_SECONDS for the workers (0: ask Redis on every request)",
     )
     parser.add_argument(
         "--single-only", action="store_true", help="only the single-process medians, no gunicorn"

@@ -126,39 +126,77 @@ class RedisStore:
 
     A hit is one round trip (MGET of the version and the page, the page stored with the
     version it was rendered at): under a busy CPU every round trip to Redis waits for the
-    scheduler, and two of them made a kept home page cost ten bare requests (issue 15)."""
+    scheduler, and two of them made a kept home page cost ten bare requests (issue 15).
+    With ``recheck`` seconds (FORUM_PAGE_CACHE_RECHECK_SECONDS, default 0: ask every time)
+    this worker also keeps the pages it sent and the version it last read, and trusts both
+    that long without asking Redis: a write through this worker is seen at once, a write
+    through another worker reaches this worker's visitors within ``recheck`` seconds."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, *, recheck: float = 0) -> None:
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._version_key = f"{prefix}version"
         self._prefix = prefix
+        self._recheck = recheck
+        self._known = (-1, 0.0)  # the version last read from Redis, and when (monotonic)
+        self._local: OrderedDict[str, tuple[float, Kept]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _local_hit(self, key: str) -> Kept | None:
+        version, read_at = self._known
+        now = time.monotonic()
+        if version < 0 or now - read_at >= self._recheck:
+            return None
+        with self._lock:
+            found = self._local.get(key)
+            if found is None or found[0] < now or found[1].version != version:
+                return None
+            self._local.move_to_end(key)
+            return found[1]
+
+    def _keep_locally(self, key: str, kept: Kept, expires: float) -> None:
+        with self._lock:
+            self._local[key] = (expires, kept)
+            self._local.move_to_end(key)
+            while len(self._local) > MEMORY_PAGES:
+                self._local.popitem(last=False)
 
     def lookup(self, key: str) -> tuple[int, Kept | None]:
+        if self._recheck:
+            kept = self._local_hit(key)
+            if kept is not None:
+                return kept.version, kept
         try:
             version, page = self._redis.mget(self._version_key, f"{self._prefix}{key}")
             version = int(version or 0)
         except Exception:  # noqa: BLE001 - no cache is better than no page
             return -1, None
+        self._known = (version, time.monotonic())
         if page is None:
             return version, None
         head, _, body = page.partition(b"\n")
         kept_version, _, digest = head.partition(b" ")
         if kept_version != b"%d" % version:  # rendered before the last write
             return version, None
-        return version, Kept(version, digest, body)
+        kept = Kept(version, digest, body)
+        if self._recheck:
+            self._keep_locally(key, kept, time.monotonic() + self._recheck)
+        return version, kept
 
     def bump(self) -> None:
         try:
-            self._redis.incr(self._version_key)
+            self._known = (int(self._redis.incr(self._version_key)), time.monotonic())
         except Exception:  # noqa: BLE001
+            self._known = (-1, 0.0)
             current_app.logger.warning("page cache: could not raise the version in Redis")
 
     def keep(self, key: str, kept: Kept, seconds: int) -> None:
         value = b"%d %s\n%s" % (kept.version, kept.digest, kept.body)
         with contextlib.suppress(Exception):  # a page not kept is rendered next time
             self._redis.set(f"{self._prefix}{key}", value, ex=seconds)
+        if self._recheck:
+            self._keep_locally(key, kept, time.monotonic() + min(seconds, self._recheck))
 
 
 def _store(app: Flask):
@@ -304,7 +342,11 @@ def init_app(app: Flask) -> None:
     if url == "memory://":
         store = MemoryStore()
     elif url.startswith(("redis://", "rediss://", "unix://")):
-        store = RedisStore(url, app.config.get("FORUM_PAGE_CACHE_PREFIX", "forum-pages:"))
+        store = RedisStore(
+            url,
+            app.config.get("FORUM_PAGE_CACHE_PREFIX", "forum-pages:"),
+            recheck=float(app.config.get("FORUM_PAGE_CACHE_RECHECK_SECONDS", 0)),
+        )
     else:
         raise ValueError(f"FORUM_PAGE_CACHE_URL: {url!r} is neither memory:// nor redis://")
     app.extensions["forum_page_cache"] = store
