@@ -13,7 +13,7 @@ from forum.extensions import db
 from forum.models import Category, Tag, Topic, TopicKind, TopicRead
 from forum.models.discussions import topic_tags
 from forum.models.types import utcnow
-from forum.pagination import Page
+from forum.pagination import Page, walk_to
 from forum.permissions import listed_topics
 from forum.services import topic_counts
 
@@ -111,18 +111,15 @@ def topic_list(viewer, query: ListQuery, *, category: Category | None = None) ->
     # A deferred join: the page's ids are picked first, walking the list's index past the
     # skipped rows with nothing joined, then only those ids are loaded with their authors,
     # areas, tags and read marks. A deep page costs the walk, not the joins for every row.
-    page_ids = select(Topic.id).where(*conditions, *in_index_order)
-    skipped, after = (page - 1) * TOPICS_PER_PAGE, total - page * TOPICS_PER_PAGE
-    if page > 1 and after < skipped:
-        # Past the middle the walk starts from the far end of the index, in the opposite
-        # order: the last page skips nothing, a page never more than half the list.
-        page_ids = (
-            page_ids.order_by(*(key.asc() for key in keys))
-            .limit(min(TOPICS_PER_PAGE, total - skipped))
-            .offset(max(0, after))
-        )
-    else:
-        page_ids = page_ids.order_by(*order).limit(TOPICS_PER_PAGE).offset(skipped)
+    # Past the middle from the far end of the index, in the opposite order (walk_to).
+    walk = walk_to(page, TOPICS_PER_PAGE, total)
+    page_ids = (
+        select(Topic.id)
+        .where(*conditions, *in_index_order)
+        .order_by(*((key.asc() for key in keys) if walk.backwards else order))
+        .limit(walk.limit)
+        .offset(walk.offset)
+    )
     stmt = (select(Topic, read) if signed_in else select(Topic)).where(Topic.id.in_(page_ids))
     if signed_in:
         stmt = stmt.outerjoin(
