@@ -202,7 +202,7 @@ def test_with_a_recheck_period_a_worker_sends_kept_pages_without_asking_redis(da
     with running_app(database_url, **settings):  # the other worker, asking Redis every time
         author = make_user()
         topic = make_topic(cached_app_area(), author=author, title="Trusted for a while")
-        url = f"/t/{topic.id}/{topic.slug}"
+        url, ids = f"/t/{topic.id}/{topic.slug}", (author.id, topic.id)
         from forum import create_app
         from tests.conftest import app_config
 
@@ -224,6 +224,8 @@ def test_with_a_recheck_period_a_worker_sends_kept_pages_without_asking_redis(da
             time.sleep(1.1)  # the period is over: the version is read again
             assert visitor.get(url).headers["X-Forum-Cache"] == "hit"
             assert len(asked) == 1
+            db.session.remove()
+            db.engine.dispose()
         posting.post_reply(author, topic, body="Written through the other worker")
         with reader_worker.app_context():
             time.sleep(1.1)
@@ -231,7 +233,7 @@ def test_with_a_recheck_period_a_worker_sends_kept_pages_without_asking_redis(da
             assert page.headers["X-Forum-Cache"] == "miss"
             assert "Written through the other worker" in page.get_data(as_text=True)
             assert reader_worker.test_client().get(url).headers["X-Forum-Cache"] == "hit"
-            writer, where = db.session.get(User, author.id), db.session.get(Topic, topic.id)
+            writer, where = db.session.get(User, ids[0]), db.session.get(Topic, ids[1])
             make_post(where, author=writer, body="Written through this worker")
             page = reader_worker.test_client().get(url)  # at once, no waiting
             assert page.headers["X-Forum-Cache"] == "miss"
