@@ -61,6 +61,7 @@ class Page:
     readers: tuple[str, ...] = ("visitor", "member")
     single: dict[str, float] = field(default_factory=dict)  # reader -> median ms
     statements: dict[str, int] = field(default_factory=dict)
+    sql_ms: dict[str, float] = field(default_factory=dict)  # reader -> median SQL time
     plan: list[str] = field(default_factory=list)
     slowest: str = ""
     load: dict[str, tuple[float, float, int]] = field(default_factory=dict)  # rps, bare, errors
@@ -165,12 +166,15 @@ def single_process(app, pages: list[Page], repeat: int) -> None:
                         r"^SELECT .*? FROM ", "SELECT … FROM ", " ".join(worst[1].split())
                     )
                     page.plan = explain(app, worst[1], worst[2])
-            times = []
+            times, sql = [], []
             for _ in range(repeat):
+                timings.clear()
                 begun = time.perf_counter()
                 client.get(page.path)
                 times.append((time.perf_counter() - begun) * 1000)
+                sql.append(sum(t[0] for t in timings) * 1000)
             page.single[name] = statistics.median(times)
+            page.sql_ms[name] = statistics.median(sql)
     with app.app_context():
         event.remove(db.engine, "before_cursor_execute", before)
         event.remove(db.engine, "after_cursor_execute", after)
@@ -203,14 +207,17 @@ def redis_answers() -> bool:
     return True
 
 
-def start_gunicorn(url: str, port: int, workers: int, cache: str) -> subprocess.Popen:
+def start_gunicorn(
+    url: str, port: int, workers: int, cache: str, recheck: float = 0
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "FORUM_DATABASE_URL": url,
         "FORUM_SECRET_KEY": "bench-secret-key",
         "FORUM_RATELIMIT_DISABLED": "1",
         "FORUM_PAGE_CACHE_URL": cache,
-        "FORUM_PAGE_CACHE_PREFIX": f"bench-{port}",
+        "FORUM_PAGE_CACHE_PREFIX": f"bench-{port}:",
+        "FORUM_PAGE_CACHE_RECHECK_SECONDS": str(recheck),
     }
     server = subprocess.Popen(
         [
@@ -290,7 +297,7 @@ def worker_memory(server: subprocess.Popen) -> list[float]:
 def under_load(url: str, pages: list[Page], args) -> tuple[list[float], str]:
     port = free_port()
     cache = "redis://127.0.0.1:6379/0" if redis_answers() else "memory://"
-    server = start_gunicorn(url, port, args.workers, cache)
+    server = start_gunicorn(url, port, args.workers, cache, args.cache_recheck)
     base = f"http://127.0.0.1:{port}"
     try:
         cookies = {"visitor": None, "member": member_cookie(base)}
@@ -320,13 +327,19 @@ def under_load(url: str, pages: list[Page], args) -> tuple[list[float], str]:
 
 def report(pages: list[Page], memory: list[float], cache: str, args, sizes: str) -> str:
     load = os.getloadavg()
+    recheck_note = (
+        f" (each worker rechecks the version every {args.cache_recheck:g} s)"
+        if args.cache_recheck and cache == "redis"
+        else ""
+    )
     lines = [
         START,
         "## Pages under load (`bench/run`)",
         "",
         f"{sizes}; {args.dialect}; gunicorn {args.workers} sync workers, wrk 2 threads "
         f"{args.connections} connections, {args.duration} s per measurement, the bare endpoint "
-        f"measured just before each page; visitors' page cache in {cache}. Machine: "
+        f"measured just before each page; visitors' page cache in {cache}"
+        f"{recheck_note}. Machine: "
         f"{os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} at the end. "
         f"Single process: median of {args.repeat} requests through the test client.",
         "",
@@ -380,6 +393,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--readers", default="", help="only these readers: visitor,member")
     parser.add_argument(
+        "--cache-recheck",
+        type=float,
+        default=1.0,
+        help="FORUM_PAGE_CACHE_RECHECK_SECONDS for the workers (0: ask Redis on every request)",
+    )
+    parser.add_argument(
         "--single-only", action="store_true", help="only the single-process medians, no gunicorn"
     )
     args = parser.parse_args(argv)
@@ -403,10 +422,14 @@ def main(argv: list[str] | None = None) -> int:
         for name in page.readers:
             print(
                 f"  {page.name:38} {name:8} {page.single[name]:7.1f} ms  "
-                f"{page.statements[name]} statements",
+                f"{page.statements[name]} statements, SQL {page.sql_ms[name]:.1f} ms",
                 file=sys.stderr,
             )
     if args.single_only:
+        for page in pages:
+            print(f"  {page.name}: {page.slowest[:300]}", file=sys.stderr)
+            for step in page.plan:
+                print(f"      {step}", file=sys.stderr)
         return 0
     print("bench: under gunicorn", file=sys.stderr)
     memory, cache = under_load(url, pages, args)

@@ -62,6 +62,10 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("FORUM_RATELIMIT_STORAGE_URI", "memory://"),
         "FORUM_PAGE_CACHE_URL": os.environ.get("FORUM_PAGE_CACHE_URL", ""),
         "FORUM_PAGE_CACHE_SECONDS": int(os.environ.get("FORUM_PAGE_CACHE_SECONDS") or 60),
+        "FORUM_PAGE_CACHE_PREFIX": os.environ.get("FORUM_PAGE_CACHE_PREFIX", "forum-pages:"),
+        "FORUM_PAGE_CACHE_RECHECK_SECONDS": float(
+            os.environ.get("FORUM_PAGE_CACHE_RECHECK_SECONDS") or 0
+        ),
         "RATELIMIT_ENABLED": not _flag("FORUM_RATELIMIT_DISABLED"),
         # A sliding window: no burst of twice the limit across a window's edge.
         "RATELIMIT_STRATEGY": "moving-window",

@@ -6,11 +6,12 @@ language, for at most ``FORUM_PAGE_CACHE_SECONDS`` (default 60: relative times a
 read off the clock stay that fresh).
 
 When it is thrown away: every committed write to a table a visitor's page may show (any table
-but those in PRIVATE_TABLES) raises one version number, which is part of every key, so the
-next visitor gets a freshly rendered page. The version lives beside the pages: in Redis when
-``FORUM_PAGE_CACHE_URL`` is a ``redis://`` address (every worker and machine sees the same
-pages and the same version), in this process's memory with ``memory://`` (one process only:
-another worker's writes would not reach it), and nothing is kept when the setting is empty.
+but those in PRIVATE_TABLES) raises one version number, kept with every page: a page kept at
+an older version is not sent, so the next visitor gets a freshly rendered page. The version
+lives beside the pages: in Redis when ``FORUM_PAGE_CACHE_URL`` is a ``redis://`` address
+(every worker and machine sees the same pages and the same version), in this process's memory
+with ``memory://`` (one process only: another worker's writes would not reach it), and nothing
+is kept when the setting is empty.
 
 CSRF tokens: a kept page must not carry one visitor's token to another. Before a page is kept,
 the token it was rendered with (Flask-WTF makes one per request, in ``g.csrf_token``) is
@@ -28,6 +29,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from typing import NamedTuple
 
 from flask import Flask, Response, current_app, g, has_app_context, request, session
 from flask_babel import get_locale
@@ -71,37 +73,48 @@ PRIVATE_TABLES = frozenset(
     }
 )
 PLACEHOLDER = "\x00csrf-token-of-this-reader\x00"
+PLACEHOLDER_BYTES = PLACEHOLDER.encode()
 TOKEN_PERIOD = 1800  # seconds: the ETag changes this often (tokens live an hour)
 MEMORY_PAGES = 2000
+
+
+class Kept(NamedTuple):
+    """A kept page: the version it was rendered at, a digest of its body (for the ETag, made
+    once when it is kept, not on every hit) and the body with the token placeholder."""
+
+    version: int
+    digest: bytes
+    body: bytes
+
+
+def _kept(version: int, body: bytes) -> Kept:
+    return Kept(version, hashlib.sha256(body).hexdigest()[:32].encode(), body)
 
 
 class MemoryStore:
     """Pages and the version in this process (tests, a single-process server)."""
 
     def __init__(self) -> None:
-        self._pages: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._pages: OrderedDict[str, tuple[float, Kept]] = OrderedDict()
         self._version = 0
         self._lock = threading.Lock()
 
-    def version(self) -> int:
-        return self._version
+    def lookup(self, key: str) -> tuple[int, Kept | None]:
+        with self._lock:
+            found = self._pages.get(key)
+            if found is None or found[0] < time.monotonic() or found[1].version != self._version:
+                return self._version, None
+            self._pages.move_to_end(key)
+            return self._version, found[1]
 
     def bump(self) -> None:
         with self._lock:
             self._version += 1
             self._pages.clear()
 
-    def get(self, key: str) -> bytes | None:
+    def keep(self, key: str, kept: Kept, seconds: int) -> None:
         with self._lock:
-            found = self._pages.get(key)
-            if found is None or found[0] < time.monotonic():
-                return None
-            self._pages.move_to_end(key)
-            return found[1]
-
-    def set(self, key: str, value: bytes, seconds: int) -> None:
-        with self._lock:
-            self._pages[key] = (time.monotonic() + seconds, value)
+            self._pages[key] = (time.monotonic() + seconds, kept)
             self._pages.move_to_end(key)
             while len(self._pages) > MEMORY_PAGES:
                 self._pages.popitem(last=False)
@@ -109,35 +122,81 @@ class MemoryStore:
 
 class RedisStore:
     """Pages and the version in Redis, shared by every worker; a Redis that does not answer
-    means pages are rendered as if nothing were kept."""
+    means pages are rendered as if nothing were kept.
 
-    def __init__(self, url: str, prefix: str) -> None:
+    A hit is one round trip (MGET of the version and the page, the page stored with the
+    version it was rendered at): under a busy CPU every round trip to Redis waits for the
+    scheduler, and two of them made a kept home page cost ten bare requests (issue 15).
+    With ``recheck`` seconds (FORUM_PAGE_CACHE_RECHECK_SECONDS, default 0: ask every time)
+    this worker also keeps the pages it sent and the version it last read, and trusts both
+    that long without asking Redis: a write through this worker is seen at once, a write
+    through another worker reaches this worker's visitors within ``recheck`` seconds."""
+
+    def __init__(self, url: str, prefix: str, *, recheck: float = 0) -> None:
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._version_key = f"{prefix}version"
         self._prefix = prefix
+        self._recheck = recheck
+        self._known = (-1, 0.0)  # the version last read from Redis, and when (monotonic)
+        self._local: OrderedDict[str, tuple[float, Kept]] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def version(self) -> int:
+    def _local_hit(self, key: str) -> Kept | None:
+        version, read_at = self._known
+        now = time.monotonic()
+        if version < 0 or now - read_at >= self._recheck:
+            return None
+        with self._lock:
+            found = self._local.get(key)
+            if found is None or found[0] < now or found[1].version != version:
+                return None
+            self._local.move_to_end(key)
+            return found[1]
+
+    def _keep_locally(self, key: str, kept: Kept, expires: float) -> None:
+        with self._lock:
+            self._local[key] = (expires, kept)
+            self._local.move_to_end(key)
+            while len(self._local) > MEMORY_PAGES:
+                self._local.popitem(last=False)
+
+    def lookup(self, key: str) -> tuple[int, Kept | None]:
+        if self._recheck:
+            kept = self._local_hit(key)
+            if kept is not None:
+                return kept.version, kept
         try:
-            return int(self._redis.get(f"{self._prefix}version") or 0)
+            version, page = self._redis.mget(self._version_key, f"{self._prefix}{key}")
+            version = int(version or 0)
         except Exception:  # noqa: BLE001 - no cache is better than no page
-            return -1
+            return -1, None
+        self._known = (version, time.monotonic())
+        if page is None:
+            return version, None
+        head, _, body = page.partition(b"\n")
+        kept_version, _, digest = head.partition(b" ")
+        if kept_version != b"%d" % version:  # rendered before the last write
+            return version, None
+        kept = Kept(version, digest, body)
+        if self._recheck:
+            self._keep_locally(key, kept, time.monotonic() + self._recheck)
+        return version, kept
 
     def bump(self) -> None:
         try:
-            self._redis.incr(f"{self._prefix}version")
+            self._known = (int(self._redis.incr(self._version_key)), time.monotonic())
         except Exception:  # noqa: BLE001
+            self._known = (-1, 0.0)
             current_app.logger.warning("page cache: could not raise the version in Redis")
 
-    def get(self, key: str) -> bytes | None:
-        try:
-            return self._redis.get(f"{self._prefix}{key}")
-        except Exception:  # noqa: BLE001
-            return None
-
-    def set(self, key: str, value: bytes, seconds: int) -> None:
+    def keep(self, key: str, kept: Kept, seconds: int) -> None:
+        value = b"%d %s\n%s" % (kept.version, kept.digest, kept.body)
         with contextlib.suppress(Exception):  # a page not kept is rendered next time
             self._redis.set(f"{self._prefix}{key}", value, ex=seconds)
+        if self._recheck:
+            self._keep_locally(key, kept, time.monotonic() + min(seconds, self._recheck))
 
 
 def _store(app: Flask):
@@ -163,14 +222,15 @@ def _cacheable_request() -> bool:
     )
 
 
-def _key(version: int) -> str:
+def _key() -> str:
+    """The page's place: language and path (the version is stored with the page)."""
     path = request.full_path.encode("utf-8", "surrogateescape")
-    return hashlib.sha256(b"%d\n%s\n%s" % (version, str(get_locale()).encode(), path)).hexdigest()
+    return hashlib.sha256(b"%s\n%s" % (str(get_locale()).encode(), path)).hexdigest()
 
 
-def _etag(body: bytes, version: int) -> str:
+def _etag(kept: Kept) -> str:
     period = int(time.time() // TOKEN_PERIOD)
-    return hashlib.sha256(b"%s\n%d\n%d" % (body, version, period)).hexdigest()[:32]
+    return hashlib.sha256(b"%s\n%d\n%d" % (kept.digest, kept.version, period)).hexdigest()[:32]
 
 
 def _mimetype() -> str:
@@ -178,15 +238,17 @@ def _mimetype() -> str:
     return "application/atom+xml" if request.endpoint in FEED_ENDPOINTS else "text/html"
 
 
-def _send(body: bytes, version: int) -> Response:
+def _send(kept: Kept) -> Response:
     response = Response(mimetype=_mimetype())
-    response.set_etag(_etag(body, version))
+    response.set_etag(_etag(kept))
     response.cache_control.no_cache = True
     if request.if_none_match.contains(response.get_etag()[0]):
         response.status_code = 304
         return response
-    token = generate_csrf().encode()
-    response.set_data(body.replace(PLACEHOLDER.encode(), token))
+    body = kept.body
+    if PLACEHOLDER_BYTES in body:  # a page without a form needs no token (nor a new session)
+        body = body.replace(PLACEHOLDER_BYTES, generate_csrf().encode())
+    response.set_data(body)
     response.headers["X-Forum-Cache"] = "hit"
     return response
 
@@ -195,13 +257,14 @@ def _before_request():
     store = _store(current_app)
     if store is None or not _cacheable_request():
         return None
-    version = store.version()
+    key = _key()
+    version, kept = store.lookup(key)
     if version < 0:
         return None
-    kept = store.get(_key(version))
     if kept is not None:
-        return _send(kept, version)
+        return _send(kept)
     g.page_cache_version = version  # rendered now: _after_request keeps it
+    g.page_cache_key = key
     return None
 
 
@@ -214,9 +277,12 @@ def _after_request(response: Response) -> Response:
     body = response.get_data()
     token = g.get("csrf_token")
     if token:  # this visitor's token: kept pages hold the placeholder instead
-        body = body.replace(token.encode(), PLACEHOLDER.encode())
-    _store(current_app).set(_key(version), body, current_app.config["FORUM_PAGE_CACHE_SECONDS"])
-    sent = _send(body, version)
+        body = body.replace(token.encode(), PLACEHOLDER_BYTES)
+    kept = _kept(version, body)
+    _store(current_app).keep(
+        g.pop("page_cache_key"), kept, current_app.config["FORUM_PAGE_CACHE_SECONDS"]
+    )
+    sent = _send(kept)
     sent.headers["X-Forum-Cache"] = "miss"
     for name in ("Set-Cookie", "Content-Language", "Vary"):
         for value in response.headers.getlist(name):
@@ -276,7 +342,11 @@ def init_app(app: Flask) -> None:
     if url == "memory://":
         store = MemoryStore()
     elif url.startswith(("redis://", "rediss://", "unix://")):
-        store = RedisStore(url, app.config.get("FORUM_PAGE_CACHE_PREFIX", "forum-pages:"))
+        store = RedisStore(
+            url,
+            app.config.get("FORUM_PAGE_CACHE_PREFIX", "forum-pages:"),
+            recheck=float(app.config.get("FORUM_PAGE_CACHE_RECHECK_SECONDS", 0)),
+        )
     else:
         raise ValueError(f"FORUM_PAGE_CACHE_URL: {url!r} is neither memory:// nor redis://")
     app.extensions["forum_page_cache"] = store

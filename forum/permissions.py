@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _nl
-from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true, union_all
 
 from forum.extensions import db
 from forum.models import (
@@ -225,6 +225,23 @@ def readable_topics(viewer: Any) -> ColumnElement[bool]:
             and_(Topic.is_private_report.is_(False), Topic.id.in_(let_in)),
         ),
     )
+
+
+def restricted_topics_maybe_readable(viewer: Any) -> ColumnElement[bool]:
+    """The restricted topics readable_topics can let ``viewer`` read, as ids found through
+    indexes: those whose embargo date has passed (ix_topics_embargo), their own, those they
+    were let into; every restricted topic for moderators. Only a narrowing for counting the
+    few restricted topics without walking them all (issue 15): always combined with the rule
+    (readable_topics or listed_topics), never in its place."""
+    restricted = Topic.is_restricted.is_(True)
+    if _acts_as_moderator(viewer):
+        return restricted
+    over = select(Topic.id).where(restricted, Topic.embargo_until <= utcnow())
+    if not _signed_in(viewer) or viewer.id is None:
+        return and_(restricted, Topic.id.in_(over))
+    own = select(Topic.id).where(Topic.author_id == viewer.id, restricted)
+    let_in = select(TopicAccess.topic_id).where(TopicAccess.user_id == viewer.id)
+    return and_(restricted, Topic.id.in_(union_all(over, own, let_in)))
 
 
 def listed_topics(viewer: Any) -> ColumnElement[bool]:

@@ -2,13 +2,16 @@
 away by any write a visitor could see, never kept for a member, revalidated with ETags."""
 
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import template_rendered
 from sqlalchemy import event
 
 from forum.extensions import db
+from forum.models import Topic, User
 from forum.services import disclosure, posting
 from tests.conftest import running_app
 from tests.factories import make_post, make_topic, make_user
@@ -151,5 +154,89 @@ def test_two_workers_sharing_redis_share_the_pages_and_their_invalidation(databa
             page = second.test_client().get(url)
             assert page.headers["X-Forum-Cache"] == "miss"
             assert "Written through the first worker" in page.get_data(as_text=True)
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.mark.parametrize("store", ["memory://", "redis://127.0.0.1:6379/0"])
+def test_a_page_rendered_while_a_reply_was_written_is_not_sent_after_it(database_url, store):
+    """The page is kept with the version it was rendered at (one round trip to Redis for a
+    hit, issue 15): a reply committed while a visitor's page was being rendered means the
+    next visitor gets a page rendered afresh, with the reply."""
+    if store.startswith("redis") and not redis_answers():
+        pytest.skip("no Redis answers on 127.0.0.1:6379")
+    settings = {
+        "FORUM_PAGE_CACHE_URL": store,
+        "FORUM_PAGE_CACHE_PREFIX": f"test-pages-{uuid.uuid4().hex}:",
+    }
+    with running_app(database_url, **settings) as app:
+        author = make_user()
+        topic = make_topic(cached_app_area(), author=author, title="Rendered during a write")
+        url = f"/t/{topic.id}/{topic.slug}"
+        written, ids = [], (author.id, topic.id)
+
+        def reply_while_rendering(sender, template, context, **extra) -> None:
+            if not written:  # in the request's own session
+                writer, where = db.session.get(User, ids[0]), db.session.get(Topic, ids[1])
+                written.append(make_post(where, author=writer, body="Written mid-render"))
+
+        with template_rendered.connected_to(reply_while_rendering, app):
+            first = app.test_client().get(url)
+        assert first.headers["X-Forum-Cache"] == "miss"
+        assert "Written mid-render" not in first.get_data(as_text=True)
+        again = app.test_client().get(url)
+        assert again.headers["X-Forum-Cache"] == "miss"
+        assert "Written mid-render" in again.get_data(as_text=True)
+        assert app.test_client().get(url).headers["X-Forum-Cache"] == "hit"
+
+
+@pytest.mark.skipif(not redis_answers(), reason="no Redis answers on 127.0.0.1:6379")
+def test_with_a_recheck_period_a_worker_sends_kept_pages_without_asking_redis(database_url):
+    """FORUM_PAGE_CACHE_RECHECK_SECONDS (issue 15): a worker trusts the version it read and
+    the pages it sent for that long, so most hits cost no round trip to Redis; a write
+    through this worker is seen at once, one through another worker within the period."""
+    settings = {
+        "FORUM_PAGE_CACHE_URL": "redis://127.0.0.1:6379/0",
+        "FORUM_PAGE_CACHE_PREFIX": f"test-pages-{uuid.uuid4().hex}:",
+    }
+    with running_app(database_url, **settings):  # the other worker, asking Redis every time
+        author = make_user()
+        topic = make_topic(cached_app_area(), author=author, title="Trusted for a while")
+        url, ids = f"/t/{topic.id}/{topic.slug}", (author.id, topic.id)
+        from forum import create_app
+        from tests.conftest import app_config
+
+        reader_worker = create_app(
+            app_config(database_url, FORUM_PAGE_CACHE_RECHECK_SECONDS=1.0, **settings)
+        )
+        store = reader_worker.extensions["forum_page_cache"]
+        asked = []
+        mget = store._redis.mget
+        store._redis.mget = lambda *keys: asked.append(keys) or mget(*keys)
+        with reader_worker.app_context():
+            visitor = reader_worker.test_client()
+            assert visitor.get(url).headers["X-Forum-Cache"] == "miss"
+            assert visitor.get(url).headers["X-Forum-Cache"] == "hit"  # the version read now
+            asked.clear()
+            for _ in range(3):
+                assert visitor.get(url).headers["X-Forum-Cache"] == "hit"
+            assert asked == []  # sent from this worker's own copy
+            time.sleep(1.1)  # the period is over: the version is read again
+            assert visitor.get(url).headers["X-Forum-Cache"] == "hit"
+            assert len(asked) == 1
+            db.session.remove()
+            db.engine.dispose()
+        posting.post_reply(author, topic, body="Written through the other worker")
+        with reader_worker.app_context():
+            time.sleep(1.1)
+            page = reader_worker.test_client().get(url)
+            assert page.headers["X-Forum-Cache"] == "miss"
+            assert "Written through the other worker" in page.get_data(as_text=True)
+            assert reader_worker.test_client().get(url).headers["X-Forum-Cache"] == "hit"
+            writer, where = db.session.get(User, ids[0]), db.session.get(Topic, ids[1])
+            make_post(where, author=writer, body="Written through this worker")
+            page = reader_worker.test_client().get(url)  # at once, no waiting
+            assert page.headers["X-Forum-Cache"] == "miss"
+            assert "Written through this worker" in page.get_data(as_text=True)
             db.session.remove()
             db.engine.dispose()

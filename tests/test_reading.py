@@ -145,3 +145,28 @@ def test_going_back_to_an_earlier_page_writes_nothing_and_keeps_the_mark_where_i
     assert "new</a>" not in client.get("/c/safety").get_data(as_text=True)
     # Opening the topic without a page does not send them back into it: nothing is unread.
     assert client.get(f"/t/{topic.id}/{topic.slug}").status_code == 200
+
+
+def test_paging_through_a_long_thread_shows_every_post_once_in_thread_order(
+    member, other_member, topic, monkeypatch
+):
+    """Pages past the middle are read from the topic's end backwards (issue 15): page after
+    page, the reader still sees each post once, replies under the post they answer."""
+    from forum.services import reading
+
+    monkeypatch.setattr(reading, "POSTS_PER_PAGE", 3)
+    replies = []
+    for n in range(10):
+        parent = replies[n // 2] if n % 3 == 2 else None  # some nested, out of number order
+        replies.append(make_post(topic, author=other_member, body=f"Reply {n}", parent=parent))
+    db.session.refresh(topic)
+    in_thread_order = db.session.scalars(
+        select(Post.id).where(Post.topic_id == topic.id).order_by(Post.path)
+    ).all()
+    assert in_thread_order != sorted(in_thread_order)  # the nesting is not the writing order
+    pages = reading.topic_posts(topic, page=1).pages
+    assert pages == 4
+    shown = [
+        p.id for page in range(1, pages + 1) for p in reading.topic_posts(topic, page=page).items
+    ]
+    assert shown == in_thread_order

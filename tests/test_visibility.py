@@ -46,10 +46,18 @@ from forum.permissions import (
     readable_agenda_items,
     readable_posts,
     readable_topics,
+    restricted_topics_maybe_readable,
     syndicated_topics,
     visible_posts,
 )
-from forum.services import moderation, posting, reading, topic_areas, topic_counts
+from forum.services import (
+    moderation,
+    posting,
+    reading,
+    topic_areas,
+    topic_counts,
+    topic_lists,
+)
 from forum.services.accounts import hash_token
 from tests.conftest import _empty_tables, app_config
 from tests.factories import (
@@ -460,13 +468,7 @@ def test_list_totals_from_the_stored_counts_equal_counting_what_the_reader_may_l
     """/latest and an area's list count from Category.topic_count (what everyone sees) plus the
     restricted topics this reader may read: the same number as counting with listed_topics."""
     reader = world.people[role]
-    for category in db.session.scalars(select(Category)):  # what the stored count holds
-        category.topic_count = sum(
-            1
-            for t in db.session.scalars(select(Topic).where(Topic.category_id == category.id))
-            if t.is_listed_to_all
-        )
-    db.session.flush()
+    _store_counts_as_the_services_keep_them()
 
     def counted(*conditions) -> int:
         return db.session.scalar(
@@ -478,6 +480,68 @@ def test_list_totals_from_the_stored_counts_equal_counting_what_the_reader_may_l
         assert topic_counts.listed_total(reader, category) == counted(
             Topic.category_id == category.id
         ), category.slug
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_index_narrowing_for_restricted_topics_drops_none_the_reader_may_read(world, role):
+    """restricted_topics_maybe_readable only narrows: with the rule, it keeps exactly the
+    restricted topics readable_topics lets the reader read, in every state of the world."""
+    reader = world.people[role]
+    restricted = Topic.is_restricted.is_(True)
+    narrowed = _sql_ids(
+        "topic", and_(restricted_topics_maybe_readable(reader), readable_topics(reader))
+    )
+    assert narrowed == _sql_ids("topic", and_(restricted, readable_topics(reader)))
+    every_restricted = _sql_ids("topic", restricted)
+    assert every_restricted, "the world should hold restricted topics"
+    assert narrowed <= every_restricted
+
+
+def _store_counts_as_the_services_keep_them() -> None:
+    """The world's topics were put in their states directly: the stored counts set to match."""
+    for category in db.session.scalars(select(Category)):
+        category.topic_count = sum(
+            1
+            for t in db.session.scalars(select(Topic).where(Topic.category_id == category.id))
+            if t.is_listed_to_all
+        )
+    db.session.flush()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_paging_through_a_list_shows_each_topic_the_reader_may_list_once_in_order(
+    world, role, monkeypatch
+):
+    """Pages past the middle are read from the far end of the list (issue 15): page after
+    page, /latest and every area show exactly the topics can_view_topic lets the reader
+    read (less private reports), pinned first, then by last activity, newest id first."""
+    reader = world.people[role]
+    _store_counts_as_the_services_keep_them()
+    monkeypatch.setattr(topic_lists, "TOPICS_PER_PAGE", 2)  # the world's lists: many pages
+    everything = db.session.scalars(select(Topic)).all()
+    for category in [None, *db.session.scalars(select(Category))]:
+        may_list = [
+            t
+            for t in everything
+            if (category is None or t.category_id == category.id)
+            and can_view_topic(reader, t)
+            and not t.is_private_report
+        ]
+        pinned = (lambda t: t.is_pinned_globally) if category is None else (lambda t: t.is_pinned)
+        expected = [
+            t.id for t in sorted(may_list, key=lambda t: (pinned(t), t.last_post_at, t.id))
+        ][::-1]
+        first = topic_lists.topic_list(reader, topic_lists.ListQuery(), category=category)
+        shown = []
+        for page in range(1, first.page.pages + 1):
+            listed = topic_lists.topic_list(
+                reader, topic_lists.ListQuery(page=page), category=category
+            )
+            assert listed.page.page == page
+            shown += [t.id for t in listed.page.items]
+        where = category.slug if category else "/latest"
+        assert first.page.total == len(expected), where
+        assert shown == expected, where
 
 
 def test_feeds_carry_every_topic_a_visitor_may_read_and_nothing_else(world):

@@ -149,7 +149,8 @@ class Topic(db.Model):
 
     __table_args__ = (
         Index("ix_topics_category_activity", "category_id", "is_pinned", "last_post_at"),
-        Index("ix_topics_author_id", "author_id"),  # a profile's recent topics
+        # A profile's recent topics, newest first, walked and stopped at the tenth.
+        Index("ix_topics_author_created", "author_id", "created_at"),
         Index("ix_topics_last_post_at", "last_post_at"),
         Index("ix_topics_created_at", "created_at"),
         Index("ix_topics_vote_count", "vote_count"),
@@ -160,6 +161,12 @@ class Topic(db.Model):
         Index(
             "ix_topics_restricted",
             "category_id",
+            sqlite_where=text("is_restricted IS 1"),
+            postgresql_where=text("is_restricted IS true"),
+        ),
+        Index(  # restricted topics whose embargo is over (counted for every reader)
+            "ix_topics_embargo",
+            "embargo_until",
             sqlite_where=text("is_restricted IS 1"),
             postgresql_where=text("is_restricted IS true"),
         ),
@@ -229,7 +236,7 @@ class Post(db.Model):
     __table_args__ = (
         UniqueConstraint("topic_id", "number", name="uq_posts_topic_number"),
         Index("ix_posts_topic_path", "topic_id", "path"),
-        Index("ix_posts_author_id", "author_id"),
+        Index("ix_posts_author_created", "author_id", "created_at"),  # a profile's replies
         # Search by date: the posts written since a moment (forum.services.fulltext).
         Index("ix_posts_created_at", "created_at", "id"),
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from forum import links
 from forum.extensions import db
 from forum.models import Post, PostRevision, Topic, TopicResourceKey, User, WatchLevel
-from forum.pagination import Page
+from forum.pagination import Page, walk_to
 from forum.permissions import listed_topics, visible_posts
 from forum.services import bookmarks, disclosure, moderation, notifications, votes
 from forum.services.posting import Resource
@@ -51,12 +51,15 @@ def topic_posts(topic: Topic, *, page: int = 1) -> Page:
     page = min(max(page, 1), pages)
     # The page's ids first, from ix_posts_topic_path alone (it holds the id), then those
     # posts with their authors: the last page of a long topic joins nothing for skipped rows.
+    # Past the middle from the topic's end, backwards (walk_to): the last page of a
+    # 5,000-post topic skips nothing.
+    walk = walk_to(page, POSTS_PER_PAGE, total)
     page_ids = (
         select(Post.id)
         .where(Post.topic_id == topic.id)
-        .order_by(Post.path)
-        .limit(POSTS_PER_PAGE)
-        .offset((page - 1) * POSTS_PER_PAGE)
+        .order_by(Post.path.desc() if walk.backwards else Post.path)
+        .limit(walk.limit)
+        .offset(walk.offset)
     )
     posts = (
         db.session.scalars(

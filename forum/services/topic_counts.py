@@ -1,6 +1,7 @@
 """How many topics each area and tag holds: the stored counts of what every reader sees, kept in
 step in the transaction that lists or unlists a topic, and read with the restricted topics this
-reader may see added (found through ix_topics_restricted)."""
+reader may see added (found by id through indexes: permissions.restricted_topics_maybe_readable,
+so the count does not walk every topic under embargo)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from sqlalchemy import func, select, update
 from forum.extensions import db
 from forum.models import Category, Tag, Topic
 from forum.models.discussions import topic_tags
-from forum.permissions import listed_topics, readable_categories
+from forum.permissions import (
+    listed_topics,
+    readable_categories,
+    restricted_topics_maybe_readable,
+)
 
 
 def count_in_area(category_id: int, delta: int) -> None:
@@ -41,11 +46,11 @@ def count_as_listed(topic: Topic, delta: int) -> None:
 
 def area_topic_counts(viewer, categories: Collection[Category]) -> dict[int, int]:
     """How many topics of each area the reader sees: the stored count of what everyone sees,
-    plus the restricted topics this reader may read (few, found through ix_topics_restricted)."""
+    plus the restricted topics this reader may read (few, found by id through indexes)."""
     counts = {c.id: c.topic_count for c in categories}
     for category_id, extra in db.session.execute(
         select(Topic.category_id, func.count())
-        .where(Topic.is_restricted.is_(True), listed_topics(viewer))
+        .where(restricted_topics_maybe_readable(viewer), listed_topics(viewer))
         .group_by(Topic.category_id)
     ):
         if category_id in counts:
@@ -62,7 +67,7 @@ def listed_total(viewer, category: Category | None = None) -> int:
     restricted = (
         select(func.count())
         .select_from(Topic)
-        .where(Topic.is_restricted.is_(True), listed_topics(viewer))
+        .where(restricted_topics_maybe_readable(viewer), listed_topics(viewer))
     )
     if category is not None:
         stored = stored.where(Category.id == category.id)
@@ -76,7 +81,7 @@ def tag_topic_counts(viewer, tags: Collection[Tag]) -> dict[int, int]:
     for tag_id, extra in db.session.execute(
         select(topic_tags.c.tag_id, func.count())
         .join(Topic, Topic.id == topic_tags.c.topic_id)
-        .where(Topic.is_restricted.is_(True), listed_topics(viewer))
+        .where(restricted_topics_maybe_readable(viewer), listed_topics(viewer))
         .group_by(topic_tags.c.tag_id)
     ):
         if tag_id in counts:

@@ -13,7 +13,7 @@ from forum.extensions import db
 from forum.models import Category, Tag, Topic, TopicKind, TopicRead
 from forum.models.discussions import topic_tags
 from forum.models.types import utcnow
-from forum.pagination import Page
+from forum.pagination import Page, walk_to
 from forum.permissions import listed_topics
 from forum.services import topic_counts
 
@@ -81,21 +81,24 @@ def topic_list(viewer, query: ListQuery, *, category: Category | None = None) ->
     if query.sort == "top" and TOP_PERIODS[query.period] is not None:
         conditions.append(Topic.created_at >= utcnow() - TOP_PERIODS[query.period])
 
-    order = {
-        "latest": [Topic.last_post_at.desc()],
-        "newest": [Topic.created_at.desc()],
-        "votes": [Topic.vote_count.desc(), Topic.last_post_at.desc()],
-        "top": [Topic.vote_count.desc(), Topic.reply_count.desc(), Topic.created_at.desc()],
+    # Every order is descending on these columns, ties broken by the newest id.
+    keys = {
+        "latest": [Topic.last_post_at],
+        "newest": [Topic.created_at],
+        "votes": [Topic.vote_count, Topic.last_post_at],
+        "top": [Topic.vote_count, Topic.reply_count, Topic.created_at],
     }[query.sort]
     # Pins lead only the default list, each walking its index in order: an area's own pins its
     # list (ix_topics_category_activity), forum-wide pins /latest (ix_topics_global_pin_activity).
     in_index_order = []
     if query.sort == "latest" and not query.tag and not query.status:
         if category is not None:
-            order.insert(0, Topic.is_pinned.desc())
+            keys.insert(0, Topic.is_pinned)
         else:
-            order = _forum_order()
+            keys = [Topic.is_pinned_globally, Topic.last_post_at]
             in_index_order.append(_walk_pin_index())
+    keys.append(Topic.id)
+    order = [key.desc() for key in keys]
 
     if query.tag or query.status or (query.sort == "top" and TOP_PERIODS[query.period]):
         total = db.session.scalar(select(func.count()).select_from(Topic).where(*conditions)) or 0
@@ -108,12 +111,14 @@ def topic_list(viewer, query: ListQuery, *, category: Category | None = None) ->
     # A deferred join: the page's ids are picked first, walking the list's index past the
     # skipped rows with nothing joined, then only those ids are loaded with their authors,
     # areas, tags and read marks. A deep page costs the walk, not the joins for every row.
+    # Past the middle from the far end of the index, in the opposite order (walk_to).
+    walk = walk_to(page, TOPICS_PER_PAGE, total)
     page_ids = (
         select(Topic.id)
         .where(*conditions, *in_index_order)
-        .order_by(*order, Topic.id.desc())
-        .limit(TOPICS_PER_PAGE)
-        .offset((page - 1) * TOPICS_PER_PAGE)
+        .order_by(*((key.asc() for key in keys) if walk.backwards else order))
+        .limit(walk.limit)
+        .offset(walk.offset)
     )
     stmt = (select(Topic, read) if signed_in else select(Topic)).where(Topic.id.in_(page_ids))
     if signed_in:
@@ -125,7 +130,7 @@ def topic_list(viewer, query: ListQuery, *, category: Category | None = None) ->
         joinedload(Topic.last_poster),
         joinedload(Topic.category),
         selectinload(Topic.tags),
-    ).order_by(*order, Topic.id.desc())
+    ).order_by(*order)
     unread: dict[int, int | None] = {}
     if signed_in:
         rows = db.session.execute(stmt).unique().all()
