@@ -138,6 +138,31 @@ def init_app(app: Flask) -> None:
         response.headers["Retry-After"] = str(seconds)
         return response
 
+    @app.errorhandler(413)
+    def too_large(error):
+        # Files larger than the composer takes (forum.views.attachments sets the bound per form):
+        # the body was never read, so say what the limit is; the typed text is kept as the
+        # browser's draft (static/forum.js) for when the member goes back.
+        from forum.templating import file_size  # the reader's units; templating imports services
+
+        config = app.config
+        message = _(
+            "What you sent is larger than the forum accepts: at most %(size)s a file, "
+            "%(files)s. Your text is kept as a draft in this browser: go back to the form "
+            "and attach smaller or fewer files.",
+            size=file_size(config["FORUM_ATTACHMENT_MAX_BYTES"]),
+            files=ngettext(
+                "%(num)d file a post", "%(num)d files a post", config["FORUM_ATTACHMENTS_PER_POST"]
+            ),
+        )
+        if is_api_request():
+            return api_error(413, "too_large", message)
+        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+            response = jsonify({"error": message})
+            response.status_code = 413
+            return response
+        return _page(413, _("Too large"), message)
+
     @app.errorhandler(405)
     def method_not_allowed(error):
         if is_api_request():  # the read API only reads

@@ -503,6 +503,10 @@ def test_a_request_larger_than_its_files_may_be_is_refused_whole(app, client, me
     )
     assert response.status_code == 413
     assert db.session.query(Attachment).count() == 0
+    # The page says what the limits are and where the typed text is, not Werkzeug's bare 413.
+    page = response.get_data(as_text=True)
+    assert "at most 1 KB a file, 1 file a post" in page
+    assert "kept as a draft in this browser" in page
 
 
 def test_an_upload_the_text_refers_to_is_posted_even_without_its_key(client, member, topic):
