@@ -1,0 +1,186 @@
+"""Guidelines drafted together (issue 18, item 2): documents of sections written by their
+editors, versions of the whole text with word-level diffs, and members' suggested edits that
+never overwrite a newer text."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from forum.extensions import db
+from forum.models import AuditEntry, GuidelineState, GuidelineVersion, Role
+from forum.models.guidelines import VersionIsImmutable
+from forum.permissions import can
+from forum.services import guideline_suggestions as suggestions
+from forum.services import guidelines
+from forum.services.guidelines import GuidelineProblem, SectionChanged
+from tests.factories import make_user
+
+
+@pytest.fixture
+def editor(app):
+    return make_user(display_name="Eda Editor", affiliation="ETH Zurich")
+
+
+@pytest.fixture
+def guideline(app, moderator, editor):
+    document = guidelines.create_guideline(
+        moderator, title="Releasing open models responsibly", editor_emails=[editor.email]
+    )
+    guidelines.add_section(
+        editor,
+        document,
+        heading="Scope",
+        body="These guidelines cover open weights releases.",
+        reason="First draft",
+    )
+    return document
+
+
+@pytest.fixture
+def open_guideline(guideline, editor):
+    guidelines.change_state(editor, guideline, to=GuidelineState.OPEN)
+    return guideline
+
+
+def versions(document) -> int:
+    return db.session.scalar(
+        select(func.count()).where(GuidelineVersion.guideline_id == document.id)
+    )
+
+
+# --- Services ------------------------------------------------------------------------------------
+
+
+def test_accepting_a_suggestion_makes_exactly_one_new_version(open_guideline, editor, member):
+    section = open_guideline.sections[0]
+    suggestion = suggestions.suggest_edit(
+        member,
+        section,
+        body="These guidelines cover open weights and open data releases.",
+        reason="Data matters too",
+        base_version=section.changed_in,
+    )
+    assert versions(open_guideline) == 1
+
+    number = suggestions.accept_suggestion(editor, suggestion)
+
+    assert number == 2 and versions(open_guideline) == 2
+    assert section.body == "These guidelines cover open weights and open data releases."
+    assert suggestion.state == "accepted" and suggestion.accepted_in == 2
+    entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
+    assert entry.action == "guideline.suggestion_accept" and entry.actor_id == editor.id
+
+
+def test_a_suggestion_against_an_older_version_is_refused_and_nothing_is_overwritten(
+    open_guideline, editor, member, other_member
+):
+    section = open_guideline.sections[0]
+    base = section.changed_in
+    first = suggestions.suggest_edit(
+        member, section, body="Cover weights.", reason="Shorter", base_version=base
+    )
+    second = suggestions.suggest_edit(
+        other_member, section, body="Cover weights and code.", reason="Code", base_version=base
+    )
+    suggestions.accept_suggestion(editor, first)
+
+    with pytest.raises(SectionChanged, match="changed in version 2, after version 1"):
+        suggestions.accept_suggestion(editor, second)
+    db.session.rollback()
+
+    assert section.body == "Cover weights." and versions(open_guideline) == 2
+    assert second.state == "open"
+    with pytest.raises(SectionChanged):  # sending against the old version is refused too
+        suggestions.suggest_edit(
+            other_member, section, body="Something else.", reason="Late", base_version=base
+        )
+
+
+def test_declining_a_suggestion_keeps_the_text_and_logs_who_declined(
+    open_guideline, editor, member
+):
+    section = open_guideline.sections[0]
+    suggestion = suggestions.suggest_edit(
+        member, section, body="Nothing.", reason="Cut", base_version=section.changed_in
+    )
+    suggestions.decline_suggestion(editor, suggestion, note="Too short")
+
+    assert suggestion.state == "declined" and suggestion.decision_note == "Too short"
+    assert section.body == "These guidelines cover open weights releases."
+    assert versions(open_guideline) == 1
+    with pytest.raises(GuidelineProblem, match="already decided"):
+        suggestions.accept_suggestion(editor, suggestion)
+
+
+def test_a_version_never_changes_once_written(guideline):
+    version = guidelines.version_of(guideline, 1)
+    version.text = "rewritten history"
+    with pytest.raises(VersionIsImmutable):
+        db.session.flush()
+    db.session.rollback()
+    assert guidelines.version_of(guideline, 1).text.startswith("## Scope")
+
+
+def test_diff_between_two_versions_shows_the_changed_words(guideline, editor):
+    section = guideline.sections[0]
+    guidelines.edit_section(
+        editor,
+        section,
+        heading="Scope",
+        body="These guidelines cover open <b>model</b> releases.",
+        reason="Wording",
+        base_version=1,
+    )
+    diff = guidelines.diff_versions(guideline, 1, 2)
+
+    assert "<del>weights</del><ins>&lt;b&gt;model&lt;/b&gt;</ins>" in str(diff.html)
+    assert diff.deleted == 1 and diff.inserted == 8  # "<", "b", ">", "model", "<", "/", "b", ">"
+
+
+def test_reordering_sections_is_a_new_version(guideline, editor):
+    second = guidelines.add_section(
+        editor, guideline, heading="Risks", body="Misuse.", reason="More"
+    )
+    assert guidelines.move_section(editor, second, up=True)
+    db.session.expire_all()
+    assert [s.heading for s in guideline.sections] == ["Risks", "Scope"]
+    assert guideline.version == 3
+    assert guidelines.version_of(guideline, 3).text.startswith("## Risks")
+
+
+def test_editor_moves_the_document_from_draft_to_open_to_published(guideline, editor):
+    guidelines.change_state(editor, guideline, to=GuidelineState.OPEN)
+    guidelines.change_state(editor, guideline, to=GuidelineState.PUBLISHED)
+    assert guideline.state == "published"
+    with pytest.raises(GuidelineProblem):
+        guidelines.change_state(editor, guideline, to=GuidelineState.DRAFT)
+    actions = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.target_type == "guideline")
+    ).all()
+    assert actions == ["guideline.state", "guideline.state"]
+
+
+def test_who_reads_a_guideline_follows_its_state(guideline, editor, member, moderator):
+    from flask_login import AnonymousUserMixin
+
+    visitor = AnonymousUserMixin()
+    assert can(editor, "view_guideline", guideline) and can(moderator, "view_guideline", guideline)
+    assert not can(member, "view_guideline", guideline)
+    guidelines.change_state(editor, guideline, to=GuidelineState.OPEN)
+    assert can(member, "view_guideline", guideline)
+    assert not can(visitor, "view_guideline", guideline)
+    guidelines.change_state(editor, guideline, to=GuidelineState.PUBLISHED)
+    assert can(visitor, "view_guideline", guideline)
+    assert not can(member, "edit_guideline", guideline)
+
+
+def test_unknown_editor_address_is_refused_at_the_field(moderator):
+    with pytest.raises(GuidelineProblem) as problem:
+        guidelines.create_guideline(moderator, title="T", editor_emails=["nobody@example.org"])
+    assert problem.value.field == "editors" and "nobody@example.org" in problem.value.message
+
+
+def test_only_moderators_start_guidelines(member):
+    assert not can(member, "create_guideline")
+    assert can(make_user(role=Role.MODERATOR), "create_guideline")
