@@ -184,3 +184,96 @@ def test_unknown_editor_address_is_refused_at_the_field(moderator):
 def test_only_moderators_start_guidelines(member):
     assert not can(member, "create_guideline")
     assert can(make_user(role=Role.MODERATOR), "create_guideline")
+
+
+# --- Pages ---------------------------------------------------------------------------------------
+
+
+def test_member_suggests_an_edit_and_the_editor_accepts_it_through_the_pages(
+    client, open_guideline, editor, member
+):
+    section = open_guideline.sections[0]
+    client.login(member)
+    form = client.get(f"/guidelines/{open_guideline.id}/sections/{section.id}/suggest")
+    assert form.status_code == 200 and "Current text (version 1)" in form.get_data(as_text=True)
+
+    sent = client.post(
+        f"/guidelines/{open_guideline.id}/sections/{section.id}/suggest",
+        data={"body": "These guidelines cover open weights and data.", "reason": "Data",
+              "base_version": "1"},
+    )  # fmt: skip
+    assert sent.status_code == 302
+    client.logout()
+    client.login(editor)
+    page = client.get(f"/guidelines/{open_guideline.id}").get_data(as_text=True)
+    assert "<del>releases</del><ins>and data</ins>" in page
+    suggestion = suggestions.open_suggestions(open_guideline)[0]
+
+    accepted = client.post(f"/guidelines/{open_guideline.id}/suggestions/{suggestion.id}/accept")
+    assert accepted.status_code == 302 and accepted.location.endswith("diff?old=1&new=2")
+    diff = client.get(accepted.location).get_data(as_text=True)
+    assert "<del>releases</del><ins>and data</ins>" in diff
+    assert "Changes from version 1 to 2" in diff
+    versions_page = client.get(f"/guidelines/{open_guideline.id}/versions").get_data(as_text=True)
+    assert "Suggested by Maya Member: Data" in versions_page
+
+
+def test_a_stale_suggestion_is_refused_with_its_text_kept(client, open_guideline, editor, member):
+    section = open_guideline.sections[0]
+    guidelines.edit_section(
+        editor, section, heading="Scope", body="Changed meanwhile.", reason="Edit",
+        base_version=1,
+    )  # fmt: skip
+    client.login(member)
+    sent = client.post(
+        f"/guidelines/{open_guideline.id}/sections/{section.id}/suggest",
+        data={"body": "My careful rewording.", "reason": "Clarity", "base_version": "1"},
+    )
+    page = sent.get_data(as_text=True)
+    assert sent.status_code == 409
+    assert "This section changed in version 2, after version 1" in page
+    assert "My careful rewording." in page
+    assert section.body == "Changed meanwhile."
+
+
+def test_a_draft_is_a_missing_page_for_members_and_visitors(client, guideline, member):
+    assert client.get(f"/guidelines/{guideline.id}").status_code == 404
+    assert client.get(f"/guidelines/{guideline.id}/versions/1").status_code == 404
+    client.login(member)
+    assert client.get(f"/guidelines/{guideline.id}").status_code == 404
+    assert client.get(f"/guidelines/{guideline.id}/diff?old=0&new=1").status_code == 404
+    assert "Releasing open models" not in client.get("/guidelines").get_data(as_text=True)
+
+
+def test_a_published_guideline_and_its_versions_are_public(client, guideline, editor):
+    guidelines.change_state(editor, guideline, to=GuidelineState.OPEN)
+    guidelines.change_state(editor, guideline, to=GuidelineState.PUBLISHED)
+    assert "Releasing open models" in client.get("/guidelines").get_data(as_text=True)
+    version = client.get(f"/guidelines/{guideline.id}/versions/1").get_data(as_text=True)
+    assert "These guidelines cover open weights releases." in version
+    assert client.get(f"/guidelines/{guideline.id}/diff?old=1&new=99").status_code == 404
+    assert client.get(f"/guidelines/{guideline.id}/diff?old=1&new=" + "9" * 60).status_code == 404
+
+
+def test_moderator_starts_a_guideline_and_an_unknown_editor_is_shown_at_the_field(
+    client, moderator, editor
+):
+    client.login(moderator)
+    refused = client.post(
+        "/guidelines/new", data={"title": "Red-teaming", "editors": "ghost@example.org"}
+    )
+    assert refused.status_code == 400
+    assert "No member has the address ghost@example.org" in refused.get_data(as_text=True)
+    made = client.post("/guidelines/new", data={"title": "Red-teaming", "editors": editor.email})
+    assert made.status_code == 302
+    assert "Red-teaming" in client.get(made.location).get_data(as_text=True)
+
+
+def test_a_member_who_is_not_an_editor_cannot_add_sections(client, open_guideline, member):
+    client.login(member)
+    refused = client.post(
+        f"/guidelines/{open_guideline.id}/sections",
+        data={"heading": "Mine", "body": "Text", "reason": "Because"},
+    )
+    assert refused.status_code == 403 and "Only this guideline" in refused.get_data(as_text=True)
+    assert len(open_guideline.sections) == 1

@@ -22,7 +22,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import require
-from forum.services import audit
+from forum.services import audit, form_tokens
 from forum.services.guidelines import GuidelineProblem, SectionChanged, _locked, new_version
 
 SUGGESTIONS_SHOWN = 100
@@ -62,10 +62,12 @@ def suggest_edit(
     body: str,
     reason: str,
     base_version: int,
+    form_token: str | None = None,
     now: datetime | None = None,
 ) -> GuidelineSuggestion:
     """A member's new text for ``section`` as they saw it at ``base_version``."""
     require(actor, "suggest_guideline_edit", section.guideline)
+    form_tokens.take_token(actor, form_token)
     db.session.refresh(section)
     if section.changed_in != base_version:
         raise SectionChanged(section, base_version)

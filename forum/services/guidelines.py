@@ -22,7 +22,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import readable_guidelines, require
-from forum.services import audit
+from forum.services import audit, form_tokens
 from forum.word_diff import WordDiff, word_diff
 
 GUIDELINES_PER_PAGE = 50
@@ -110,6 +110,11 @@ def version_of(guideline: Guideline, number: int) -> GuidelineVersion | None:
     )
 
 
+def version_html(version: GuidelineVersion) -> str:
+    """A version's whole text rendered (forum/markup.py, sanitised), for its page."""
+    return render_markdown(version.text)
+
+
 def diff_versions(guideline: Guideline, old: int, new: int) -> WordDiff | None:
     """The word-level changes from version ``old`` to ``new`` (0: the empty document)."""
     texts = {0: ""}
@@ -181,10 +186,16 @@ def _editors_by_email(emails: list[str]) -> list[User]:
 
 
 def create_guideline(
-    actor: User, *, title: str, editor_emails: list[str], now: datetime | None = None
+    actor: User,
+    *,
+    title: str,
+    editor_emails: list[str],
+    form_token: str | None = None,
+    now: datetime | None = None,
 ) -> Guideline:
     """A new draft document with the editors a moderator chose."""
     require(actor, "create_guideline")
+    form_tokens.take_token(actor, form_token)  # the form sent twice makes one document
     editors = _editors_by_email(editor_emails)
     now = now or utcnow()
     guideline = Guideline(
@@ -208,10 +219,12 @@ def add_section(
     heading: str,
     body: str,
     reason: str,
+    form_token: str | None = None,
     now: datetime | None = None,
 ) -> GuidelineSection:
     """A new last section; the document gets a new version."""
     require(actor, "edit_guideline", guideline)
+    form_tokens.take_token(actor, form_token)
     now = now or utcnow()
     guideline = _locked(guideline)
     last = db.session.scalar(
