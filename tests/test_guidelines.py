@@ -277,3 +277,30 @@ def test_a_member_who_is_not_an_editor_cannot_add_sections(client, open_guidelin
     )
     assert refused.status_code == 403 and "Only this guideline" in refused.get_data(as_text=True)
     assert len(open_guideline.sections) == 1
+
+
+def test_the_guideline_list_and_the_document_check_agree_for_every_reader_and_state(
+    app, moderator, editor, member
+):
+    from flask_login import AnonymousUserMixin
+
+    from forum.models import Guideline, UserState
+    from forum.permissions import readable_guidelines
+
+    suspended_editor = make_user(display_name="Sam Suspended")
+    suspended_moderator = make_user(role=Role.MODERATOR)
+    documents = [
+        Guideline(title=f"{state} {n}", state=state, editors=[editors])
+        for state in ("draft", "open", "published")
+        for n, editors in enumerate([editor, suspended_editor])
+    ]
+    db.session.add_all(documents)
+    suspended_editor.state = suspended_moderator.state = UserState.SUSPENDED
+    db.session.commit()
+    readers = [AnonymousUserMixin(), member, editor, suspended_editor, moderator,
+               suspended_moderator]  # fmt: skip
+    for reader in readers:
+        listed = set(db.session.scalars(select(Guideline.id).where(readable_guidelines(reader))))
+        checked = {d.id for d in documents if can(reader, "view_guideline", d)}
+        assert listed == checked, reader
+    assert len({d.id for d in documents if can(member, "view_guideline", d)}) == 4
