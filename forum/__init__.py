@@ -55,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         disclosure,
         discussions,
         feeds,
+        guideline_releases,
         guidelines,
         institutions,
         membership,
@@ -85,6 +86,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(bookmarks.bp)  # issue 17
     app.register_blueprint(attachments.bp)  # attachments and avatars (issue 17)
     app.register_blueprint(guidelines.bp)  # guidelines drafted together (issue 18)
+    app.register_blueprint(guideline_releases.bp)
 
     errors.init_app(app)
 

@@ -940,6 +940,17 @@ def can_suggest_guideline_edit(user: User | None, guideline: Any) -> Decision:
     return _all(lambda: can_view_guideline(user, guideline), lambda: _may_write(user))
 
 
+def can_view_guideline_release(user: User | None, release: Any) -> Decision:
+    """A release was published: everyone reads it at its stable address, whatever state the
+    document moved to since."""
+    return ALLOW
+
+
+def can_endorse_guideline_release(user: User | None, release: Any) -> Decision:
+    """Members who may write endorse a release (or withdraw their endorsement)."""
+    return _may_write(user)
+
+
 RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_topic": can_create_topic,
     "suggest_members": can_suggest_members,
@@ -1011,6 +1022,8 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "choose_guideline_editors": can_choose_guideline_editors,
     "edit_guideline": can_edit_guideline,
     "suggest_guideline_edit": can_suggest_guideline_edit,
+    "view_guideline_release": can_view_guideline_release,
+    "endorse_guideline_release": can_endorse_guideline_release,
 }
 
 

@@ -158,7 +158,7 @@ def test_editor_moves_the_document_from_draft_to_open_to_published(guideline, ed
     actions = db.session.scalars(
         select(AuditEntry.action).where(AuditEntry.target_type == "guideline")
     ).all()
-    assert actions == ["guideline.state", "guideline.state"]
+    assert actions == ["guideline.state", "guideline.release", "guideline.state"]
 
 
 def test_who_reads_a_guideline_follows_its_state(guideline, editor, member, moderator):

@@ -187,6 +187,8 @@ MATRIX = {
     ("suggest_guideline_edit", "draft_guideline"): {"author"} | MODERATORS,
     ("suggest_guideline_edit", "open_guideline"): WRITERS,
     ("suggest_guideline_edit", "published_guideline"): WRITERS,
+    ("view_guideline_release", None): EVERYONE,
+    ("endorse_guideline_release", None): WRITERS,
 }
 # Refusals a visitor gets that logging in might lift: sent to log in, or (for things they may
 # not know exist) the page of a missing id. Every other refusal says why logging in would not help.

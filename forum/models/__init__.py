@@ -34,6 +34,8 @@ from forum.models.form_tokens import FormSubmission
 from forum.models.guidelines import (
     Guideline,
     GuidelineEditor,
+    GuidelineEndorsement,
+    GuidelineRelease,
     GuidelineSection,
     GuidelineState,
     GuidelineSuggestion,
@@ -77,6 +79,8 @@ __all__ = [
     "Bookmark",
     "Guideline",
     "GuidelineEditor",
+    "GuidelineEndorsement",
+    "GuidelineRelease",
     "GuidelineSection",
     "GuidelineState",
     "GuidelineSuggestion",

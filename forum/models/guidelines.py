@@ -161,3 +161,54 @@ class GuidelineSuggestion(db.Model):
         ),
         Index("ix_guideline_suggestions_section", "section_id", "state"),
     )
+
+
+class GuidelineRelease(db.Model):
+    """A published release (v1.0, v1.1 ...): the document's text, title, editors and changelog
+    as they were when it was published, at a stable address; never changed afterwards."""
+
+    __tablename__ = "guideline_releases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guideline_id: Mapped[int] = mapped_column(ForeignKey("guidelines.id", ondelete="CASCADE"))
+    major: Mapped[int] = mapped_column(Integer)
+    minor: Mapped[int] = mapped_column(Integer)
+    version_number: Mapped[int] = mapped_column(Integer)  # the document version released
+    title: Mapped[str] = mapped_column(String(GUIDELINE_TITLE_MAX_LENGTH))
+    text: Mapped[str] = mapped_column(Text)
+    # JSON: the editors' names in order, and the accepted suggestions since the last release.
+    editor_names: Mapped[str] = mapped_column(Text, default="[]")
+    changelog: Mapped[str] = mapped_column(Text, default="[]")
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    guideline: Mapped[Guideline] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("guideline_id", "major", "minor", name="uq_guideline_releases_number"),
+    )
+
+    @property
+    def label(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+
+@event.listens_for(GuidelineRelease, "before_update")
+def _refuse_release_change(mapper, connection, target) -> None:
+    raise VersionIsImmutable(f"guideline release v{target.label} never changes")
+
+
+class GuidelineEndorsement(db.Model):
+    """A member's endorsement of one release."""
+
+    __tablename__ = "guideline_endorsements"
+
+    release_id: Mapped[int] = mapped_column(
+        ForeignKey("guideline_releases.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship()

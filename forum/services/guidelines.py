@@ -22,7 +22,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import readable_guidelines, require
-from forum.services import audit, form_tokens
+from forum.services import audit, form_tokens, guideline_releases
 from forum.word_diff import WordDiff, word_diff
 
 GUIDELINES_PER_PAGE = 50
@@ -110,9 +110,9 @@ def version_of(guideline: Guideline, number: int) -> GuidelineVersion | None:
     )
 
 
-def version_html(version: GuidelineVersion) -> str:
-    """A version's whole text rendered (forum/markup.py, sanitised), for its page."""
-    return render_markdown(version.text)
+def render_text(text: str) -> str:
+    """A version's or release's whole text rendered (forum/markup.py, sanitised)."""
+    return render_markdown(text)
 
 
 def diff_versions(guideline: Guideline, old: int, new: int) -> WordDiff | None:
@@ -300,7 +300,8 @@ def move_section(actor: User, section: GuidelineSection, *, up: bool) -> bool:
 def change_state(
     actor: User, guideline: Guideline, *, to: GuidelineState, now: datetime | None = None
 ) -> None:
-    """Move the document along draft -> open for comment -> published (NEXT_STATES)."""
+    """Move the document along draft -> open for comment -> published (NEXT_STATES);
+    publishing makes the next release (forum/services/guideline_releases.py)."""
     require(actor, "edit_guideline", guideline)
     guideline = _locked(guideline)
     current = GuidelineState(guideline.state)
@@ -308,6 +309,19 @@ def change_state(
         raise GuidelineProblem(None, _l("The document cannot move to that state from here."))
     if to is GuidelineState.PUBLISHED and guideline.version == 0:
         raise GuidelineProblem(None, _l("Write at least one section before publishing."))
+    now = now or utcnow()
+    if to is GuidelineState.PUBLISHED:
+        # Publishing makes a release; a release never changes, so one per version at most.
+        previous = guideline_releases.latest_release(guideline)
+        if previous is not None and previous.version_number == guideline.version:
+            raise GuidelineProblem(
+                None,
+                _l(
+                    "Nothing changed since release v%(label)s: it stays as it was published.",
+                    label=previous.label,
+                ),
+            )
+        guideline_releases.record_release(actor, guideline, now=now)
     guideline.state = to.value
     audit.record(
         actor,

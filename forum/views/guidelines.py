@@ -19,8 +19,8 @@ from forum.forms.guidelines import (
 )
 from forum.models import GuidelineState
 from forum.permissions import can, require
+from forum.services import guideline_releases, guidelines
 from forum.services import guideline_suggestions as suggestions
-from forum.services import guidelines
 from forum.services.guidelines import GuidelineProblem
 from forum.views import first_error, id_arg, refusal_of_sent_form
 from forum.word_diff import word_diff
@@ -113,6 +113,7 @@ def document(guideline_id: int):
         decline_form=DeclineForm(formdata=None),
         next_states=guidelines.NEXT_STATES[GuidelineState(document.state)],
         state_labels=guidelines.STATE_LABELS,
+        releases=guideline_releases.releases_of(document),
     )
 
 
@@ -302,7 +303,7 @@ def version(guideline_id: int, number: int):
         "guidelines/version.html",
         document=document,
         version=found,
-        version_html=guidelines.version_html(found),
+        version_html=guidelines.render_text(found.text),
     )
 
 

@@ -1,4 +1,5 @@
-"""Guidelines drafted together: documents, editors, sections, versions, suggested edits (issue 18)
+"""Guidelines drafted together: documents, editors, sections, versions, suggested edits,
+releases and their endorsements (issue 18)
 
 Revision ID: 0032_guidelines
 Revises: 0026_perf_lists
@@ -147,6 +148,54 @@ def upgrade():
             "ix_guideline_suggestions_section", ["section_id", "state"], unique=False
         )
 
+    op.create_table(
+        "guideline_releases",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("guideline_id", sa.Integer(), nullable=False),
+        sa.Column("major", sa.Integer(), nullable=False),
+        sa.Column("minor", sa.Integer(), nullable=False),
+        sa.Column("version_number", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("editor_names", sa.Text(), nullable=False),
+        sa.Column("changelog", sa.Text(), nullable=False),
+        sa.Column("published_by_id", sa.Integer(), nullable=True),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["guideline_id"],
+            ["guidelines.id"],
+            name=op.f("fk_guideline_releases_guideline_id_guidelines"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["published_by_id"],
+            ["users.id"],
+            name=op.f("fk_guideline_releases_published_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_guideline_releases")),
+        sa.UniqueConstraint("guideline_id", "major", "minor", name="uq_guideline_releases_number"),
+    )
+    op.create_table(
+        "guideline_endorsements",
+        sa.Column("release_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["release_id"],
+            ["guideline_releases.id"],
+            name=op.f("fk_guideline_endorsements_release_id_guideline_releases"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_guideline_endorsements_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("release_id", "user_id", name=op.f("pk_guideline_endorsements")),
+    )
+
 
 def downgrade():
     refuse_data_loss(
@@ -154,8 +203,12 @@ def downgrade():
         {
             "guideline documents (with their sections and versions)": count("guidelines"),
             "suggested edits to guidelines": count("guideline_suggestions"),
+            "published guideline releases": count("guideline_releases"),
+            "endorsements of guideline releases": count("guideline_endorsements"),
         },
     )
+    op.drop_table("guideline_endorsements")
+    op.drop_table("guideline_releases")
     with op.batch_alter_table("guideline_suggestions", schema=None) as batch_op:
         batch_op.drop_index("ix_guideline_suggestions_section")
 
