@@ -304,3 +304,17 @@ def test_the_guideline_list_and_the_document_check_agree_for_every_reader_and_st
         checked = {d.id for d in documents if can(reader, "view_guideline", d)}
         assert listed == checked, reader
     assert len({d.id for d in documents if can(member, "view_guideline", d)}) == 4
+
+
+def test_the_public_log_says_who_decided_without_naming_a_draft(
+    client, open_guideline, editor, member, moderator
+):
+    section = open_guideline.sections[0]
+    made = suggestions.suggest_edit(
+        member, section, body="Shorter.", reason="Brevity", base_version=section.changed_in
+    )
+    suggestions.decline_suggestion(editor, made, note="Keep it")
+    page = client.get("/moderation/log").get_data(as_text=True)
+    assert "A member declined a suggested edit to a guideline." in page
+    assert "A member moved a guideline to a new state." in page
+    assert "Releasing open models" not in page and "Keep it" not in page

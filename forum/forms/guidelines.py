@@ -87,7 +87,17 @@ class EditorsForm(FlaskForm):
     editor_emails = GuidelineForm.editor_emails
 
 
-class SectionForm(FlaskForm):
+class BasedOnVersion:
+    """The version of the section the text was written against (refused if it changed since)."""
+
+    base_version = HiddenField()
+
+    @property
+    def base(self) -> int:
+        return whole_number(self.base_version.data) or 0
+
+
+class SectionForm(BasedOnVersion, FlaskForm):
     heading = StringField(
         _l("Heading"),
         filters=[_strip],
@@ -98,25 +108,15 @@ class SectionForm(FlaskForm):
     )
     body = _section_body_field(_l("Text"))
     reason = _reason_field(_l("Reason for the change"))
-    base_version = HiddenField()
-
-    @property
-    def base(self) -> int:
-        return whole_number(self.base_version.data) or 0
 
 
 class NewSectionForm(OneTimeForm, SectionForm):
     pass
 
 
-class SuggestionForm(OneTimeForm):
+class SuggestionForm(BasedOnVersion, OneTimeForm):
     body = _section_body_field(_l("Your text for this section"))
     reason = _reason_field(_l("Why this change?"))
-    base_version = HiddenField()
-
-    @property
-    def base(self) -> int:
-        return whole_number(self.base_version.data) or 0
 
 
 class DeclineForm(FlaskForm):

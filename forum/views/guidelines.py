@@ -68,6 +68,12 @@ def _show(problem: GuidelineProblem, form) -> None:
         form.form_errors.append(problem.message)
 
 
+def _status(refusal, form) -> int:
+    """403 for a form refused since it was opened (issue 17), 409 for a text based on a version
+    the section has changed since, 400 for a field to correct."""
+    return 403 if refusal else 409 if form.form_errors else 400 if form.errors else 200
+
+
 @bp.route("/guidelines")
 def index():
     return render_template(
@@ -168,7 +174,7 @@ def edit_section(guideline_id: int, section_id: int):
         else:
             flash(_("The section is saved."), "success")
             return redirect(url_for("guidelines.document", guideline_id=document.id))
-    status = 403 if refusal else 409 if form.form_errors else 400 if form.errors else 200
+    status = _status(refusal, form)
     return render_template(
         "guidelines/section.html", document=document, section=section, form=form, refused=refusal
     ), status
@@ -243,7 +249,7 @@ def suggest(guideline_id: int, section_id: int):
         else:
             flash(_("Your suggestion is sent to the editors."), "success")
             return redirect(url_for("guidelines.document", guideline_id=document.id))
-    status = 403 if refusal else 409 if form.form_errors else 400 if form.errors else 200
+    status = _status(refusal, form)
     return render_template(
         "guidelines/suggest.html", document=document, section=section, form=form, refused=refusal
     ), status
