@@ -318,3 +318,15 @@ def test_the_public_log_says_who_decided_without_naming_a_draft(
     assert "A member declined a suggested edit to a guideline." in page
     assert "A member moved a guideline to a new state." in page
     assert "Releasing open models" not in page and "Keep it" not in page
+
+
+def test_the_proposer_sees_how_their_suggestion_was_decided(client, open_guideline, editor, member):
+    section = open_guideline.sections[0]
+    made = suggestions.suggest_edit(
+        member, section, body="Shorter.", reason="Brevity", base_version=section.changed_in
+    )
+    client.login(member)
+    assert "waiting for the editors" in client.get(f"/guidelines/{open_guideline.id}").text
+    suggestions.decline_suggestion(editor, made, note="We keep the full scope")
+    page = client.get(f"/guidelines/{open_guideline.id}").get_data(as_text=True)
+    assert "declined:" in page and "We keep the full scope" in page

@@ -26,6 +26,7 @@ from forum.services import audit, form_tokens
 from forum.services.guidelines import GuidelineProblem, SectionChanged, _locked, new_version
 
 SUGGESTIONS_SHOWN = 100
+OWN_SUGGESTIONS_SHOWN = 20
 ACCEPT_ACTION = "guideline.suggestion_accept"  # audit kinds: forum/services/audit_kinds.py
 DECLINE_ACTION = "guideline.suggestion_decline"
 
@@ -51,6 +52,26 @@ def open_suggestions(guideline: Guideline) -> list[GuidelineSuggestion]:
             .options(joinedload(GuidelineSuggestion.author))
             .order_by(GuidelineSuggestion.id)
             .limit(SUGGESTIONS_SHOWN)
+        )
+    )
+
+
+def suggestions_by(user, guideline: Guideline) -> list[GuidelineSuggestion]:
+    """The reader's own suggestions to this document, newest first, with how they were decided
+    (the editor's note on a declined one is for its proposer)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        db.session.scalars(
+            select(GuidelineSuggestion)
+            .join(GuidelineSection, GuidelineSection.id == GuidelineSuggestion.section_id)
+            .where(
+                GuidelineSection.guideline_id == guideline.id,
+                GuidelineSuggestion.author_id == user.id,
+            )
+            .options(joinedload(GuidelineSuggestion.section))
+            .order_by(GuidelineSuggestion.id.desc())
+            .limit(OWN_SUGGESTIONS_SHOWN)
         )
     )
 

@@ -111,6 +111,7 @@ def document(guideline_id: int):
         document=document,
         editing=editing,
         open_suggestions=suggestions.open_suggestions(document) if editing else [],
+        own_suggestions=suggestions.suggestions_by(current_user, document),
         section_form=NewSectionForm(formdata=None),
         state_form=StateForm(formdata=None, state=document.state),
         editors_form=EditorsForm(
