@@ -330,3 +330,21 @@ def test_the_proposer_sees_how_their_suggestion_was_decided(client, open_guideli
     suggestions.decline_suggestion(editor, made, note="We keep the full scope")
     page = client.get(f"/guidelines/{open_guideline.id}").get_data(as_text=True)
     assert "declined:" in page and "We keep the full scope" in page
+
+
+def test_huge_or_hostile_input_is_a_message_at_the_field_not_an_error(
+    client, open_guideline, member
+):
+    section = open_guideline.sections[0]
+    client.login(member)
+    address = f"/guidelines/{open_guideline.id}/sections/{section.id}/suggest"
+    huge = client.post(
+        address, data={"body": "x" * 50_000, "reason": "r" * 50_000, "base_version": "9" * 60}
+    )
+    assert huge.status_code == 400
+    assert "Keep a section under 20000 characters." in huge.get_data(as_text=True)
+    assert "Keep it under 500 characters." in huge.get_data(as_text=True)
+    nul = client.post(address, data={"body": "a\x00b", "reason": "why", "base_version": "1"})
+    assert nul.status_code == 400  # forum/input_checks.py refuses control characters first
+    assert suggestions.open_suggestions(open_guideline) == []
+    assert client.get(f"/guidelines/{open_guideline.id}/versions/" + "9" * 40).status_code == 404
