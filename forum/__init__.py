@@ -55,6 +55,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         disclosure,
         discussions,
         feeds,
+        guideline_releases,
+        guidelines,
         institutions,
         membership,
         moderation,
@@ -83,6 +85,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(composer.bp)  # live preview and formatting help (issue 17)
     app.register_blueprint(bookmarks.bp)  # issue 17
     app.register_blueprint(attachments.bp)  # attachments and avatars (issue 17)
+    app.register_blueprint(guidelines.bp)  # guidelines drafted together (issue 18)
+    app.register_blueprint(guideline_releases.bp)
 
     errors.init_app(app)
 

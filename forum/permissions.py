@@ -23,6 +23,8 @@ from forum.models import (
     ApplicationReview,
     Bookmark,
     Category,
+    Guideline,
+    GuidelineEditor,
     Post,
     RegistrationMode,
     Role,
@@ -877,6 +879,78 @@ def readable_bookmarks(viewer: Any) -> ColumnElement[bool]:
     return and_(Bookmark.user_id == viewer.id, visible_posts(viewer))
 
 
+# --- Guidelines (issue 18, item 2) --------------------------------------------------------------
+# A draft is read by its editors and moderators; open for comment, by members; published, by
+# everyone. Editors (chosen per document by moderators) write, reorder and decide suggested
+# edits; any member who may read the document suggests an edit. Suspension pauses all writing.
+
+GUIDELINE_NOT_EDITOR = _deny(_l("Only this guideline's editors can change its text."))
+
+
+def _guideline_editor(user: Any, guideline: Any) -> bool:
+    return _signed_in(user) and user.id in guideline.editor_ids
+
+
+def can_view_guideline(user: User | None, guideline: Any) -> Decision:
+    """Published: everyone; open for comment: members; a draft: its editors and moderators."""
+    if guideline.state == "published":
+        return ALLOW
+    if guideline.state == "open" and _signed_in(user):
+        return ALLOW
+    if _guideline_editor(user, guideline) or _acts_as_moderator(user):
+        return ALLOW
+    return _not_found()
+
+
+def readable_guidelines(viewer: Any) -> ColumnElement[bool]:
+    """SQL twin of can_view_guideline: a condition on Guideline."""
+    if not _signed_in(viewer) or viewer.id is None:
+        return Guideline.state == "published"
+    if _acts_as_moderator(viewer):
+        return true()
+    is_editor = (
+        select(GuidelineEditor.user_id)
+        .where(GuidelineEditor.guideline_id == Guideline.id, GuidelineEditor.user_id == viewer.id)
+        .exists()
+    )
+    return or_(Guideline.state.in_(("published", "open")), is_editor)
+
+
+def can_create_guideline(user: User | None, thing: Any = None) -> Decision:
+    """Moderators start guideline documents and choose their editors."""
+    return _moderator(user)
+
+
+def can_choose_guideline_editors(user: User | None, guideline: Any) -> Decision:
+    return _all(lambda: can_view_guideline(user, guideline), lambda: _moderator(user))
+
+
+def can_edit_guideline(user: User | None, guideline: Any) -> Decision:
+    """Write and reorder sections, decide suggested edits, move the document's state: its
+    editors (not while suspended)."""
+    return _all(
+        lambda: can_view_guideline(user, guideline),
+        lambda: _may_write(user),
+        lambda: ALLOW if _guideline_editor(user, guideline) else GUIDELINE_NOT_EDITOR,
+    )
+
+
+def can_suggest_guideline_edit(user: User | None, guideline: Any) -> Decision:
+    """Any member who may read the document and may write."""
+    return _all(lambda: can_view_guideline(user, guideline), lambda: _may_write(user))
+
+
+def can_view_guideline_release(user: User | None, release: Any) -> Decision:
+    """A release was published: everyone reads it at its stable address, whatever state the
+    document moved to since."""
+    return ALLOW
+
+
+def can_endorse_guideline_release(user: User | None, release: Any) -> Decision:
+    """Members who may write endorse a release (or withdraw their endorsement)."""
+    return _may_write(user)
+
+
 RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_topic": can_create_topic,
     "suggest_members": can_suggest_members,
@@ -942,6 +1016,14 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     # bookmarks (issue 17)
     "bookmark_post": can_bookmark_post,
     "view_bookmark": can_view_bookmark,
+    # guidelines (issue 18)
+    "view_guideline": can_view_guideline,
+    "create_guideline": can_create_guideline,
+    "choose_guideline_editors": can_choose_guideline_editors,
+    "edit_guideline": can_edit_guideline,
+    "suggest_guideline_edit": can_suggest_guideline_edit,
+    "view_guideline_release": can_view_guideline_release,
+    "endorse_guideline_release": can_endorse_guideline_release,
 }
 
 

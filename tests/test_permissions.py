@@ -11,6 +11,7 @@ from forum.models import (
     ApplicationState,
     Attachment,
     Bookmark,
+    Guideline,
     Notification,
     NotificationKind,
     RegistrationMode,
@@ -171,6 +172,23 @@ MATRIX = {
     ("view_attachment", "hidden_attachment"): MODERATORS,
     ("view_attachment", "deleted_attachment"): set(),
     ("view_attachment", "waiting_attachment"): {"author"},
+    # guidelines (issue 18): the author is each document's editor; a draft is its editors' and
+    # moderators', open for comment members', published everyone's
+    ("view_guideline", "draft_guideline"): {"author"} | MODERATORS,
+    ("view_guideline", "open_guideline"): SIGNED_IN,
+    ("view_guideline", "published_guideline"): EVERYONE,
+    ("view_guideline", "suspended_editors_draft"): {"suspended"} | MODERATORS,
+    ("create_guideline", None): MODERATORS,
+    ("choose_guideline_editors", "draft_guideline"): MODERATORS,
+    ("edit_guideline", "draft_guideline"): {"author"},
+    ("edit_guideline", "open_guideline"): {"author"},
+    ("edit_guideline", "published_guideline"): {"author"},
+    ("edit_guideline", "suspended_editors_draft"): set(),
+    ("suggest_guideline_edit", "draft_guideline"): {"author"} | MODERATORS,
+    ("suggest_guideline_edit", "open_guideline"): WRITERS,
+    ("suggest_guideline_edit", "published_guideline"): WRITERS,
+    ("view_guideline_release", None): EVERYONE,
+    ("endorse_guideline_release", None): WRITERS,
 }
 # Refusals a visitor gets that logging in might lift: sent to log in, or (for things they may
 # not know exist) the page of a missing id. Every other refusal says why logging in would not help.
@@ -279,6 +297,16 @@ def _build_world():
             size=1,
         )
         db.session.add(attached[name])
+    guidelines = {
+        name: Guideline(title=name, state=state, editors=[people[editor]])
+        for name, state, editor in [
+            ("draft_guideline", "draft", "author"),
+            ("open_guideline", "open", "author"),
+            ("published_guideline", "published", "author"),
+            ("suspended_editors_draft", "draft", "suspended"),
+        ]
+    }
+    db.session.add_all(guidelines.values())
     db.session.commit()
     open_settings = SiteSettings(id=2, registration_mode=RegistrationMode.OPEN)
     application_settings = SiteSettings(id=3, registration_mode=RegistrationMode.APPLICATION)
@@ -339,6 +367,7 @@ def _build_world():
         **notifications,
         **bookmarks,
         **attached,
+        **guidelines,
     }
     return people, targets
 

@@ -31,6 +31,17 @@ from forum.models.discussions import (
     TopicResourceKey,
 )
 from forum.models.form_tokens import FormSubmission
+from forum.models.guidelines import (
+    Guideline,
+    GuidelineEditor,
+    GuidelineEndorsement,
+    GuidelineRelease,
+    GuidelineSection,
+    GuidelineState,
+    GuidelineSuggestion,
+    GuidelineVersion,
+    SuggestionState,
+)
 from forum.models.institutions import (
     Institution,
     InstitutionAlias,
@@ -66,6 +77,15 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "Bookmark",
+    "Guideline",
+    "GuidelineEditor",
+    "GuidelineEndorsement",
+    "GuidelineRelease",
+    "GuidelineSection",
+    "GuidelineState",
+    "GuidelineSuggestion",
+    "GuidelineVersion",
+    "SuggestionState",
     "FormSubmission",
     "DeliveryStatus",
     "DigestDelivery",

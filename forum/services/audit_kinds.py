@@ -85,6 +85,15 @@ ACTION_KINDS: dict[str, ActionKind] = {
     ),
     # Public pages (issue 16)
     "page.edit": ActionKind(_l("%(actor)s edited the page %(page)s (revision %(revision)s).")),
+    # Guidelines (issue 18): the document is not named (a draft is not public)
+    "guideline.state": ActionKind(_l("%(actor)s moved a guideline to a new state.")),
+    "guideline.release": ActionKind(_l("%(actor)s published a release of a guideline.")),
+    "guideline.suggestion_accept": ActionKind(
+        _l("%(actor)s accepted a suggested edit to a guideline.")
+    ),
+    "guideline.suggestion_decline": ActionKind(
+        _l("%(actor)s declined a suggested edit to a guideline."), shows_reason=False
+    ),
 }
 
 # A kind this table does not know (an older or newer entry): a sentence that names nothing.
