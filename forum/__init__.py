@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         moderation,
         notifications,
         pages,
+        papers,
         search,
         sitemap,
         transparency,
@@ -83,6 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(composer.bp)  # live preview and formatting help (issue 17)
     app.register_blueprint(bookmarks.bp)  # issue 17
     app.register_blueprint(attachments.bp)  # attachments and avatars (issue 17)
+    app.register_blueprint(papers.bp)  # papers and their deadlines (issue 18)
 
     errors.init_app(app)
 

@@ -85,6 +85,11 @@ ACTION_KINDS: dict[str, ActionKind] = {
     ),
     # Public pages (issue 16)
     "page.edit": ActionKind(_l("%(actor)s edited the page %(page)s (revision %(revision)s).")),
+    # Papers (issue 18): a lead author's decisions about their paper
+    "paper.submitted": ActionKind(_l("%(actor)s marked a paper as submitted.")),
+    "paper.accepted": ActionKind(_l("%(actor)s marked a paper as accepted.")),
+    "paper.published": ActionKind(_l("%(actor)s marked a paper as published.")),
+    "paper.coauthor_accepted": ActionKind(_l("%(actor)s accepted a co-author on a paper.")),
 }
 
 # A kind this table does not know (an older or newer entry): a sentence that names nothing.
