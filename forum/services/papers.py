@@ -216,7 +216,7 @@ def get_paper(paper_id: int) -> Paper | None:
         .where(Paper.id == paper_id)
         .options(
             selectinload(Paper.authors).joinedload(PaperAuthor.user),
-            selectinload(Paper.agenda_items),
+            selectinload(Paper.agenda_items).joinedload(AgendaItem.topic),
         )
     )
 

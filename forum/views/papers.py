@@ -66,12 +66,16 @@ def new():
 
 @bp.route("/papers/<int:paper_id>")
 def paper(paper_id: int):
-    found = visible_paper_or_404(paper_id)
+    return _paper_page(visible_paper_or_404(paper_id), OutsideAuthorForm())
+
+
+def _paper_page(paper, outside_form: OutsideAuthorForm):
     return render_template(
         "papers/paper.html",
-        paper=found,
+        paper=paper,
+        agenda_items=[i for i in paper.agenda_items if can(current_user, "view_agenda_item", i)],
         status_labels=STATUS_LABELS,
-        outside_form=OutsideAuthorForm(),
+        outside_form=outside_form,
     )
 
 
@@ -127,31 +131,44 @@ def join(paper_id: int):
     return redirect(_back(found))
 
 
-@bp.route("/papers/<int:paper_id>/authors/<int:author_id>/<any(accept, decline):decision>",
-          methods=["POST"])  # fmt: skip
-def decide(paper_id: int, author_id: int, decision: str):
+@bp.route("/papers/<int:paper_id>/authors/<int:author_id>/accept", methods=["POST"])
+def accept(paper_id: int, author_id: int):
     found = visible_paper_or_404(paper_id)
-    if decision == "accept":
-        done = paper_authors.accept_coauthor(current_user, found, author_id)
-        message = _("The co-author is added, last in the list.")
-    else:
-        done = paper_authors.decline_coauthor(current_user, found, author_id)
-        message = _("The request is declined.")
-    if not done:
+    if paper_authors.accept_coauthor(current_user, found, author_id) is None:
         flash(_("That request was already decided."), "info")
     else:
-        flash(message, "success")
+        flash(_("The co-author is added, last in the list."), "success")
     return redirect(_back(found))
 
 
-@bp.route("/papers/<int:paper_id>/authors/<int:author_id>/<any(up, down, remove):change>",
-          methods=["POST"])  # fmt: skip
-def change_author(paper_id: int, author_id: int, change: str):
+@bp.route("/papers/<int:paper_id>/authors/<int:author_id>/decline", methods=["POST"])
+def decline(paper_id: int, author_id: int):
     found = visible_paper_or_404(paper_id)
-    if change == "remove":
-        paper_authors.remove_author(current_user, found, author_id)
+    if paper_authors.decline_coauthor(current_user, found, author_id):
+        flash(_("The request is declined."), "success")
     else:
-        paper_authors.move_author(current_user, found, author_id, by=-1 if change == "up" else 1)
+        flash(_("That request was already decided."), "info")
+    return redirect(_back(found))
+
+
+@bp.route("/papers/<int:paper_id>/authors/<int:author_id>/up", methods=["POST"])
+def move_up(paper_id: int, author_id: int):
+    found = visible_paper_or_404(paper_id)
+    paper_authors.move_author(current_user, found, author_id, by=-1)
+    return redirect(_back(found))
+
+
+@bp.route("/papers/<int:paper_id>/authors/<int:author_id>/down", methods=["POST"])
+def move_down(paper_id: int, author_id: int):
+    found = visible_paper_or_404(paper_id)
+    paper_authors.move_author(current_user, found, author_id, by=1)
+    return redirect(_back(found))
+
+
+@bp.route("/papers/<int:paper_id>/authors/<int:author_id>/remove", methods=["POST"])
+def remove_author(paper_id: int, author_id: int):
+    found = visible_paper_or_404(paper_id)
+    paper_authors.remove_author(current_user, found, author_id)
     return redirect(_back(found))
 
 
@@ -166,9 +183,7 @@ def add_author(paper_id: int):
         except PaperProblem as problem:
             form.name.errors.append(problem.message)
     if form.errors:
-        return render_template(
-            "papers/paper.html", paper=found, status_labels=STATUS_LABELS, outside_form=form
-        ), 400
+        return _paper_page(found, form), 400
     return redirect(_back(found))
 
 
