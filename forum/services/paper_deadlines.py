@@ -16,11 +16,10 @@ from flask import current_app
 from flask_babel import force_locale, gettext
 from icalendar import Calendar, Event
 from sqlalchemy import literal, select, true, union_all
-from sqlalchemy.orm import selectinload
 
 from forum.extensions import db
 from forum.mail import external_url, send_email
-from forum.models import AuthorState, DeadlineKind, Paper, PaperAuthor, PaperReminder, User
+from forum.models import AuthorState, DeadlineKind, Paper, PaperReminder, User
 from forum.models.types import utcnow
 from forum.permissions import readable_papers
 from forum.services.outbox import dialect_insert, is_reachable
@@ -72,9 +71,7 @@ def upcoming_deadlines(viewer: User, *, now: datetime | None = None) -> list[Upc
     papers = {
         paper.id: paper
         for paper in db.session.scalars(
-            select(Paper)
-            .where(Paper.id.in_({row.paper_id for row in picked}))
-            .options(selectinload(Paper.authors).joinedload(PaperAuthor.user))
+            select(Paper).where(Paper.id.in_({row.paper_id for row in picked}))
         )
     }
     found = []
