@@ -335,3 +335,47 @@ def test_remind_command_runs_twice_and_sends_once(app, runner, mail_server, memb
     assert "0 deadline reminders sent." in second.output
     [message] = mail_server.wait_for(1)
     assert "Abstract deadline soon" in message["Subject"]
+
+
+def test_calendar_times_follow_the_zone_across_a_daylight_saving_change(app, member):
+    # Berlin moves from UTC+1 to UTC+2 on 28 March 2027: noon before it is 11:00 UTC, after 10:00.
+    make_paper(
+        member,
+        title="Across the change",
+        abstract_deadline=Deadline(datetime(2027, 3, 27, 12, 0), "Europe/Berlin"),
+        full_deadline=Deadline(datetime(2027, 3, 29, 12, 0), "Europe/Berlin"),
+    )
+    ics = paper_deadlines.deadlines_calendar(member, now=datetime(2027, 1, 1, tzinfo=UTC))
+    events = Calendar.from_ical(ics).walk("VEVENT")
+    assert sorted(event.decoded("dtstart") for event in events) == [
+        datetime(2027, 3, 27, 11, 0, tzinfo=UTC),
+        datetime(2027, 3, 29, 10, 0, tzinfo=UTC),
+    ]
+
+
+def test_a_deadline_past_what_a_date_holds_is_a_message_at_its_field(client, member):
+    client.login(member)
+    response = client.post(
+        "/papers/new",
+        data={
+            "title": "Far future",
+            "status": "idea",
+            "full_deadline": "9999-12-31T23:59",
+            "full_deadline_zone": "AoE",  # UTC-12: past the year 9999 in UTC
+            "abstract": "x" * 50_000,
+        },
+    )
+    assert response.status_code == 400
+    assert field_error(response, "abstract") == "Keep this under 20000 characters."
+    response = client.post(
+        "/papers/new",
+        data={
+            "title": "Far future",
+            "status": "idea",
+            "full_deadline": "9999-12-31T23:59",
+            "full_deadline_zone": "AoE",
+        },
+    )
+    assert response.status_code == 400
+    assert field_error(response, "full_deadline") == "Give a date between the years 1 and 9999."
+    assert db.session.scalar(select(func.count()).select_from(Paper)) == 0
