@@ -413,8 +413,8 @@ papers_group = AppGroup("papers", help="Papers in preparation and their deadline
 @papers_group.command("remind")
 def remind_papers() -> None:
     """Email co-authors a week and a day before each deadline (cron hourly; each once)."""
-    sent = paper_deadlines.send_deadline_reminders().sent
-    click.echo(f"{sent} deadline reminders sent.")
+    report = paper_deadlines.send_deadline_reminders()
+    click.echo(f"{report.sent} deadline reminders sent, {report.failed} to try again.")
 
 
 def init_app(app: Flask) -> None:

@@ -331,8 +331,8 @@ def test_remind_command_runs_twice_and_sends_once(app, runner, mail_server, memb
     )
     first = runner.invoke(args=["papers", "remind"])
     second = runner.invoke(args=["papers", "remind"])
-    assert "1 deadline reminders sent." in first.output
-    assert "0 deadline reminders sent." in second.output
+    assert "1 deadline reminders sent, 0 to try again." in first.output
+    assert "0 deadline reminders sent, 0 to try again." in second.output
     [message] = mail_server.wait_for(1)
     assert "Abstract deadline soon" in message["Subject"]
 
@@ -379,3 +379,20 @@ def test_a_deadline_past_what_a_date_holds_is_a_message_at_its_field(client, mem
     assert response.status_code == 400
     assert field_error(response, "full_deadline") == "Give a date between the years 1 and 9999."
     assert db.session.scalar(select(func.count()).select_from(Paper)) == 0
+
+
+def test_a_reminder_the_mail_server_refused_is_sent_on_the_next_run(app, mail_server, member):
+    deadline = datetime(2031, 5, 20, 12, 0, tzinfo=UTC)
+    make_paper(member, full_deadline=Deadline(deadline.replace(tzinfo=None), "UTC"))
+    port = app.config["FORUM_MAIL_PORT"]
+    app.config["FORUM_MAIL_PORT"] = 9  # nothing listens there: the server is "down"
+    down = paper_deadlines.send_deadline_reminders(now=deadline - timedelta(hours=3))
+    app.config["FORUM_MAIL_PORT"] = port
+    assert (down.sent, down.failed) == (0, 1)
+    assert db.session.scalar(select(func.count()).select_from(PaperReminder)) == 0
+
+    up = paper_deadlines.send_deadline_reminders(now=deadline - timedelta(hours=2))
+
+    assert (up.sent, up.failed) == (1, 0)
+    [message] = mail_server.wait_for(1)
+    assert message["To"] == member.email

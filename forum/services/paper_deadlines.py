@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from flask_babel import force_locale, gettext
 from icalendar import Calendar, Event
-from sqlalchemy import literal, select, true, union_all
+from sqlalchemy import delete, literal, select, true, union_all
 
 from forum.extensions import db
-from forum.mail import external_url, send_email
+from forum.mail import MailError, external_url, send_email
 from forum.models import AuthorState, DeadlineKind, Paper, PaperReminder, User
 from forum.models.types import utcnow
 from forum.permissions import readable_papers
@@ -112,6 +112,7 @@ def deadlines_calendar(viewer: User, *, now: datetime | None = None) -> bytes:
 @dataclass
 class ReminderReport:
     sent: int = 0
+    failed: int = 0  # the mail server refused or was down: tried again on the next run
 
 
 def _due(now: datetime):
@@ -138,22 +139,34 @@ def send_deadline_reminders(*, now: datetime | None = None) -> ReminderReport:
             if author.state == AuthorState.AUTHOR and author.user is not None
         ]
         for member in coauthors:
-            if not is_reachable(member, now) or not _claim(paper, kind, at, offset, member, now):
+            claimed = is_reachable(member, now) and _claim(paper, kind, at, offset, member, now)
+            if not claimed:
                 continue
-            send_email(
-                to=member.email,
-                subject=_subject(member, paper, kind),
-                template="paper_deadline",
-                locale=member.locale,
-                member=member,
-                paper=paper,
-                kind=kind.value,
-                when=stated_time(at, paper.deadline(kind)[1]),
-                days=offset.days,
-                paper_url=external_url("papers.paper", paper_id=paper.id),
-            )
+            try:
+                _send(member, paper, kind, at, offset)
+            except MailError:
+                # Not sent: give the row back, so the next run (cron) tries again.
+                db.session.execute(delete(PaperReminder).where(PaperReminder.id == claimed))
+                db.session.commit()
+                report.failed += 1
+                continue
             report.sent += 1
     return report
+
+
+def _send(member: User, paper: Paper, kind: DeadlineKind, at: datetime, offset) -> None:
+    send_email(
+        to=member.email,
+        subject=_subject(member, paper, kind),
+        template="paper_deadline",
+        locale=member.locale,
+        member=member,
+        paper=paper,
+        kind=kind.value,
+        when=stated_time(at, paper.deadline(kind)[1]),
+        days=offset.days,
+        paper_url=external_url("papers.paper", paper_id=paper.id),
+    )
 
 
 def stated_time(at: datetime, zone: str) -> str:
@@ -166,8 +179,8 @@ def stated_time(at: datetime, zone: str) -> str:
     return f"{at.astimezone(tzinfo).strftime('%Y-%m-%d %H:%M')} {zone} (UTC: {utc})"
 
 
-def _claim(paper: Paper, kind: DeadlineKind, at: datetime, offset, member: User, now) -> bool:
-    """Take this reminder's ledger row; False when another run (or an earlier one) has it."""
+def _claim(paper: Paper, kind: DeadlineKind, at: datetime, offset, member: User, now) -> int | None:
+    """Take this reminder's ledger row (its id); None when another run (or an earlier) has it."""
     claimed = db.session.execute(
         dialect_insert(PaperReminder)
         .values(
@@ -182,7 +195,7 @@ def _claim(paper: Paper, kind: DeadlineKind, at: datetime, offset, member: User,
         .returning(PaperReminder.id)  # rowcount of an ORM insert is not reliable on psycopg
     ).scalar()
     db.session.commit()
-    return claimed is not None
+    return claimed
 
 
 def _subject(member: User, paper: Paper, kind: DeadlineKind) -> str:
