@@ -62,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         moderation,
         notifications,
         pages,
+        papers,
         search,
         sitemap,
         transparency,
@@ -87,6 +88,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(attachments.bp)  # attachments and avatars (issue 17)
     app.register_blueprint(guidelines.bp)  # guidelines drafted together (issue 18)
     app.register_blueprint(guideline_releases.bp)
+    app.register_blueprint(papers.bp)  # papers and their deadlines (issue 18)
 
     errors.init_app(app)
 

@@ -21,6 +21,7 @@ from forum.services import (
     demo,
     disclosure,
     notification_emails,
+    paper_deadlines,
     round_files,
     round_results,
     search,
@@ -406,9 +407,20 @@ def discard_unposted() -> None:
     click.echo(f"{attachments.discard_unposted()} unposted uploads deleted.")
 
 
+papers_group = AppGroup("papers", help="Papers in preparation and their deadlines (issue 18).")
+
+
+@papers_group.command("remind")
+def remind_papers() -> None:
+    """Email co-authors a week and a day before each deadline (cron hourly; each once)."""
+    report = paper_deadlines.send_deadline_reminders()
+    click.echo(f"{report.sent} deadline reminders sent, {report.failed} to try again.")
+
+
 def init_app(app: Flask) -> None:
     for command in (
         attachments_group,
+        papers_group,
         create_admin,
         create_areas,
         seed_demo,

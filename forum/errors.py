@@ -39,6 +39,8 @@ def _made_by(submission) -> str:
         return url_for("discussions.topic", topic_id=submission.target_id)
     if submission.target_kind in ("post", "flag"):
         return url_for("discussions.post", post_id=submission.target_id)
+    if submission.target_kind == "paper":  # issue 18
+        return url_for("papers.paper", paper_id=submission.target_id)
     return url_for("discussions.home")
 
 

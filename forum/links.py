@@ -154,6 +154,22 @@ def normalise_doi(text: str) -> str | None:
     return candidate.lower()
 
 
+_ARXIV_LABEL = re.compile(r"^arxiv:\s*", re.IGNORECASE)
+
+
+def normalise_arxiv_id(text: str) -> str | None:
+    """Return the unversioned arXiv identifier in ``text`` (``2302.12173``, ``hep-th/9901001``),
+    or None if it is not one. Accepted: the bare id with or without a version, an ``arXiv:``
+    label, and any arXiv abstract, PDF or HTML URL (the forms ``canonical_url`` merges)."""
+    text = text.strip()
+    if text[:5].lower() in {"http:", "https"}:
+        key = canonical_url(text)
+        prefix = "https://arxiv.org/abs/"
+        return key.removeprefix(prefix) if key and key.startswith(prefix) else None
+    match = _ARXIV_PATH.match("/abs/" + _ARXIV_LABEL.sub("", text, count=1))
+    return match["id"] if match else None
+
+
 def doi_url(doi: str) -> str:
     """Return the https://doi.org/ resolver URL for ``doi``.
 

@@ -21,10 +21,13 @@ from forum.extensions import db
 from forum.models import (
     Application,
     ApplicationReview,
+    AuthorState,
     Bookmark,
     Category,
     Guideline,
     GuidelineEditor,
+    Paper,
+    PaperAuthor,
     Post,
     RegistrationMode,
     Role,
@@ -35,6 +38,7 @@ from forum.models import (
     UserState,
     VotingRound,
 )
+from forum.models.papers import UNSUBMITTED
 from forum.models.types import utcnow
 
 
@@ -951,6 +955,73 @@ def can_endorse_guideline_release(user: User | None, release: Any) -> Decision:
     return _may_write(user)
 
 
+# --- Papers (issue 18, item 3) ------------------------------------------------------------------
+# Before submission (idea, drafting) a paper is its authors' work in progress: its authors and
+# moderators see it, anyone else gets the 404 of a missing id. From submission on, members see
+# it (visitors do not: the tracker is the community's own). Only the lead author edits it and
+# decides who joins; any other member who may see it may ask to join.
+
+
+def can_view_papers(user: User | None, thing: Any = None) -> Decision:
+    """The papers list and the deadlines page (and their feed) are for members."""
+    if not _signed_in(user):
+        return _deny(_l("Log in to see the papers members are writing."), needs_login=True)
+    return ALLOW
+
+
+def can_view_paper(user: User | None, paper: Any) -> Decision:
+    """Unsubmitted papers: their authors and moderators; submitted onwards: every member."""
+    if not _signed_in(user):
+        return _not_found()
+    if paper.status in UNSUBMITTED and not (paper.is_author(user.id) or _acts_as_moderator(user)):
+        return _not_found()
+    return ALLOW
+
+
+def readable_papers(viewer: Any) -> ColumnElement[bool]:
+    """SQL twin of can_view_paper: a condition on Paper."""
+    if not _signed_in(viewer) or viewer.id is None:
+        return false()
+    if _acts_as_moderator(viewer):
+        return true()
+    authored = select(PaperAuthor.paper_id).where(
+        PaperAuthor.user_id == viewer.id, PaperAuthor.state == AuthorState.AUTHOR
+    )
+    return or_(Paper.status.not_in(UNSUBMITTED), Paper.id.in_(authored))
+
+
+def can_create_paper(user: User | None, thing: Any = None) -> Decision:
+    """Members who may write start a paper; they become its lead author."""
+    return _may_write(user)
+
+
+NOT_THE_LEAD_AUTHOR = _deny(_l("Only the lead author can change this paper."))
+
+
+def can_edit_paper(user: User | None, paper: Any) -> Decision:
+    """The lead author edits the paper, its status and its authors (accepting who asked)."""
+    return _all(
+        lambda: can_view_paper(user, paper),
+        lambda: _may_write(user),
+        lambda: ALLOW if paper.lead_id == user.id else NOT_THE_LEAD_AUTHOR,
+    )
+
+
+ALREADY_AN_AUTHOR = _deny(_l("You are already an author of this paper."))
+ALREADY_ASKED = _deny(_l("You have asked to join; the lead author will decide."))
+
+
+def can_ask_to_join_paper(user: User | None, paper: Any) -> Decision:
+    """A member who may see the paper and is not on it (nor waiting) asks to join."""
+    decision = _all(lambda: can_view_paper(user, paper), lambda: _may_write(user))
+    if not decision:
+        return decision
+    mine = next((a for a in paper.authors if a.user_id == user.id), None)
+    if mine is None:
+        return ALLOW
+    return ALREADY_AN_AUTHOR if mine.state == AuthorState.AUTHOR else ALREADY_ASKED
+
+
 RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_topic": can_create_topic,
     "suggest_members": can_suggest_members,
@@ -1024,6 +1095,12 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "suggest_guideline_edit": can_suggest_guideline_edit,
     "view_guideline_release": can_view_guideline_release,
     "endorse_guideline_release": can_endorse_guideline_release,
+    # papers (issue 18)
+    "view_papers": can_view_papers,
+    "view_paper": can_view_paper,
+    "create_paper": can_create_paper,
+    "edit_paper": can_edit_paper,
+    "ask_to_join_paper": can_ask_to_join_paper,
 }
 
 

@@ -25,8 +25,17 @@ from wtforms.fields.core import UnboundField
 import forum.forms
 from forum.extensions import db
 from forum.forms.fields import MAX_ID, whole_number
-from forum.models import Application, Ballot, Notification, Post, Tag, Topic, VotingRound
-from forum.services import bookmarks, tags
+from forum.models import (
+    Application,
+    Ballot,
+    Notification,
+    PaperStatus,
+    Post,
+    Tag,
+    Topic,
+    VotingRound,
+)
+from forum.services import bookmarks, paper_authors, papers, tags
 from forum.services.unsubscribe import unsubscribe_token
 from tests.factories import (
     PASSWORD,
@@ -172,6 +181,10 @@ def world(app, member, other_member, moderator, admin, safety):
     application = make_application()
     notification = db.session.scalar(select(Notification).where(Notification.user_id == member.id))
     bookmark = bookmarks.bookmark_post(member, reply, note="reread")
+    paper = papers.create_paper(
+        member, papers.PaperDetails(title="A paper", status=PaperStatus.SUBMITTED)
+    )
+    asked = paper_authors.ask_to_join(other_member, paper)
     people = {"member": member, "moderator": moderator, "admin": admin}
     return {
         "people": people,
@@ -186,6 +199,8 @@ def world(app, member, other_member, moderator, admin, safety):
             "application_id": application.id,
             "notification_id": notification.id if notification else 1,
             "bookmark_id": bookmark.id,
+            "paper_id": paper.id,
+            "author_id": asked.id,
             "part": 1,  # of the sitemap
         },
         "strings": {

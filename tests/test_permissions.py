@@ -14,6 +14,7 @@ from forum.models import (
     Guideline,
     Notification,
     NotificationKind,
+    PaperStatus,
     RegistrationMode,
     Role,
     SiteSettings,
@@ -25,7 +26,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import RULES, can
-from forum.services import api_tokens, topic_areas
+from forum.services import api_tokens, papers, topic_areas
 from forum.services.posting import delete_post
 from forum.uploads import UploadKind
 from tests.conftest import _empty_tables, app_config
@@ -189,6 +190,15 @@ MATRIX = {
     ("suggest_guideline_edit", "published_guideline"): WRITERS,
     ("view_guideline_release", None): EVERYONE,
     ("endorse_guideline_release", None): WRITERS,
+    # papers (issue 18): drafts are their authors' (and moderators'); submitted, members'
+    ("view_papers", None): SIGNED_IN,
+    ("view_paper", "draft_paper"): AUTHOR_OR_MODERATORS,
+    ("view_paper", "submitted_paper"): SIGNED_IN,
+    ("create_paper", None): WRITERS,
+    ("edit_paper", "draft_paper"): {"author"},
+    ("edit_paper", "submitted_paper"): {"author"},
+    ("ask_to_join_paper", "draft_paper"): MODERATORS,
+    ("ask_to_join_paper", "submitted_paper"): {"member", "invited", "moderator", "admin"},
 }
 # Refusals a visitor gets that logging in might lift: sent to log in, or (for things they may
 # not know exist) the page of a missing id. Every other refusal says why logging in would not help.
@@ -364,6 +374,12 @@ def _build_world():
         "waiting_post": waiting_post,
         "agenda_item": make_agenda_item(author),
         "authors_api_token": api_tokens.create_token(author, name="Notebook")[0],
+        "draft_paper": papers.create_paper(
+            author, papers.PaperDetails(title="Draft", status=PaperStatus.DRAFTING)
+        ),
+        "submitted_paper": papers.create_paper(
+            author, papers.PaperDetails(title="Submitted", status=PaperStatus.SUBMITTED)
+        ),
         **notifications,
         **bookmarks,
         **attached,

@@ -30,6 +30,11 @@ STATEMENTS = {
     ("activity", "visitor"): 4,
     ("activity", "member"): 5,
     ("bookmarks", "member"): 4,
+    # Papers (issue 18): the member, the count, the page, its authors with their accounts, and
+    # the header's unread count.
+    ("papers", "member"): 5,
+    # The member, the deadlines (one union), their papers, the header's unread count.
+    ("paper deadlines", "member"): 4,
     ("review queue", "moderator"): 9,
     ("application", "moderator"): 9,
     ("institutions", "moderator"): 9,
@@ -631,3 +636,41 @@ def test_read_api_query_counts_are_the_same_for_1_row_as_for_50(client, queries,
     for page, (count, report) in many.items():
         assert few[page][0] == count, f"{page}: 1 row\n{few[page][1]}\n\n50 rows:\n{report}"
         expect(page, reader, count, report)
+
+
+def test_papers_and_deadlines_pages_do_not_grow_with_papers(client, queries):
+    from datetime import datetime
+
+    from forum.models import PaperStatus
+    from forum.services import paper_authors, papers
+
+    reader = make_user()
+    year = datetime.now().year + 1
+
+    def add_paper(n: int) -> None:
+        lead = make_user()
+        paper = papers.create_paper(
+            lead,
+            papers.PaperDetails(
+                title=f"Paper {n}",
+                status=PaperStatus.SUBMITTED,
+                abstract_deadline=papers.Deadline(datetime(year, 1, 1 + n % 28, 12), "AoE"),
+                full_deadline=papers.Deadline(datetime(year, 2, 1 + n % 28, 12), "Europe/Paris"),
+            ),
+        )
+        paper_authors.add_outside_author(lead, paper, name=f"Outsider {n}")
+
+    add_paper(0)
+    client.login(reader)
+    few = {
+        path: count_page_queries(client, queries, path) for path in ("/papers", "/papers/deadlines")
+    }
+    for n in range(1, 50):
+        add_paper(n)
+    many = {
+        "/papers": count_page_queries(client, queries, "/papers?page=2"),
+        "/papers/deadlines": count_page_queries(client, queries, "/papers/deadlines"),
+    }
+    assert few == many, queries.report()
+    expect("papers", "member", many["/papers"], queries.report())
+    expect("paper deadlines", "member", many["/papers/deadlines"], queries.report())

@@ -70,9 +70,25 @@ from forum.models.notifications import (
     WatchLevel,
 )
 from forum.models.pages import PublicPage
+from forum.models.papers import (
+    AuthorState,
+    DeadlineKind,
+    Paper,
+    PaperAgendaItem,
+    PaperAuthor,
+    PaperReminder,
+    PaperStatus,
+)
 from forum.models.search import POST_SEARCH_TABLE  # its metadata hooks create the index
 
 __all__ = [
+    "AuthorState",
+    "DeadlineKind",
+    "Paper",
+    "PaperAgendaItem",
+    "PaperAuthor",
+    "PaperReminder",
+    "PaperStatus",
     "POST_SEARCH_TABLE",
     "ApiToken",
     "Attachment",

@@ -94,6 +94,11 @@ ACTION_KINDS: dict[str, ActionKind] = {
     "guideline.suggestion_decline": ActionKind(
         _l("%(actor)s declined a suggested edit to a guideline."), shows_reason=False
     ),
+    # Papers (issue 18): a lead author's decisions about their paper
+    "paper.submitted": ActionKind(_l("%(actor)s marked a paper as submitted.")),
+    "paper.accepted": ActionKind(_l("%(actor)s marked a paper as accepted.")),
+    "paper.published": ActionKind(_l("%(actor)s marked a paper as published.")),
+    "paper.coauthor_accepted": ActionKind(_l("%(actor)s accepted a co-author on a paper.")),
 }
 
 # A kind this table does not know (an older or newer entry): a sentence that names nothing.

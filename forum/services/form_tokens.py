@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from forum.extensions import db
-from forum.models import Flag, FormSubmission, Post, Topic
+from forum.models import Flag, FormSubmission, Paper, Post, Topic
 from forum.models.form_tokens import FORM_TOKEN_MAX_LENGTH
 from forum.models.types import utcnow
 
@@ -29,7 +29,7 @@ _TOKEN_BYTES = 18  # 24 URL-safe characters
 _TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 # What a sending made, by the kind its row records.
-_KINDS: dict[type, str] = {Topic: "topic", Post: "post", Flag: "flag"}
+_KINDS: dict[type, str] = {Topic: "topic", Post: "post", Flag: "flag", Paper: "paper"}
 
 
 class AlreadySent(Exception):
@@ -102,7 +102,7 @@ def take_token(
     return submission
 
 
-def note_made(submission: FormSubmission | None, made: Topic | Post | Flag) -> None:
+def note_made(submission: FormSubmission | None, made: Topic | Post | Flag | Paper) -> None:
     """Note what the sending made (a topic, a reply or a flag), in the same transaction."""
     if submission is None:
         return
