@@ -408,6 +408,7 @@ def test_member_works_the_user_menu_by_keyboard(world, browser, locale):
             "nav-user",
             "Activity",
             "Bookmarks",
+            "Papers",
             "Edit profile",
             "Email preferences",
             "Account and security",

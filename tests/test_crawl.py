@@ -183,6 +183,10 @@ def _values(app, rule, name: str, converter: str, world: Secrets) -> list[str]:
         return world.handles
     elif name == "token":
         return ["not-a-real-token"]
+    elif name == "kind":  # a guideline release's citation
+        return ["bib", "json", "txt"]
+    elif name in ("major", "minor"):  # a guideline release's version
+        return ["0", "1"]
     elif name == "action":
         return _actions(app, rule.endpoint)
     elif name == "name":  # a transparency table

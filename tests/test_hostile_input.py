@@ -28,6 +28,7 @@ from forum.forms.fields import MAX_ID, whole_number
 from forum.models import (
     Application,
     Ballot,
+    GuidelineState,
     Notification,
     PaperStatus,
     Post,
@@ -35,7 +36,7 @@ from forum.models import (
     Topic,
     VotingRound,
 )
-from forum.services import bookmarks, paper_authors, papers, tags
+from forum.services import bookmarks, guidelines, paper_authors, papers, tags
 from forum.services.unsubscribe import unsubscribe_token
 from tests.factories import (
     PASSWORD,
@@ -185,6 +186,13 @@ def world(app, member, other_member, moderator, admin, safety):
         member, papers.PaperDetails(title="A paper", status=PaperStatus.SUBMITTED)
     )
     asked = paper_authors.ask_to_join(other_member, paper)
+    guideline = guidelines.create_guideline(
+        moderator, title="Releasing open models", editor_emails=[member.email]
+    )
+    section = guidelines.add_section(
+        member, guideline, heading="Scope", body="Open weights.", reason="First draft"
+    )
+    guidelines.change_state(member, guideline, to=GuidelineState.OPEN)
     people = {"member": member, "moderator": moderator, "admin": admin}
     return {
         "people": people,
@@ -201,6 +209,12 @@ def world(app, member, other_member, moderator, admin, safety):
             "bookmark_id": bookmark.id,
             "paper_id": paper.id,
             "author_id": asked.id,
+            "guideline_id": guideline.id,
+            "section_id": section.id,
+            "suggestion_id": 1,  # none exists: the page answers 404
+            "number": 1,  # a version
+            "major": 1,  # a release (none exists yet)
+            "minor": 0,
             "part": 1,  # of the sitemap
         },
         "strings": {
@@ -208,6 +222,7 @@ def world(app, member, other_member, moderator, admin, safety):
             "slug": {"discussions.tag": tag.slug, "discussions.delete_tag": tag.slug},
             "token": unsubscribe_token(member, "digest"),
             "filename": "style.css",
+            "kind": "bib",  # a release's citation format
         },
         "ballot": {f"item-{first.id}": "3", f"item-{second.id}": "2"},
         "plausible": {
