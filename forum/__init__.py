@@ -63,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         search,
         sitemap,
         transparency,
+        workshops,
     )
 
     app.register_blueprint(accounts.bp)
@@ -83,6 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(composer.bp)  # live preview and formatting help (issue 17)
     app.register_blueprint(bookmarks.bp)  # issue 17
     app.register_blueprint(attachments.bp)  # attachments and avatars (issue 17)
+    app.register_blueprint(workshops.bp)  # issue 18
 
     errors.init_app(app)
 

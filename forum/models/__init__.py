@@ -60,6 +60,12 @@ from forum.models.notifications import (
 )
 from forum.models.pages import PublicPage
 from forum.models.search import POST_SEARCH_TABLE  # its metadata hooks create the index
+from forum.models.workshops import (
+    CalendarFeed,
+    RegistrationStatus,
+    Workshop,
+    WorkshopRegistration,
+)
 
 __all__ = [
     "POST_SEARCH_TABLE",
@@ -116,4 +122,9 @@ __all__ = [
     "TopicKind",
     "User",
     "UserState",
+    # workshops (issue 18)
+    "CalendarFeed",
+    "RegistrationStatus",
+    "Workshop",
+    "WorkshopRegistration",
 ]

@@ -85,6 +85,12 @@ ACTION_KINDS: dict[str, ActionKind] = {
     ),
     # Public pages (issue 16)
     "page.edit": ActionKind(_l("%(actor)s edited the page %(page)s (revision %(revision)s).")),
+    # Workshops (issue 18): which member moved up stays private (the registration id)
+    "workshop.create": ActionKind(_l("%(actor)s created a workshop.")),
+    "workshop.cancel": ActionKind(_l("%(actor)s cancelled a workshop.")),
+    "workshop.promote": ActionKind(
+        _l("%(actor)s gave a freed workshop seat to the first member on its waitlist.")
+    ),
 }
 
 # A kind this table does not know (an older or newer entry): a sentence that names nothing.
