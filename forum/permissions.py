@@ -944,6 +944,8 @@ def can_see_workshop_link(user: User | None, workshop: Workshop) -> Decision:
     a seat and the organisers; the waitlist does not see it."""
     if not workshop.link_for_participants_only or is_workshop_organiser(user, workshop):
         return ALLOW
+    if not _signed_in(user):
+        return _deny(_l("Log in and register to see the online link."), needs_login=True)
     if _holds_seat(user, workshop):
         return ALLOW
     return _deny(_l("The online link is shown to registered participants."))

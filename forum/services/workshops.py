@@ -113,7 +113,7 @@ def update_workshop(actor: User, workshop: Workshop, draft: WorkshopDraft) -> li
         raise WorkshopProblem(
             "capacity",
             _l(
-                "%(num)d members already hold a seat: the capacity cannot be lower.",
+                "Seats taken already: %(num)d. The capacity cannot be lower.",
                 num=seated,
             ),
         )
