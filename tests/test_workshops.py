@@ -336,3 +336,32 @@ def test_member_makes_a_feed_address_on_the_calendar_page(client, member):
     page = client.post("/workshops/calendar", data={"action": "renew"}).get_data(as_text=True)
     assert "/workshops/feed/" in page
     assert client.post("/workshops/calendar", csrf=False).status_code == 400
+
+
+def test_the_participant_list_query_agrees_with_the_rule_for_one_registration(
+    app, moderator, member, other_member
+):
+    from flask_login import AnonymousUserMixin
+
+    from forum.permissions import can, listed_participants
+
+    workshop = make_workshop(moderator, capacity=1)
+    workshops.register(member, workshop, listed=False)
+    workshops.register(other_member, workshop, listed=True)
+    outsider = make_user()
+    for viewer in (AnonymousUserMixin(), member, other_member, outsider, moderator):
+        listed = set(
+            db.session.scalars(
+                select(WorkshopRegistration.id).where(
+                    WorkshopRegistration.workshop_id == workshop.id,
+                    listed_participants(viewer, workshop),
+                )
+            )
+        )
+        allowed = {
+            r.id
+            for r in db.session.scalars(select(WorkshopRegistration))
+            if can(viewer, "see_participant", r)
+        }
+        assert listed == allowed, viewer
+    assert len(allowed) == 2  # the moderator sees both
