@@ -9,7 +9,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
@@ -103,9 +102,7 @@ def test_a_member_cannot_create_a_workshop(client, member):
     assert client.get("/workshops/new").status_code == 403
 
 
-def test_an_end_before_the_start_is_refused_at_the_field_keeping_what_was_typed(
-    client, moderator
-):
+def test_an_end_before_the_start_is_refused_at_the_field_keeping_what_was_typed(client, moderator):
     client.login(moderator)
     response = client.post(
         "/workshops/new",
@@ -290,9 +287,7 @@ def _events(body: bytes):
     return [c for c in Calendar.from_ical(body).walk("VEVENT")]
 
 
-def test_the_ics_file_keeps_the_right_utc_times_across_a_daylight_saving_change(
-    client, moderator
-):
+def test_the_ics_file_keeps_the_right_utc_times_across_a_daylight_saving_change(client, moderator):
     # Berlin leaves CET (UTC+1) for CEST (UTC+2) at 02:00 on 2030-03-31.
     before = make_workshop(
         moderator,

@@ -8,8 +8,14 @@ from zoneinfo import ZoneInfo, available_timezones
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.validators import ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from forum.forms.accounts import timezone_choices
 from forum.forms.fields import MomentField, WholeNumberField, plain_title
@@ -86,7 +92,9 @@ class WorkshopForm(OneTimeForm):
     def _utc(self, moment: datetime | None) -> datetime | None:
         if moment is None:
             return None
-        zone = ZoneInfo(self.timezone.data if self.timezone.data in available_timezones() else "UTC")
+        zone = ZoneInfo(
+            self.timezone.data if self.timezone.data in available_timezones() else "UTC"
+        )
         return moment.replace(tzinfo=zone).astimezone(UTC)
 
     def validate(self, extra_validators=None) -> bool:

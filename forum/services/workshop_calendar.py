@@ -35,7 +35,9 @@ def _calendar(name: str) -> Calendar:
 def _event(workshop: Workshop, *, with_link: bool) -> Event:
     zone = ZoneInfo(workshop.timezone)
     event = Event()
-    event.add("uid", f"workshop-{workshop.id}@{mail.external_url('discussions.home').split('/')[2]}")
+    event.add(
+        "uid", f"workshop-{workshop.id}@{mail.external_url('discussions.home').split('/')[2]}"
+    )
     event.add("summary", workshop.title)
     event.add("dtstart", workshop.starts_at.astimezone(zone))
     event.add("dtend", workshop.ends_at.astimezone(zone))

@@ -86,7 +86,9 @@ def _apply(workshop: Workshop, draft: WorkshopDraft) -> None:
     workshop.description_html = render_markdown(draft.description)
 
 
-def create_workshop(actor: User, draft: WorkshopDraft, *, form_token: str | None = None) -> Workshop:
+def create_workshop(
+    actor: User, draft: WorkshopDraft, *, form_token: str | None = None
+) -> Workshop:
     """A moderator creates a workshop (recorded in the audit log). ``form_token``: the create
     form's one-time token; the same form sent again raises form_tokens.AlreadySent."""
     require(actor, "create_workshop")
@@ -250,7 +252,9 @@ def seat_key(workshop_id: int, registration_id: int) -> str:
 def workshop_id_of(notification) -> int | None:
     """The workshop a workshop_seat notification is about (its key names it)."""
     parts = (notification.dedupe_key or "").split(":")
-    return int(parts[1]) if len(parts) == 4 and parts[0] == "workshop" and parts[1].isdigit() else None
+    return (
+        int(parts[1]) if len(parts) == 4 and parts[0] == "workshop" and parts[1].isdigit() else None
+    )
 
 
 def _notify_seat(registration: WorkshopRegistration, workshop: Workshop) -> None:
@@ -343,7 +347,9 @@ def workshop_view(viewer: User, workshop: Workshop) -> WorkshopView:
     participants = db.session.scalars(
         select(WorkshopRegistration)
         .join(User, User.id == WorkshopRegistration.user_id)
-        .where(WorkshopRegistration.workshop_id == workshop.id, listed_participants(viewer, workshop))
+        .where(
+            WorkshopRegistration.workshop_id == workshop.id, listed_participants(viewer, workshop)
+        )
         .options(joinedload(WorkshopRegistration.user))
         .order_by(WorkshopRegistration.status, WorkshopRegistration.id)
         .limit(PARTICIPANTS_SHOWN)
