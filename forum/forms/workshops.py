@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -29,6 +30,7 @@ from forum.models.workshops import (
     WORKSHOP_TITLE_MAX_LENGTH,
     Workshop,
 )
+from forum.services.workshop_sessions import SessionDraft
 from forum.services.workshops import WorkshopDraft
 
 MOMENTS = ("starts_at", "ends_at", "registration_closes_at")
@@ -137,3 +139,59 @@ class WorkshopForm(OneTimeForm):
 
 class RegistrationForm(FlaskForm):
     listed = BooleanField(_l("List my name among the participants"))
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in re.split(r"[\n,]", text or "") if line.strip()]
+
+
+class SessionForm(FlaskForm):
+    """A session, its times typed in the workshop's own time zone."""
+
+    title = StringField(
+        _l("Session title"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Name the session.")),
+            Length(max=WORKSHOP_TITLE_MAX_LENGTH),
+            plain_title,
+        ],
+    )
+    starts_at = MomentField(_l("Starts"), validators=[InputRequired(_l("When does it start?"))])
+    ends_at = MomentField(_l("Ends"), validators=[InputRequired(_l("When does it end?"))])
+    room = StringField(_l("Room"), filters=[_strip], validators=[Length(max=200)])
+    chairs = StringField(
+        _l("Chairs"),
+        validators=[Length(max=1000)],
+        description=_l("Members' @handles, separated by commas."),
+    )
+    agenda_items = TextAreaField(
+        _l("Agenda items it takes up"),
+        validators=[Length(max=3000)],
+        description=_l("One agenda item number or address a line."),
+    )
+    topics = TextAreaField(
+        _l("Topics it takes up"),
+        validators=[Length(max=3000)],
+        description=_l("One topic number or address a line."),
+    )
+
+    def draft(self, zone_name: str) -> SessionDraft | None:
+        """The session as UTC times, or None (the field's message added) for a time that
+        cannot be stored."""
+        zone = ZoneInfo(zone_name)
+        moments = {}
+        for name in ("starts_at", "ends_at"):
+            try:
+                moments[name] = getattr(self, name).data.replace(tzinfo=zone).astimezone(UTC)
+            except (OverflowError, ValueError):
+                getattr(self, name).errors.append(getattr(self, name).invalid_value_message)
+                return None
+        return SessionDraft(
+            title=self.title.data,
+            room=self.room.data or "",
+            chair_handles=_lines(self.chairs.data),
+            agenda_item_refs=_lines(self.agenda_items.data),
+            topic_refs=_lines(self.topics.data),
+            **moments,
+        )

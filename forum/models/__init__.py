@@ -65,6 +65,7 @@ from forum.models.workshops import (
     RegistrationStatus,
     Workshop,
     WorkshopRegistration,
+    WorkshopSession,
 )
 
 __all__ = [
@@ -127,4 +128,5 @@ __all__ = [
     "RegistrationStatus",
     "Workshop",
     "WorkshopRegistration",
+    "WorkshopSession",
 ]

@@ -8,10 +8,12 @@ from datetime import datetime
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Column,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -19,6 +21,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.extensions import db
 from forum.models.accounts import User, _enum
+from forum.models.agenda import AgendaItem
+from forum.models.discussions import Topic
 from forum.models.types import UTCDateTime, utcnow
 
 WORKSHOP_TITLE_MAX_LENGTH = 200
@@ -95,6 +99,56 @@ class WorkshopRegistration(db.Model):
         UniqueConstraint("workshop_id", "user_id", name="uq_workshop_registrations_member"),
         Index("ix_workshop_registrations_queue", "workshop_id", "status", "id"),
         Index("ix_workshop_registrations_user", "user_id"),
+    )
+
+
+WORKSHOP_ROOM_MAX_LENGTH = 200
+
+
+def _link_table(name: str, column: str, target: str) -> Table:
+    return Table(
+        name,
+        db.metadata,
+        Column(
+            "session_id",
+            ForeignKey("workshop_sessions.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column(column, ForeignKey(target, ondelete="CASCADE"), primary_key=True, index=True),
+    )
+
+
+session_chairs = _link_table("workshop_session_chairs", "user_id", "users.id")
+session_agenda_items = _link_table(
+    "workshop_session_agenda_items", "agenda_item_id", "agenda_items.id"
+)
+session_topics = _link_table("workshop_session_topics", "topic_id", "topics.id")
+
+
+class WorkshopSession(db.Model):
+    """One part of a workshop: its time (UTC, typed in the workshop's zone), room, chairs, and
+    the agenda items and discussion topics it takes up."""
+
+    __tablename__ = "workshop_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(WORKSHOP_TITLE_MAX_LENGTH))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    room: Mapped[str] = mapped_column(String(WORKSHOP_ROOM_MAX_LENGTH), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    workshop: Mapped[Workshop] = relationship()
+    chairs: Mapped[list[User]] = relationship(secondary=session_chairs, order_by=User.id)
+    agenda_items: Mapped[list[AgendaItem]] = relationship(
+        secondary=session_agenda_items, order_by=AgendaItem.id
+    )
+    topics: Mapped[list[Topic]] = relationship(secondary=session_topics, order_by=Topic.id)
+
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="session_ends_after_start"),
+        Index("ix_workshop_sessions_workshop_starts", "workshop_id", "starts_at"),
     )
 
 

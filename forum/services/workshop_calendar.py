@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from forum import mail
 from forum.extensions import db
 from forum.markup import plain_summary
-from forum.models import CalendarFeed, User, Workshop, WorkshopRegistration
+from forum.models import CalendarFeed, User, Workshop, WorkshopRegistration, WorkshopSession
 from forum.models.types import utcnow
 from forum.permissions import can
 
@@ -32,12 +33,14 @@ def _calendar(name: str) -> Calendar:
     return calendar
 
 
+def _host() -> str:
+    return urlsplit(mail.external_url("discussions.home")).netloc
+
+
 def _event(workshop: Workshop, *, with_link: bool) -> Event:
     zone = ZoneInfo(workshop.timezone)
     event = Event()
-    event.add(
-        "uid", f"workshop-{workshop.id}@{mail.external_url('discussions.home').split('/')[2]}"
-    )
+    event.add("uid", f"workshop-{workshop.id}@{_host()}")
     event.add("summary", workshop.title)
     event.add("dtstart", workshop.starts_at.astimezone(zone))
     event.add("dtend", workshop.ends_at.astimezone(zone))
@@ -61,6 +64,26 @@ def workshop_ics(viewer: User, workshop: Workshop) -> bytes:
     calendar.add_component(
         _event(workshop, with_link=bool(can(viewer, "see_workshop_link", workshop)))
     )
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+def session_ics(viewer: User, session: WorkshopSession) -> bytes:
+    """One session's .ics: its own times and room, within its workshop."""
+    workshop = session.workshop
+    zone = ZoneInfo(workshop.timezone)
+    event = _event(workshop, with_link=bool(can(viewer, "see_workshop_link", workshop)))
+    for name in ("uid", "summary", "dtstart", "dtend", "location"):
+        event.pop(name, None)
+    event.add("uid", f"workshop-{workshop.id}-session-{session.id}@{_host()}")
+    event.add("summary", f"{session.title} ({workshop.title})")
+    event.add("dtstart", session.starts_at.astimezone(zone))
+    event.add("dtend", session.ends_at.astimezone(zone))
+    place = ", ".join(p for p in (session.room, workshop.place) if p)
+    if place:
+        event.add("location", place)
+    calendar = _calendar(session.title)
+    calendar.add_component(event)
     calendar.add_missing_timezones()
     return calendar.to_ical()
 

@@ -7,9 +7,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from forum.forms.workshops import RegistrationForm, WorkshopForm
+from forum.forms.workshops import RegistrationForm, SessionForm, WorkshopForm
 from forum.permissions import can, require
-from forum.services import workshop_calendar, workshops
+from forum.services import workshop_calendar, workshop_sessions, workshops
 from forum.services.workshops import Registered, WorkshopProblem
 from forum.views import STALE_FORM, id_arg, page_arg, refusal_of_sent_form
 
@@ -40,11 +40,13 @@ def show(workshop_id: int):
     return _page(workshop)
 
 
-def _page(workshop, *, form=None, refused=None, status=200):
+def _page(workshop, *, form=None, refused=None, session_form=None, status=200):
     return render_template(
         "workshops/show.html",
         view=workshops.workshop_view(current_user, workshop),
+        sessions=workshop_sessions.session_views(current_user, workshop),
         form=form or RegistrationForm(),
+        session_form=session_form or SessionForm(formdata=None),
         refused=refused,
     ), status
 
@@ -122,6 +124,39 @@ def unregister(workshop_id: int):
     return redirect(url_for("workshops.show", workshop_id=workshop.id))
 
 
+# --- Sessions -------------------------------------------------------------------------------
+
+
+@bp.route("/workshops/<int:workshop_id>/sessions", methods=["POST"])
+def add_session(workshop_id: int):
+    workshop = _workshop_or_404(workshop_id)
+    require(current_user, "edit_workshop", workshop)
+    form = SessionForm()
+    if form.validate_on_submit() and (draft := form.draft(workshop.timezone)) is not None:
+        try:
+            workshop_sessions.add_session(current_user, workshop, draft)
+        except WorkshopProblem as problem:
+            getattr(form, problem.field).errors.append(problem.message)
+        else:
+            flash(_("The session is added."), "success")
+            return redirect(url_for("workshops.show", workshop_id=workshop.id, _anchor="sessions"))
+    return _page(workshop, session_form=form, status=400)
+
+
+def _session_or_404(workshop, session_id):
+    number = id_arg(session_id)
+    found = workshop_sessions.get_session(workshop, number) if number is not None else None
+    return found or abort(404)
+
+
+@bp.route("/workshops/<int:workshop_id>/sessions/<int:session_id>/remove", methods=["POST"])
+def remove_session(workshop_id: int, session_id: int):
+    workshop = _workshop_or_404(workshop_id)
+    workshop_sessions.remove_session(current_user, _session_or_404(workshop, session_id))
+    flash(_("The session is removed."), "info")
+    return redirect(url_for("workshops.show", workshop_id=workshop.id, _anchor="sessions"))
+
+
 # --- Calendars --------------------------------------------------------------------------------
 
 
@@ -135,6 +170,16 @@ def _ics(body: bytes, name: str) -> Response:
 def ics(workshop_id: int):
     workshop = _workshop_or_404(workshop_id)
     return _ics(workshop_calendar.workshop_ics(current_user, workshop), f"workshop-{workshop.id}")
+
+
+@bp.route("/workshops/<int:workshop_id>/sessions/<int:session_id>.ics")
+def session_ics(workshop_id: int, session_id: int):
+    workshop = _workshop_or_404(workshop_id)
+    session = _session_or_404(workshop, session_id)
+    return _ics(
+        workshop_calendar.session_ics(current_user, session),
+        f"workshop-{workshop.id}-session-{session.id}",
+    )
 
 
 @bp.route("/workshops/calendar", methods=["GET", "POST"])

@@ -1,4 +1,4 @@
-"""Workshops, registrations with a waitlist, calendar feeds; the workshop_seat notification
+"""Workshops, their sessions, registrations with a waitlist, calendar feeds; the workshop_seat notification
 (issue 18)
 
 Revision ID: 0031_workshops
@@ -22,6 +22,11 @@ OLD_KINDS = (
     "private_report", "topic_access", "bookmark_reminder",
 )  # fmt: skip
 NEW_KINDS = OLD_KINDS + ("workshop_seat",)
+LINK_TABLES = (
+    ("workshop_session_chairs", "user_id", "users"),
+    ("workshop_session_agenda_items", "agenda_item_id", "agenda_items"),
+    ("workshop_session_topics", "topic_id", "topics"),
+)
 
 
 def _check(kinds):
@@ -102,6 +107,51 @@ def upgrade():
         )
         batch_op.create_index("ix_workshop_registrations_user", ["user_id"], unique=False)
     op.create_table(
+        "workshop_sessions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("workshop_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("room", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "ends_at > starts_at", name=op.f("ck_workshop_sessions_session_ends_after_start")
+        ),
+        sa.ForeignKeyConstraint(
+            ["workshop_id"],
+            ["workshops.id"],
+            name=op.f("fk_workshop_sessions_workshop_id_workshops"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_workshop_sessions")),
+    )
+    with op.batch_alter_table("workshop_sessions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_workshop_sessions_workshop_starts", ["workshop_id", "starts_at"], unique=False
+        )
+    for table, column, target in LINK_TABLES:
+        op.create_table(
+            table,
+            sa.Column("session_id", sa.Integer(), nullable=False),
+            sa.Column(column, sa.Integer(), nullable=False),
+            sa.ForeignKeyConstraint(
+                ["session_id"],
+                ["workshop_sessions.id"],
+                name=op.f(f"fk_{table}_session_id_workshop_sessions"),
+                ondelete="CASCADE",
+            ),
+            sa.ForeignKeyConstraint(
+                [column],
+                [f"{target}.id"],
+                name=op.f(f"fk_{table}_{column}_{target}"),
+                ondelete="CASCADE",
+            ),
+            sa.PrimaryKeyConstraint("session_id", column, name=op.f(f"pk_{table}")),
+        )
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(batch_op.f(f"ix_{table}_{column}"), [column], unique=False)
+    op.create_table(
         "workshop_calendar_feeds",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
@@ -124,7 +174,7 @@ def downgrade():
     refuse_data_loss(
         "0031_workshops",
         {
-            "workshops": count("workshops"),
+            "workshops (with their sessions)": count("workshops"),
             "workshop registrations (seats and waitlist places)": count("workshop_registrations"),
             "members' calendar feed addresses": count("workshop_calendar_feeds"),
             "workshop seat notifications": count("notifications", "kind = 'workshop_seat'"),
@@ -135,6 +185,13 @@ def downgrade():
         batch_op.drop_constraint(op.f("ck_notifications_notification_kind"), type_="check")
         batch_op.create_check_constraint("notification_kind", sa.text(_check(OLD_KINDS)))
     op.drop_table("workshop_calendar_feeds")
+    for table, column, _target in reversed(LINK_TABLES):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(batch_op.f(f"ix_{table}_{column}"))
+        op.drop_table(table)
+    with op.batch_alter_table("workshop_sessions", schema=None) as batch_op:
+        batch_op.drop_index("ix_workshop_sessions_workshop_starts")
+    op.drop_table("workshop_sessions")
     with op.batch_alter_table("workshop_registrations", schema=None) as batch_op:
         batch_op.drop_index("ix_workshop_registrations_user")
         batch_op.drop_index("ix_workshop_registrations_queue")
