@@ -159,6 +159,37 @@ ROLES = ["visitor", "member", "moderator", "admin"]
 # --- One world to be hostile to ------------------------------------------------------------
 
 
+def _workshop_with_a_session(moderator, member):
+    """A workshop (issue 18) the member holds a seat at, with one session."""
+    from datetime import timedelta
+
+    from forum.models.types import utcnow
+    from forum.services import workshop_sessions, workshops
+
+    starts = utcnow() + timedelta(days=10)
+    workshop = workshops.create_workshop(
+        moderator,
+        workshops.WorkshopDraft(
+            title="A workshop",
+            description="",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=4),
+            timezone="UTC",
+            capacity=1,
+            place="Cairo",
+        ),
+    )
+    workshops.register(member, workshop)
+    session = workshop_sessions.add_session(
+        moderator,
+        workshop,
+        workshop_sessions.SessionDraft(
+            title="A session", starts_at=starts, ends_at=starts + timedelta(hours=1)
+        ),
+    )
+    return workshop, session
+
+
 @pytest.fixture
 def world(app, member, other_member, moderator, admin, safety):
     """A topic with a reply, a tag, an agenda item, an open budget round, an application, a
@@ -172,6 +203,7 @@ def world(app, member, other_member, moderator, admin, safety):
     application = make_application()
     notification = db.session.scalar(select(Notification).where(Notification.user_id == member.id))
     bookmark = bookmarks.bookmark_post(member, reply, note="reread")
+    workshop, session = _workshop_with_a_session(moderator, member)
     people = {"member": member, "moderator": moderator, "admin": admin}
     return {
         "people": people,
@@ -186,6 +218,8 @@ def world(app, member, other_member, moderator, admin, safety):
             "application_id": application.id,
             "notification_id": notification.id if notification else 1,
             "bookmark_id": bookmark.id,
+            "workshop_id": workshop.id,  # issue 18
+            "session_id": session.id,
             "part": 1,  # of the sitemap
         },
         "strings": {
