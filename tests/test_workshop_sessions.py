@@ -111,3 +111,19 @@ def workshop_zone(workshop):
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(workshop.timezone)
+
+
+def add_session(organiser, workshop, *, topics=()):
+    """A one-hour session at the workshop's start, taking up these topics."""
+    from forum.services import workshop_sessions
+
+    return workshop_sessions.add_session(
+        organiser,
+        workshop,
+        workshop_sessions.SessionDraft(
+            title="A session",
+            starts_at=workshop.starts_at,
+            ends_at=workshop.starts_at + timedelta(hours=1),
+            topic_refs=[str(t.id) for t in topics],
+        ),
+    )

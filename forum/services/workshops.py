@@ -17,7 +17,7 @@ from datetime import datetime
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
 from forum import mail
@@ -313,7 +313,7 @@ class WorkshopView:
     workshop: Workshop
     seats_taken: int
     waiting: int
-    mine: WorkshopRegistration | None
+    my_status: RegistrationStatus | None  # the reader's registration, if any
     my_place: int | None  # 1 = first on the waitlist
     participants: list[WorkshopRegistration]  # those the reader may see listed
 
@@ -324,26 +324,29 @@ class WorkshopView:
 
 def workshop_view(viewer: User, workshop: Workshop) -> WorkshopView:
     """What the workshop page shows the reader: counts, their own place, the participants they
-    may see (organisers: everyone; others: those who chose to be listed)."""
-    counts = dict(
-        db.session.execute(
-            select(WorkshopRegistration.status, func.count())
-            .where(WorkshopRegistration.workshop_id == workshop.id)
-            .group_by(WorkshopRegistration.status)
-        ).all()
+    may see (organisers: everyone; others: those who chose to be listed). Two queries: the
+    counts per status carry the reader's status and place (a page has 10 statements at most)."""
+    viewer_id = viewer.id if getattr(viewer, "is_authenticated", False) else -1
+    reg = WorkshopRegistration
+    mine_id = (
+        select(reg.id)
+        .where(reg.workshop_id == workshop.id, reg.user_id == viewer_id)
+        .scalar_subquery()
     )
-    mine = registration_of(viewer, workshop)
-    place = None
-    if mine is not None and mine.status is RegistrationStatus.WAITLISTED:
-        place = db.session.scalar(
-            select(func.count())
-            .select_from(WorkshopRegistration)
-            .where(
-                WorkshopRegistration.workshop_id == workshop.id,
-                WorkshopRegistration.status == RegistrationStatus.WAITLISTED,
-                WorkshopRegistration.id <= mine.id,
-            )
+    rows = db.session.execute(
+        select(
+            reg.status,
+            func.count(),
+            func.max(case((reg.user_id == viewer_id, 1), else_=0)),
+            func.sum(case((reg.id <= mine_id, 1), else_=0)),
         )
+        .where(reg.workshop_id == workshop.id)
+        .group_by(reg.status)
+    ).all()
+    counts = {status: number for status, number, _mine, _upto in rows}
+    mine = next(((status, upto) for status, _n, is_mine, upto in rows if is_mine), None)
+    my_status = RegistrationStatus(mine[0]) if mine else None
+    place = mine[1] if my_status is RegistrationStatus.WAITLISTED else None
     participants = db.session.scalars(
         select(WorkshopRegistration)
         .join(User, User.id == WorkshopRegistration.user_id)
@@ -358,7 +361,7 @@ def workshop_view(viewer: User, workshop: Workshop) -> WorkshopView:
         workshop=workshop,
         seats_taken=counts.get(RegistrationStatus.REGISTERED, 0),
         waiting=counts.get(RegistrationStatus.WAITLISTED, 0),
-        mine=mine,
+        my_status=my_status,
         my_place=place,
         participants=list(participants),
     )
