@@ -4,15 +4,12 @@ is waitlisted; another cancels; the first is promoted and sees the notification.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from forum.models.types import utcnow
 from forum.services import workshops
-from forum.services.workshops import WorkshopDraft
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, make_workshop
 from tests.pages import Forum
 
 pytestmark = pytest.mark.browser
@@ -32,18 +29,13 @@ class WorkshopPage:
 def test_waitlisted_member_is_promoted_when_another_cancels_and_sees_the_notification(
     page, live_server, moderator
 ):
-    starts = utcnow() + timedelta(days=20)
-    workshop = workshops.create_workshop(
+    workshop = make_workshop(
         moderator,
-        WorkshopDraft(
-            title="Safety evaluations in practice",
-            description="Hands-on.",
-            starts_at=starts,
-            ends_at=starts + timedelta(hours=4),
-            timezone="Africa/Cairo",
-            capacity=1,
-            place="Cairo",
-        ),
+        title="Safety evaluations in practice",
+        timezone="Africa/Cairo",
+        capacity=1,
+        place="Cairo",
+        online_url="",
     )
     holder = make_user(display_name="Hana Holder")
     waiter = make_user(display_name="Wael Waiter")

@@ -161,32 +161,12 @@ ROLES = ["visitor", "member", "moderator", "admin"]
 
 def _workshop_with_a_session(moderator, member):
     """A workshop (issue 18) the member holds a seat at, with one session."""
-    from datetime import timedelta
+    from forum.services import workshops
+    from tests.factories import make_session, make_workshop
 
-    from forum.models.types import utcnow
-    from forum.services import workshop_sessions, workshops
-
-    starts = utcnow() + timedelta(days=10)
-    workshop = workshops.create_workshop(
-        moderator,
-        workshops.WorkshopDraft(
-            title="A workshop",
-            description="",
-            starts_at=starts,
-            ends_at=starts + timedelta(hours=4),
-            timezone="UTC",
-            capacity=1,
-            place="Cairo",
-        ),
-    )
+    workshop = make_workshop(moderator, capacity=1)
     workshops.register(member, workshop)
-    session = workshop_sessions.add_session(
-        moderator,
-        workshop,
-        workshop_sessions.SessionDraft(
-            title="A session", starts_at=starts, ends_at=starts + timedelta(hours=1)
-        ),
-    )
+    session = make_session(moderator, workshop)
     return workshop, session
 
 

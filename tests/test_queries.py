@@ -642,13 +642,12 @@ def test_workshop_pages_query_counts_do_not_grow_with_participants_or_sessions(
     client, queries, moderator, safety
 ):
     from forum.services import workshops
-    from tests.test_workshop_sessions import add_session
-    from tests.test_workshops import make_workshop
+    from tests.factories import make_session, make_workshop
 
     reader = make_user()
     workshop = make_workshop(moderator, capacity=100)
     workshops.register(reader, workshop, listed=True)
-    add_session(moderator, workshop, topics=[make_topic(safety, author=reader)])
+    make_session(moderator, workshop, topics=[make_topic(safety, author=reader)])
     client.login(reader)
     few = {
         "workshop": count_page_queries(client, queries, f"/workshops/{workshop.id}"),
@@ -659,7 +658,7 @@ def test_workshop_pages_query_counts_do_not_grow_with_participants_or_sessions(
         workshops.register(make_user(), workshop, listed=bool(i % 2))
         make_workshop(moderator, title=f"Workshop {i}")
     for _ in range(9):
-        add_session(moderator, workshop, topics=[make_topic(safety, author=reader)])
+        make_session(moderator, workshop, topics=[make_topic(safety, author=reader)])
     many = {
         "workshops": count_page_queries(client, queries, "/workshops"),
         "workshop": count_page_queries(client, queries, f"/workshops/{workshop.id}"),

@@ -12,9 +12,8 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models import WorkshopSession
 from forum.models.types import utcnow
-from tests.factories import make_agenda_item, make_topic
+from tests.factories import make_agenda_item, make_topic, make_workshop
 from tests.helpers import field_error
-from tests.test_workshops import make_workshop
 
 
 def _berlin(day: datetime) -> str:
@@ -111,19 +110,3 @@ def workshop_zone(workshop):
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(workshop.timezone)
-
-
-def add_session(organiser, workshop, *, topics=()):
-    """A one-hour session at the workshop's start, taking up these topics."""
-    from forum.services import workshop_sessions
-
-    return workshop_sessions.add_session(
-        organiser,
-        workshop,
-        workshop_sessions.SessionDraft(
-            title="A session",
-            starts_at=workshop.starts_at,
-            ends_at=workshop.starts_at + timedelta(hours=1),
-            topic_refs=[str(t.id) for t in topics],
-        ),
-    )

@@ -25,26 +25,10 @@ from forum.models import (
 from forum.models.types import utcnow
 from forum.services import workshop_calendar, workshops
 from forum.services.workshops import Registered, WorkshopDraft
-from tests.factories import make_user
+from tests.factories import make_user, make_workshop
 from tests.helpers import field_error
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def make_workshop(organiser, **overrides) -> Workshop:
-    starts = overrides.pop("starts_at", utcnow() + timedelta(days=30))
-    values = {
-        "title": "Red-teaming open models",
-        "description": "We **test** refusals.",
-        "starts_at": starts,
-        "ends_at": starts + timedelta(hours=6),
-        "timezone": "Europe/Berlin",
-        "capacity": 2,
-        "place": "Room 101, Berlin",
-        "online_url": "https://meet.example.org/redteam",
-        **overrides,
-    }
-    return workshops.create_workshop(organiser, WorkshopDraft(**values))
 
 
 def places(workshop) -> list[tuple[str, str]]:
@@ -157,6 +141,9 @@ def test_past_capacity_members_join_the_waitlist_in_order_and_move_up_on_cancell
     assert "Red-teaming open models" in str(message["Subject"])
     actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)).all()
     assert actions == ["workshop.create", "workshop.promote"]
+    log = app.test_client().get("/moderation/log").get_data(as_text=True)
+    assert "The forum gave a freed workshop seat to the first member on its waitlist." in log
+    assert "Ben" not in log  # who moved up stays private
 
 
 def test_leaving_the_waitlist_promotes_nobody(app, moderator, mail_server):
