@@ -34,7 +34,12 @@ from forum.models import (
     VotingRound,
 )
 from forum.models.types import utcnow
-from forum.models.workshops import RegistrationStatus, Workshop, WorkshopRegistration
+from forum.models.workshops import (
+    RegistrationStatus,
+    Workshop,
+    WorkshopOrganiser,
+    WorkshopRegistration,
+)
 
 
 @dataclass(frozen=True)
@@ -896,8 +901,27 @@ def can_view_workshop(user: User | None, workshop: Workshop) -> Decision:
     return ALLOW
 
 
+def is_appointed_organiser(user: Any) -> bool:
+    """A member an admin let organise workshops (WorkshopOrganiser), not suspended."""
+    return bool(
+        _signed_in(user)
+        and not user.is_suspended
+        and db.session.get(WorkshopOrganiser, user.id) is not None
+    )
+
+
 def can_create_workshop(user: User | None, thing: Any = None) -> Decision:
-    return _staff(user, admin=False, refusal=_l("Only moderators create workshops."))
+    if is_appointed_organiser(user):
+        return ALLOW
+    return _staff(
+        user,
+        admin=False,
+        refusal=_l("Only moderators and members an admin lets organise create workshops."),
+    )
+
+
+def can_appoint_organisers(user: User | None, thing: Any = None) -> Decision:
+    return _staff(user, admin=True, refusal=_l("Only admins choose who organises workshops."))
 
 
 def can_edit_workshop(user: User | None, workshop: Workshop) -> Decision:
@@ -1037,6 +1061,7 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     # workshops (issue 18)
     "view_workshop": can_view_workshop,
     "create_workshop": can_create_workshop,
+    "appoint_organisers": can_appoint_organisers,
     "edit_workshop": can_edit_workshop,
     "register_for_workshop": can_register_for_workshop,
     "see_workshop_link": can_see_workshop_link,

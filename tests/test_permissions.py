@@ -178,7 +178,8 @@ MATRIX = {
     # a seat at it; the link is for participants; unlisted participants are seen by organisers
     ("view_workshop", "workshop"): EVERYONE,
     ("view_workshop", "cancelled_workshop"): EVERYONE,
-    ("create_workshop", None): MODERATORS,
+    ("create_workshop", None): MODERATORS,  # and members an admin appointed (none here)
+    ("appoint_organisers", None): {"admin"},
     ("edit_workshop", "workshop"): MODERATORS,
     ("register_for_workshop", "workshop"): WRITERS,
     ("register_for_workshop", "closed_workshop"): set(),

@@ -347,3 +347,41 @@ def test_the_participant_list_query_agrees_with_the_rule_for_one_registration(
         }
         assert listed == allowed, viewer
     assert len(allowed) == 2  # the moderator sees both
+
+
+# --- Organisers an admin appoints ------------------------------------------------------------
+
+
+def test_a_member_an_admin_lets_organise_creates_and_edits_their_workshop_until_dismissed(
+    client, admin, member, other_member, moderator
+):
+    client.login(admin)
+    response = client.post("/workshops/organisers", data={"handle": f"@{member.handle}"})
+    assert response.status_code == 302
+    client.logout()
+    client.login(member)
+    assert client.get("/workshops/new").status_code == 200
+    mine = make_workshop(member, title="Member-run workshop")
+    assert client.get(f"/workshops/{mine.id}/edit").status_code == 200
+    theirs = make_workshop(moderator)
+    assert client.get(f"/workshops/{theirs.id}/edit").status_code == 403
+    client.logout()
+    client.login(admin)
+    client.post(f"/workshops/organisers/{member.id}/remove")
+    client.logout()
+    client.login(member)
+    assert client.get("/workshops/new").status_code == 403
+
+
+def test_appointing_an_unknown_handle_is_refused_at_the_field(client, admin):
+    client.login(admin)
+    response = client.post("/workshops/organisers", data={"handle": "@nobody\x00" + "x" * 50})
+    assert response.status_code == 400
+    client.get("/workshops/organisers")
+    unknown = client.post("/workshops/organisers", data={"handle": "@nobody"})
+    assert "No member has this handle." in field_error(unknown, "handle")
+
+
+def test_only_admins_choose_organisers(client, moderator):
+    client.login(moderator)
+    assert client.get("/workshops/organisers").status_code == 403

@@ -195,3 +195,11 @@ class SessionForm(FlaskForm):
             topic_refs=_lines(self.topics.data),
             **moments,
         )
+
+
+class OrganiserForm(FlaskForm):
+    handle = StringField(
+        _l("Member's @handle"),
+        filters=[_strip],
+        validators=[DataRequired(_l("Whom do you let organise?")), Length(max=31)],
+    )

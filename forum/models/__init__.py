@@ -64,6 +64,7 @@ from forum.models.workshops import (
     CalendarFeed,
     RegistrationStatus,
     Workshop,
+    WorkshopOrganiser,
     WorkshopRegistration,
     WorkshopSession,
 )
@@ -127,6 +128,7 @@ __all__ = [
     "CalendarFeed",
     "RegistrationStatus",
     "Workshop",
+    "WorkshopOrganiser",
     "WorkshopRegistration",
     "WorkshopSession",
 ]

@@ -152,6 +152,19 @@ class WorkshopSession(db.Model):
     )
 
 
+class WorkshopOrganiser(db.Model):
+    """A member an admin lets create workshops (and organise the ones they create)."""
+
+    __tablename__ = "workshop_organisers"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
 class CalendarFeed(db.Model):
     """A member's secret calendar feed of the workshops they registered for. Only the SHA-256
     of the token is kept; revoking replaces it, so the old address stops answering."""

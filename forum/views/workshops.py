@@ -7,9 +7,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from forum.forms.workshops import RegistrationForm, SessionForm, WorkshopForm
+from forum.forms.workshops import OrganiserForm, RegistrationForm, SessionForm, WorkshopForm
 from forum.permissions import can, require
-from forum.services import workshop_calendar, workshop_sessions, workshops
+from forum.services import workshop_calendar, workshop_organisers, workshop_sessions, workshops
 from forum.services.workshops import Registered, WorkshopProblem
 from forum.views import STALE_FORM, id_arg, page_arg, refusal_of_sent_form
 
@@ -122,6 +122,36 @@ def unregister(workshop_id: int):
     workshops.cancel_registration(current_user, workshop)
     flash(_("Your registration is cancelled."), "info")
     return redirect(url_for("workshops.show", workshop_id=workshop.id))
+
+
+# --- Organisers -----------------------------------------------------------------------------
+
+
+@bp.route("/workshops/organisers", methods=["GET", "POST"])
+def organisers():
+    require(current_user, "appoint_organisers")
+    form = OrganiserForm()
+    if form.validate_on_submit():
+        try:
+            member = workshop_organisers.appoint_organiser(current_user, form.handle.data)
+        except WorkshopProblem as problem:
+            form.handle.errors.append(problem.message)
+        else:
+            flash(_("%(name)s may now organise workshops.", name=member.display_name), "success")
+            return redirect(url_for("workshops.organisers"))
+    return render_template(
+        "workshops/organisers.html", form=form, organisers=workshop_organisers.organisers()
+    ), 400 if form.errors else 200
+
+
+@bp.route("/workshops/organisers/<int:user_id>/remove", methods=["POST"])
+def dismiss_organiser(user_id: int):
+    require(current_user, "appoint_organisers")
+    number = id_arg(user_id)
+    if number is not None:
+        workshop_organisers.dismiss_organiser(current_user, number)
+    flash(_("They no longer organise new workshops."), "info")
+    return redirect(url_for("workshops.organisers"))
 
 
 # --- Sessions -------------------------------------------------------------------------------

@@ -152,6 +152,18 @@ def upgrade():
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.create_index(batch_op.f(f"ix_{table}_{column}"), [column], unique=False)
     op.create_table(
+        "workshop_organisers",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_workshop_organisers_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_workshop_organisers")),
+    )
+    op.create_table(
         "workshop_calendar_feeds",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
@@ -177,6 +189,7 @@ def downgrade():
             "workshops (with their sessions)": count("workshops"),
             "workshop registrations (seats and waitlist places)": count("workshop_registrations"),
             "members' calendar feed addresses": count("workshop_calendar_feeds"),
+            "members admins let organise workshops": count("workshop_organisers"),
             "workshop seat notifications": count("notifications", "kind = 'workshop_seat'"),
         },
     )
@@ -185,6 +198,7 @@ def downgrade():
         batch_op.drop_constraint(op.f("ck_notifications_notification_kind"), type_="check")
         batch_op.create_check_constraint("notification_kind", sa.text(_check(OLD_KINDS)))
     op.drop_table("workshop_calendar_feeds")
+    op.drop_table("workshop_organisers")
     for table, column, _target in reversed(LINK_TABLES):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(batch_op.f(f"ix_{table}_{column}"))
