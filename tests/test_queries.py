@@ -62,7 +62,8 @@ STATEMENTS = {
     # sessions (+3 for chairs, agenda items, topics), the reader, the unread count, and whether
     # they hold a seat (the online link's rule).
     ("workshop", "member"): 10,
-    ("workshops", "member"): 4,  # the reader, the count, the page, the unread count
+    # The reader, the count, the page, the unread count, and whether an admin let them organise.
+    ("workshops", "member"): 5,
     ("public page", "admin"): 3,
     ("sitemap", "visitor"): 9,
     ("search", "visitor"): 4,
