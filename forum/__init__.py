@@ -66,6 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         search,
         sitemap,
         transparency,
+        workshops,
     )
 
     app.register_blueprint(accounts.bp)
@@ -89,6 +90,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(guidelines.bp)  # guidelines drafted together (issue 18)
     app.register_blueprint(guideline_releases.bp)
     app.register_blueprint(papers.bp)  # papers and their deadlines (issue 18)
+    app.register_blueprint(workshops.bp)  # issue 18
 
     errors.init_app(app)
 

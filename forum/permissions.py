@@ -40,6 +40,12 @@ from forum.models import (
 )
 from forum.models.papers import UNSUBMITTED
 from forum.models.types import utcnow
+from forum.models.workshops import (
+    RegistrationStatus,
+    Workshop,
+    WorkshopOrganiser,
+    WorkshopRegistration,
+)
 
 
 @dataclass(frozen=True)
@@ -1022,6 +1028,116 @@ def can_ask_to_join_paper(user: User | None, paper: Any) -> Decision:
     return ALREADY_AN_AUTHOR if mine.state == AuthorState.AUTHOR else ALREADY_ASKED
 
 
+# --- Workshops (issue 18) -----------------------------------------------------------------------
+# Workshops are public events: anyone may read one (a cancelled one too, marked so). Moderators
+# create them and organise them; members register until registration closes or it starts. The
+# online link is for participants when the organiser says so; the list of participants shows
+# organisers everyone, and others only those who chose to be listed.
+
+
+def is_workshop_organiser(user: Any, workshop: Workshop | None) -> bool:
+    """A moderator or admin (not suspended), or the member who organises this workshop."""
+    if _acts_as_moderator(user):
+        return True
+    return workshop is not None and _is_self(user, workshop.organiser_id) and not user.is_suspended
+
+
+def can_view_workshop(user: User | None, workshop: Workshop) -> Decision:
+    return ALLOW
+
+
+def is_appointed_organiser(user: Any) -> bool:
+    """A member an admin let organise workshops (WorkshopOrganiser), not suspended."""
+    return bool(
+        _signed_in(user)
+        and not user.is_suspended
+        and db.session.get(WorkshopOrganiser, user.id) is not None
+    )
+
+
+def can_create_workshop(user: User | None, thing: Any = None) -> Decision:
+    if is_appointed_organiser(user):
+        return ALLOW
+    return _staff(
+        user,
+        admin=False,
+        refusal=_l("Only moderators and members an admin lets organise create workshops."),
+    )
+
+
+def can_appoint_organisers(user: User | None, thing: Any = None) -> Decision:
+    return _staff(user, admin=True, refusal=_l("Only admins choose who organises workshops."))
+
+
+def can_edit_workshop(user: User | None, workshop: Workshop) -> Decision:
+    if is_workshop_organiser(user, workshop):
+        return ALLOW
+    if not _signed_in(user):
+        return _deny(_l("Please log in."), needs_login=True)
+    return _deny(_l("Only the workshop's organisers can change it."))
+
+
+WORKSHOP_CANCELLED = _deny(_l("This workshop was cancelled: it takes no registrations."))
+WORKSHOP_REGISTRATION_CLOSED = _deny(_l("Registration for this workshop has closed."))
+
+
+def can_register_for_workshop(user: User | None, workshop: Workshop) -> Decision:
+    """Members not suspended, while the workshop is on, not started, and registration open."""
+    decision = _may_write(user)
+    if not decision:
+        return decision
+    if workshop.is_cancelled:
+        return WORKSHOP_CANCELLED
+    now = utcnow()
+    closes = workshop.registration_closes_at or workshop.starts_at
+    if now >= min(closes, workshop.starts_at):
+        return WORKSHOP_REGISTRATION_CLOSED
+    return ALLOW
+
+
+def _holds_seat(user: Any, workshop: Workshop) -> bool:
+    return bool(
+        _signed_in(user)
+        and db.session.scalar(
+            select(WorkshopRegistration.id).where(
+                WorkshopRegistration.workshop_id == workshop.id,
+                WorkshopRegistration.user_id == user.id,
+                WorkshopRegistration.status == RegistrationStatus.REGISTERED,
+            )
+        )
+    )
+
+
+def can_see_workshop_link(user: User | None, workshop: Workshop) -> Decision:
+    """The online link: for everyone, or (when the organiser marked it so) for members holding
+    a seat and the organisers; the waitlist does not see it."""
+    if not workshop.link_for_participants_only or is_workshop_organiser(user, workshop):
+        return ALLOW
+    if not _signed_in(user):
+        return _deny(_l("Log in and register to see the online link."), needs_login=True)
+    if _holds_seat(user, workshop):
+        return ALLOW
+    return _deny(_l("The online link is shown to registered participants."))
+
+
+def can_see_participant(user: User | None, registration: WorkshopRegistration) -> Decision:
+    """One registration on the list: organisers see all; others, those who chose to be listed
+    (and their own)."""
+    if registration.listed or _is_self(user, registration.user_id):
+        return ALLOW
+    if is_workshop_organiser(user, registration.workshop):
+        return ALLOW
+    return _not_found()
+
+
+def listed_participants(viewer: Any, workshop: Workshop) -> ColumnElement[bool]:
+    """SQL twin of can_see_participant, for the registrations of this one workshop."""
+    if is_workshop_organiser(viewer, workshop):
+        return true()
+    own = WorkshopRegistration.user_id == viewer.id if _signed_in(viewer) else false()
+    return or_(WorkshopRegistration.listed.is_(True), own)
+
+
 RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_topic": can_create_topic,
     "suggest_members": can_suggest_members,
@@ -1101,6 +1217,14 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_paper": can_create_paper,
     "edit_paper": can_edit_paper,
     "ask_to_join_paper": can_ask_to_join_paper,
+    # workshops (issue 18)
+    "view_workshop": can_view_workshop,
+    "create_workshop": can_create_workshop,
+    "appoint_organisers": can_appoint_organisers,
+    "edit_workshop": can_edit_workshop,
+    "register_for_workshop": can_register_for_workshop,
+    "see_workshop_link": can_see_workshop_link,
+    "see_participant": can_see_participant,
 }
 
 

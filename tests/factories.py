@@ -166,3 +166,43 @@ def close_round(round_):
     db.session.commit()
     round_results.close_due_rounds()
     return voting.get_round(round_.id)
+
+
+def make_workshop(organiser: User, **overrides):
+    """A workshop a month ahead in Berlin, 2 seats, a place and a participants-only link."""
+    from datetime import timedelta
+
+    from forum.models.types import utcnow
+    from forum.services import workshops
+
+    starts = overrides.pop("starts_at", utcnow() + timedelta(days=30))
+    values = {
+        "title": "Red-teaming open models",
+        "description": "We **test** refusals.",
+        "starts_at": starts,
+        "ends_at": starts + timedelta(hours=6),
+        "timezone": "Europe/Berlin",
+        "capacity": 2,
+        "place": "Room 101, Berlin",
+        "online_url": "https://meet.example.org/redteam",
+        **overrides,
+    }
+    return workshops.create_workshop(organiser, workshops.WorkshopDraft(**values))
+
+
+def make_session(organiser: User, workshop, *, topics=()):
+    """A one-hour session at the workshop's start, taking up these topics."""
+    from datetime import timedelta
+
+    from forum.services import workshop_sessions
+
+    return workshop_sessions.add_session(
+        organiser,
+        workshop,
+        workshop_sessions.SessionDraft(
+            title="A session",
+            starts_at=workshop.starts_at,
+            ends_at=workshop.starts_at + timedelta(hours=1),
+            topic_refs=[str(t.id) for t in topics],
+        ),
+    )

@@ -169,6 +169,17 @@ ROLES = ["visitor", "member", "moderator", "admin"]
 # --- One world to be hostile to ------------------------------------------------------------
 
 
+def _workshop_with_a_session(moderator, member):
+    """A workshop (issue 18) the member holds a seat at, with one session."""
+    from forum.services import workshops
+    from tests.factories import make_session, make_workshop
+
+    workshop = make_workshop(moderator, capacity=1)
+    workshops.register(member, workshop)
+    session = make_session(moderator, workshop)
+    return workshop, session
+
+
 @pytest.fixture
 def world(app, member, other_member, moderator, admin, safety):
     """A topic with a reply, a tag, an agenda item, an open budget round, an application, a
@@ -193,6 +204,7 @@ def world(app, member, other_member, moderator, admin, safety):
         member, guideline, heading="Scope", body="Open weights.", reason="First draft"
     )
     guidelines.change_state(member, guideline, to=GuidelineState.OPEN)
+    workshop, session = _workshop_with_a_session(moderator, member)
     people = {"member": member, "moderator": moderator, "admin": admin}
     return {
         "people": people,
@@ -215,6 +227,8 @@ def world(app, member, other_member, moderator, admin, safety):
             "number": 1,  # a version
             "major": 1,  # a release (none exists yet)
             "minor": 0,
+            "workshop_id": workshop.id,  # issue 18
+            "session_id": session.id,
             "part": 1,  # of the sitemap
         },
         "strings": {

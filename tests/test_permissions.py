@@ -16,6 +16,7 @@ from forum.models import (
     NotificationKind,
     PaperStatus,
     RegistrationMode,
+    RegistrationStatus,
     Role,
     SiteSettings,
     TopicAccess,
@@ -23,6 +24,8 @@ from forum.models import (
     UserState,
     VotingMethod,
     VotingRound,
+    Workshop,
+    WorkshopRegistration,
 )
 from forum.models.types import utcnow
 from forum.permissions import RULES, can
@@ -199,6 +202,19 @@ MATRIX = {
     ("edit_paper", "submitted_paper"): {"author"},
     ("ask_to_join_paper", "draft_paper"): MODERATORS,
     ("ask_to_join_paper", "submitted_paper"): {"member", "invited", "moderator", "admin"},
+    # workshops (issue 18): public events; the moderator organises "workshop", the author holds
+    # a seat at it; the link is for participants; unlisted participants are seen by organisers
+    ("view_workshop", "workshop"): EVERYONE,
+    ("view_workshop", "cancelled_workshop"): EVERYONE,
+    ("create_workshop", None): MODERATORS,  # and members an admin appointed (none here)
+    ("appoint_organisers", None): {"admin"},
+    ("edit_workshop", "workshop"): MODERATORS,
+    ("register_for_workshop", "workshop"): WRITERS,
+    ("register_for_workshop", "closed_workshop"): set(),
+    ("register_for_workshop", "cancelled_workshop"): set(),
+    ("see_workshop_link", "workshop"): {"member"} | AUTHOR_OR_MODERATORS,  # both hold seats
+    ("see_participant", "authors_unlisted_registration"): AUTHOR_OR_MODERATORS,
+    ("see_participant", "listed_registration"): EVERYONE,
 }
 # Refusals a visitor gets that logging in might lift: sent to log in, or (for things they may
 # not know exist) the page of a missing id. Every other refusal says why logging in would not help.
@@ -289,6 +305,7 @@ def _build_world():
         ]
     }
     db.session.add_all(bookmarks.values())
+    workshops = _workshops(people)
     attached = {}
     for name, on in [
         ("attachment", post),
@@ -384,8 +401,45 @@ def _build_world():
         **bookmarks,
         **attached,
         **guidelines,
+        **workshops,
     }
     return people, targets
+
+
+def _workshops(people) -> dict:
+    soon = utcnow() + timedelta(days=10)
+    made = {
+        name: Workshop(
+            title=name,
+            starts_at=soon,
+            ends_at=soon + timedelta(hours=3),
+            capacity=5,
+            online_url="https://meet.example.org/w",
+            link_for_participants_only=True,
+            organiser_id=people["moderator"].id,
+            **extra,
+        )
+        for name, extra in [
+            ("workshop", {}),
+            ("closed_workshop", {"registration_closes_at": utcnow() - timedelta(hours=1)}),
+            ("cancelled_workshop", {"cancelled_at": utcnow()}),
+        ]
+    }
+    db.session.add_all(made.values())
+    db.session.flush()
+    for name, owner, listed in [
+        ("authors_unlisted_registration", "author", False),
+        ("listed_registration", "member", True),
+    ]:
+        made[name] = WorkshopRegistration(
+            workshop_id=made["workshop"].id,
+            user_id=people[owner].id,
+            status=RegistrationStatus.REGISTERED,
+            listed=listed,
+        )
+        db.session.add(made[name])
+    db.session.flush()
+    return made
 
 
 def test_every_permission_rule_has_rows_in_the_matrix():

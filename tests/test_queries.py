@@ -63,6 +63,12 @@ STATEMENTS = {
     ("agenda feed", "visitor"): 1,
     ("rounds feed", "visitor"): 2,
     ("public page", "visitor"): 2,
+    # Workshops (issue 18): the workshop, seat counts with the reader's place, the participants,
+    # sessions (+3 for chairs, agenda items, topics), the reader, the unread count, and whether
+    # they hold a seat (the online link's rule).
+    ("workshop", "member"): 10,
+    # The reader, the count, the page, the unread count, and whether an admin let them organise.
+    ("workshops", "member"): 5,
     ("public page", "admin"): 3,
     ("sitemap", "visitor"): 9,
     ("search", "visitor"): 4,
@@ -674,3 +680,34 @@ def test_papers_and_deadlines_pages_do_not_grow_with_papers(client, queries):
     assert few == many, queries.report()
     expect("papers", "member", many["/papers"], queries.report())
     expect("paper deadlines", "member", many["/papers/deadlines"], queries.report())
+
+
+def test_workshop_pages_query_counts_do_not_grow_with_participants_or_sessions(
+    client, queries, moderator, safety
+):
+    from forum.services import workshops
+    from tests.factories import make_session, make_workshop
+
+    reader = make_user()
+    workshop = make_workshop(moderator, capacity=100)
+    workshops.register(reader, workshop, listed=True)
+    make_session(moderator, workshop, topics=[make_topic(safety, author=reader)])
+    client.login(reader)
+    few = {
+        "workshop": count_page_queries(client, queries, f"/workshops/{workshop.id}"),
+        "workshops": count_page_queries(client, queries, "/workshops"),
+    }
+    few_sql = queries.report()
+    for i in range(49):
+        workshops.register(make_user(), workshop, listed=bool(i % 2))
+        make_workshop(moderator, title=f"Workshop {i}")
+    for _ in range(9):
+        make_session(moderator, workshop, topics=[make_topic(safety, author=reader)])
+    many = {
+        "workshops": count_page_queries(client, queries, "/workshops"),
+        "workshop": count_page_queries(client, queries, f"/workshops/{workshop.id}"),
+    }
+    assert few == many, f"1 of each:\n{few_sql}\n\n50:\n{queries.report()}"
+    expect("workshop", "member", many["workshop"], queries.report())
+    count_page_queries(client, queries, "/workshops")
+    expect("workshops", "member", many["workshops"], queries.report())

@@ -80,6 +80,14 @@ from forum.models.papers import (
     PaperStatus,
 )
 from forum.models.search import POST_SEARCH_TABLE  # its metadata hooks create the index
+from forum.models.workshops import (
+    CalendarFeed,
+    RegistrationStatus,
+    Workshop,
+    WorkshopOrganiser,
+    WorkshopRegistration,
+    WorkshopSession,
+)
 
 __all__ = [
     "AuthorState",
@@ -152,4 +160,11 @@ __all__ = [
     "TopicKind",
     "User",
     "UserState",
+    # workshops (issue 18)
+    "CalendarFeed",
+    "RegistrationStatus",
+    "Workshop",
+    "WorkshopOrganiser",
+    "WorkshopRegistration",
+    "WorkshopSession",
 ]

@@ -30,6 +30,7 @@ class NotificationKind(enum.StrEnum):
     PRIVATE_REPORT = "private_report"  # for moderators: a member reported something privately
     TOPIC_ACCESS = "topic_access"  # you were let into a restricted topic
     BOOKMARK_REMINDER = "bookmark_reminder"  # a reminder you set on a bookmark is due
+    WORKSHOP_SEAT = "workshop_seat"  # you moved off a workshop's waitlist: a seat is yours
 
 
 # Kinds that may be emailed at once (when the member keeps immediate emails on).

@@ -99,6 +99,12 @@ ACTION_KINDS: dict[str, ActionKind] = {
     "paper.accepted": ActionKind(_l("%(actor)s marked a paper as accepted.")),
     "paper.published": ActionKind(_l("%(actor)s marked a paper as published.")),
     "paper.coauthor_accepted": ActionKind(_l("%(actor)s accepted a co-author on a paper.")),
+    # Workshops (issue 18): which member moved up stays private (the registration id)
+    "workshop.create": ActionKind(_l("%(actor)s created a workshop.")),
+    "workshop.cancel": ActionKind(_l("%(actor)s cancelled a workshop.")),
+    "workshop.promote": ActionKind(
+        _l("%(actor)s gave a freed workshop seat to the first member on its waitlist.")
+    ),
 }
 
 # A kind this table does not know (an older or newer entry): a sentence that names nothing.

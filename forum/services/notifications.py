@@ -281,6 +281,15 @@ def notify_bookmark_reminder(bookmark, *, due_at) -> None:
     _add([{**row, "created_at": due_at, "message": bookmark.note}])
 
 
+def notify_workshop_seat(user_id: int, *, key: str, title: str) -> None:
+    """A member moved off a workshop's waitlist (issue 18): once per registration (no commit).
+    It carries the workshop's title (no topic to name); forum.services.workshops reads the key."""
+    row = _row(
+        user_id, NotificationKind.WORKSHOP_SEAT, actor_id=None, topic_id=None, post_id=None, key=key
+    )
+    _add([{**row, "message": title}])
+
+
 # --- Reading them ----------------------------------------------------------------------------
 
 

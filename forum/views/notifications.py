@@ -22,7 +22,7 @@ from forum.extensions import csrf
 from forum.forms.notifications import EmailPreferencesForm
 from forum.models import NotificationKind, WatchLevel
 from forum.permissions import require
-from forum.services import notifications, topic_areas
+from forum.services import notifications, topic_areas, workshops
 from forum.services import unsubscribe as unsubscribe_links
 from forum.services.digests import sending as digest_sending
 from forum.views import visible_topic_or_404
@@ -58,6 +58,8 @@ def open_one(notification_id: int):
         return redirect(url_for("discussions.topic", topic_id=note.topic_id))
     if note.kind is NotificationKind.ROUND_RESULT:
         return redirect(url_for("agenda.index"))
+    if note.kind is NotificationKind.WORKSHOP_SEAT and (found := workshops.workshop_id_of(note)):
+        return redirect(url_for("workshops.show", workshop_id=found))
     return redirect(url_for("notifications.index"))
 
 
