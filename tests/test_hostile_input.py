@@ -226,7 +226,7 @@ def world(app, member, other_member, moderator, admin, safety):
             "suggestion_id": 1,  # none exists: the page answers 404
             "number": 1,  # a version
             "major": 1,  # a release (none exists yet)
-            "minor": 0,
+            "minor": 1,  # (a 0 would read as unset)
             "workshop_id": workshop.id,  # issue 18
             "session_id": session.id,
             "part": 1,  # of the sitemap
