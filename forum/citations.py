@@ -1,4 +1,5 @@
-"""Citations of a guideline release in BibTeX, CSL-JSON and plain text (issue 18, item 2).
+"""Citations in BibTeX, CSL-JSON and plain text: guideline releases (issue 18, item 2); papers
+use its BibTeX escaping (forum/services/paper_bibtex.py).
 
 Pure computation, no Flask or database: the view passes what to cite. BibTeX values are braced
 and LaTeX's special characters escaped, so a title like "Risks & {mitigations}" parses back as

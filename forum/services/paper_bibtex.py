@@ -3,11 +3,10 @@ and that the reader may see. Values are escaped for (La)TeX so any title parses.
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from forum.citations import bibtex_escape
 from forum.extensions import db
 from forum.models import AgendaItem, Paper, PaperAgendaItem, PaperAuthor, PaperStatus, User
 from forum.permissions import readable_papers
@@ -15,25 +14,7 @@ from forum.permissions import readable_papers
 PAPERS_PER_EXPORT = 500
 # Statuses at which the paper belongs to its venue's proceedings.
 IN_PROCEEDINGS = (PaperStatus.ACCEPTED, PaperStatus.CAMERA_READY, PaperStatus.PUBLISHED)
-_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-_SPECIAL_PATTERN = re.compile("|".join(re.escape(c) for c in _SPECIAL))
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-
-
-def _tex(text: str) -> str:
-    text = _CONTROL.sub(" ", text)
-    return _SPECIAL_PATTERN.sub(lambda m: _SPECIAL[m.group(0)], text)
+_tex = bibtex_escape  # LaTeX's special characters, the one escaping (forum/citations.py)
 
 
 def citation_key(paper: Paper) -> str:
