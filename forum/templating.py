@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 from wtforms import SelectChoice
 
 from forum import links
+from forum.charts import isolated
 from forum.forms.attachments import ACCEPTED
 from forum.forms.moderation import FLAG_REASONS
 from forum.i18n import category_description, category_name, locale_and_zone, text_direction
@@ -122,6 +123,8 @@ def _unread_notifications() -> int:
 def init_app(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    # Member text inside a translated sentence keeps its own direction (Unicode isolates).
+    app.jinja_env.filters["isolate"] = isolated
 
     # Globals (not a context processor) so that imported macros see them too.
     app.jinja_env.globals.update(

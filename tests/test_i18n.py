@@ -73,3 +73,15 @@ def test_an_email_sent_in_its_readers_language_leaves_the_page_in_the_readers(ap
             assert render_template_string("{{ _('Home') }}") == "Home"
         assert gettext("Home") == arabic
         assert render_template_string("{{ _('Home') }}") == arabic
+
+
+def test_an_english_title_inside_an_arabic_sentence_keeps_its_punctuation_in_place(
+    client, member, safety
+):
+    """The reply page's heading puts the topic's title into a translated sentence: on an Arabic
+    page it is isolated (U+2068 … U+2069), so "set?" stays "set?" and the quotes stay around it."""
+    topic = make_topic(safety, author=member, title="Was it in the training set?")
+    client.login(member)
+    client.post("/language", data={"locale": "ar", "next": "/"})
+    page = client.get(f"/t/{topic.id}/reply").get_data(as_text=True)
+    assert "\u2068Was it in the training set?\u2069" in page
