@@ -51,6 +51,8 @@ CACHED_ENDPOINTS = frozenset(
         "agenda.round",
         "transparency.report",
         "pages.page",
+        "accounts.profile",  # a public profile (a private one is a 404, never kept)
+        "accounts.activity",
     }
 )
 # Atom feeds (issue 16): kept like pages, sent back as Atom.
@@ -70,6 +72,11 @@ PRIVATE_TABLES = frozenset(
         "api_tokens",
         "application_messages",
         "application_reviews",
+        # issues 17-18: a member's own marks and ledgers, never on a visitor's page
+        "bookmarks",
+        "form_submissions",
+        "paper_reminders",
+        "workshop_calendar_feeds",
     }
 )
 PLACEHOLDER = "\x00csrf-token-of-this-reader\x00"

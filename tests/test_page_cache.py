@@ -240,3 +240,21 @@ def test_with_a_recheck_period_a_worker_sends_kept_pages_without_asking_redis(da
             assert "Written through this worker" in page.get_data(as_text=True)
             db.session.remove()
             db.engine.dispose()
+
+
+def test_a_public_profile_is_kept_and_making_it_private_throws_it_away(cached_app, world):
+    """Profiles and activity pages are kept for visitors too (issue 15); a profile its owner
+    closes to visitors is a 404 at once, not a kept page."""
+    author, _topic = world
+    author.profile_public = True  # as the member's settings save it (one commit)
+    db.session.commit()
+    visitor = cached_app.test_client()
+    for url in (f"/u/{author.id}", f"/u/{author.id}/activity"):
+        assert visitor.get(url).status_code == 200
+        kept = visitor.get(url)
+        assert kept.headers["X-Forum-Cache"] == "hit", url
+        assert "Author Person" in kept.get_data(as_text=True)
+    author.profile_public = False
+    db.session.commit()
+    assert visitor.get(f"/u/{author.id}").status_code == 404
+    assert visitor.get(f"/u/{author.id}/activity").status_code == 404
