@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
+from functools import lru_cache
+from typing import Any
+
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Domain, get_locale, get_timezone, gettext
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from forum.extensions import babel
 
@@ -37,6 +43,47 @@ def select_timezone() -> str:
 
 def text_direction(locale: str) -> str:
     return "rtl" if locale.split("_")[0] in RTL_LOCALES else "ltr"
+
+
+# First-strong isolates (U+2068 ... U+2069): text put inside a sentence keeps its own direction.
+ISOLATE, END_ISOLATE = "\u2068", "\u2069"
+_AGAINST = {"ltr": frozenset({"R", "AL"}), "rtl": frozenset({"L"})}
+
+
+@lru_cache(maxsize=4096)
+def _runs_against(text: str, direction: str) -> bool:
+    against = _AGAINST[direction]
+    return any(unicodedata.bidirectional(char) in against for char in text)
+
+
+def isolated_in(text: str, direction: str) -> str:
+    """``text`` as it goes into a sentence of ``direction``: isolated when it holds a letter
+    of the other direction (an English title with its "?" on an Arabic page, an Arabic name
+    on an English one), so its punctuation and the sentence's stay where they belong. Text of
+    the sentence's own direction is left as it is."""
+    if not text or text.startswith(ISOLATE) or not _runs_against(text, direction):
+        return text
+    return f"{ISOLATE}{text}{END_ISOLATE}"
+
+
+def _isolating(gettext_callable):
+    """A template gettext (as Jinja installs it) whose plain-text values are isolated for the
+    page's direction: the one place every translated sentence in a template gets it, names and
+    titles that members wrote included (Markup values are the forum's own HTML and left alone)."""
+
+    @pass_context
+    def call(__context, *args: Any, **variables: Any):
+        if variables:
+            direction = text_direction(str(locale_and_zone()[0]))
+            variables = {
+                key: isolated_in(value, direction)
+                if isinstance(value, str) and not isinstance(value, Markup)
+                else value
+                for key, value in variables.items()
+            }
+        return gettext_callable(__context, *args, **variables)
+
+    return call
 
 
 def category_name(category) -> str:
@@ -95,3 +142,5 @@ def init_app(app: Flask) -> None:
         pgettext=lambda c, s: domain.get_translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: domain.get_translations().unpgettext(c, s, p, n),
     )
+    for name in ("gettext", "ngettext", "pgettext", "npgettext"):
+        app.jinja_env.globals[name] = _isolating(app.jinja_env.globals[name])

@@ -6,8 +6,9 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 from flask import render_template_string
 from flask_babel import force_locale, gettext
+from markupsafe import Markup
 
-from tests.factories import make_topic
+from tests.factories import make_post, make_topic
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "N_": None, "lazy_gettext": None}
@@ -84,4 +85,34 @@ def test_an_english_title_inside_an_arabic_sentence_keeps_its_punctuation_in_pla
     client.login(member)
     client.post("/language", data={"locale": "ar", "next": "/"})
     page = client.get(f"/t/{topic.id}/reply").get_data(as_text=True)
+    assert "\u2068Was it in the training set?\u2069" in page
+
+
+def test_every_translated_sentence_isolates_text_of_the_other_direction(app):
+    """The rule is the templates' one _(): any plain value holding letters of the other
+    direction is isolated, whatever the sentence; text of the page's own direction, numbers and
+    the forum's own HTML (Markup) are left as they are."""
+    sentence = "{{ _('Reply to %(name)s', name=name) }}"
+    with app.test_request_context("/", headers={"Accept-Language": "ar"}):
+        assert "\u2068Ada Lovelace?\u2069" in render_template_string(sentence, name="Ada Lovelace?")
+        assert "\u2068" not in render_template_string(sentence, name="ليلى")
+        assert "\u2068" not in render_template_string(
+            "{{ ngettext('%(num)d reply', '%(num)d replies', 3) }}"
+        )
+    with app.test_request_context("/"), force_locale("en"):
+        assert "\u2068ليلى؟\u2069" in render_template_string(sentence, name="ليلى؟")
+        assert render_template_string(sentence, name="Ada") == "Reply to Ada"
+        assert "\u2068" not in render_template_string(sentence, name=Markup("<b>Ada</b>"))
+        # Escaping is kept: the value is still escaped inside the isolates.
+        assert "&lt;script&gt;" in render_template_string(sentence, name="<script>ليلى")
+
+
+def test_a_notification_about_an_english_topic_isolates_its_title_on_an_arabic_page(
+    client, member, moderator, safety
+):
+    topic = make_topic(safety, author=member, title="Was it in the training set?")
+    make_post(topic, author=moderator, body="A reply")  # notifies the topic's author
+    client.login(member)
+    client.post("/language", data={"locale": "ar", "next": "/"})
+    page = client.get("/notifications").get_data(as_text=True)
     assert "\u2068Was it in the training set?\u2069" in page
