@@ -31,6 +31,7 @@ class NotificationKind(enum.StrEnum):
     TOPIC_ACCESS = "topic_access"  # you were let into a restricted topic
     BOOKMARK_REMINDER = "bookmark_reminder"  # a reminder you set on a bookmark is due
     WORKSHOP_SEAT = "workshop_seat"  # you moved off a workshop's waitlist: a seat is yours
+    SUGGESTION_DECIDED = "suggestion_decided"  # an editor accepted or declined your suggested edit
 
 
 # Kinds that may be emailed at once (when the member keeps immediate emails on).

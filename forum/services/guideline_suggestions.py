@@ -5,12 +5,16 @@ refused, at sending and at accepting alike: nothing newer is ever overwritten.""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from forum import mail
 from forum.extensions import db
 from forum.markup import render_markdown
 from forum.models import (
@@ -22,11 +26,12 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import require
-from forum.services import audit, form_tokens
+from forum.services import audit, form_tokens, notifications
 from forum.services.guidelines import GuidelineProblem, SectionChanged, _locked, new_version
 
 SUGGESTIONS_SHOWN = 100
 OWN_SUGGESTIONS_SHOWN = 20
+log = logging.getLogger(__name__)
 ACCEPT_ACTION = "guideline.suggestion_accept"  # audit kinds: forum/services/audit_kinds.py
 DECLINE_ACTION = "guideline.suggestion_decline"
 
@@ -148,7 +153,9 @@ def accept_suggestion(
         public={"suggestion": suggestion.id, "version": number},
         now=now,
     )
+    notifications.notify_suggestion_decided(suggestion, actor=actor, accepted=True)
     db.session.commit()
+    _email_decision(suggestion, actor=actor, accepted=True)
     return number
 
 
@@ -173,4 +180,39 @@ def decline_suggestion(
         reason=note,
         now=now,
     )
+    notifications.notify_suggestion_decided(suggestion, actor=actor, accepted=False)
     db.session.commit()
+    _email_decision(suggestion, actor=actor, accepted=False)
+
+
+def _email_decision(suggestion: GuidelineSuggestion, *, actor: User, accepted: bool) -> None:
+    """Email the member who suggested the edit about the decision, with the editor's note,
+    when they keep immediate emails on (the same preference as replies to their posts)."""
+    author = suggestion.author
+    if author is None or author.id == actor.id or not author.email_immediate:
+        return
+    guideline = suggestion.section.guideline
+    locale = author.locale or None
+    try:
+        with force_locale(locale or "en"):
+            subject = (
+                _("Your suggested edit to “%(title)s” was accepted", title=guideline.title)
+                if accepted
+                else _("Your suggested edit to “%(title)s” was declined", title=guideline.title)
+            )
+        mail.send_email(
+            to=author.email,
+            subject=subject,
+            template="suggestion_decided",
+            locale=locale,
+            name=author.display_name,
+            editor=actor.display_name,
+            accepted=accepted,
+            guideline=guideline,
+            section=suggestion.section,
+            note=suggestion.decision_note or "",
+            version=suggestion.accepted_in,
+            guideline_url=mail.external_url("guidelines.document", guideline_id=guideline.id),
+        )
+    except mail.MailError:
+        log.exception("could not email suggestion %s's author about the decision", suggestion.id)

@@ -290,6 +290,38 @@ def notify_workshop_seat(user_id: int, *, key: str, title: str) -> None:
     _add([{**row, "message": title}])
 
 
+def suggestion_key(guideline_id: int, suggestion_id: int, decision: str) -> str:
+    return f"guideline:{guideline_id}:suggestion:{suggestion_id}:{decision}"
+
+
+def notify_suggestion_decided(suggestion, *, actor: User, accepted: bool) -> None:
+    """Tell the member who suggested an edit that an editor accepted or declined it (issue 18):
+    once per suggestion (no commit). It carries the guideline's title (no topic to name); the
+    key names the guideline and the decision (guideline_of_suggestion_notice reads it)."""
+    if suggestion.author_id is None or suggestion.author_id == actor.id:
+        return
+    guideline = suggestion.section.guideline
+    row = _row(
+        suggestion.author_id,
+        NotificationKind.SUGGESTION_DECIDED,
+        actor_id=actor.id,
+        topic_id=None,
+        post_id=None,
+        key=suggestion_key(
+            guideline.id, suggestion.id, "accepted" if accepted else "declined"
+        ),
+    )
+    _add([{**row, "message": guideline.title}])
+
+
+def suggestion_notice(notification: Notification) -> tuple[int, bool] | None:
+    """(guideline id, accepted?) of a suggestion_decided notification, read from its key."""
+    parts = (notification.dedupe_key or "").split(":")
+    if len(parts) != 5 or parts[0] != "guideline" or not parts[1].isdigit():
+        return None
+    return int(parts[1]), parts[4] == "accepted"
+
+
 # --- Reading them ----------------------------------------------------------------------------
 
 

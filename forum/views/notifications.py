@@ -60,6 +60,10 @@ def open_one(notification_id: int):
         return redirect(url_for("agenda.index"))
     if note.kind is NotificationKind.WORKSHOP_SEAT and (found := workshops.workshop_id_of(note)):
         return redirect(url_for("workshops.show", workshop_id=found))
+    if note.kind is NotificationKind.SUGGESTION_DECIDED and (
+        found := notifications.suggestion_notice(note)
+    ):
+        return redirect(url_for("guidelines.document", guideline_id=found[0]))
     return redirect(url_for("notifications.index"))
 
 
