@@ -41,6 +41,8 @@ def _made_by(submission) -> str:
         return url_for("discussions.post", post_id=submission.target_id)
     if submission.target_kind == "paper":  # issue 18
         return url_for("papers.paper", paper_id=submission.target_id)
+    if submission.target_kind == "guideline":
+        return url_for("guidelines.document", guideline_id=submission.target_id)
     return url_for("discussions.home")
 
 

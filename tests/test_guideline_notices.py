@@ -3,11 +3,19 @@ a notification that opens the guideline, and an email with the editor's note."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from forum.extensions import db
-from forum.models import GuidelineState, Notification, NotificationKind
+from forum.models import (
+    Guideline,
+    GuidelineState,
+    GuidelineSuggestion,
+    Notification,
+    NotificationKind,
+)
 from forum.services import guideline_suggestions as suggestions
 from forum.services import guidelines
 from tests.factories import make_user
@@ -111,3 +119,44 @@ def test_another_member_cannot_open_the_notice(app, client, document, editor, me
     (notice,) = notices(member)
     client.login(make_user())
     assert client.get(f"/notifications/{notice.id}").status_code == 404
+
+
+# --- A guideline form sent twice (the Back button, a double click) ---------------------------------
+
+_TOKEN = re.compile(r'name="form_token"[^>]*value="([^"]+)"')
+
+
+def token_of(response) -> str:
+    return _TOKEN.search(response.get_data(as_text=True)).group(1)
+
+
+def test_a_new_guideline_form_sent_twice_makes_one_and_lands_on_it(client, moderator, editor):
+    client.login(moderator)
+    data = {"title": "Red-teaming", "editors": editor.email}
+    data["form_token"] = token_of(client.get("/guidelines/new"))
+    first = client.post("/guidelines/new", data=data)
+    again = client.post("/guidelines/new", data=data)
+    assert first.status_code == again.status_code == 302
+    assert again.location == first.location and "/guidelines/" in again.location
+    assert db.session.scalar(select(func.count()).select_from(Guideline)) == 1
+    assert "Nothing was posted twice" in client.get(again.location).get_data(as_text=True)
+
+
+def test_a_suggestion_sent_twice_is_one_suggestion_and_lands_on_its_guideline(
+    client, document, member
+):
+    section = document.sections[0]
+    client.login(member)
+    form = client.get(f"/guidelines/{document.id}/sections/{section.id}/suggest")
+    data = {
+        "body": "My careful rewording.",
+        "reason": "Clarity",
+        "base_version": str(section.changed_in),
+        "form_token": token_of(form),
+    }
+    url = f"/guidelines/{document.id}/sections/{section.id}/suggest"
+    client.post(url, data=data)
+    again = client.post(url, data=data)
+    assert again.status_code == 302 and again.location.endswith(f"/guidelines/{document.id}")
+    count = select(func.count()).select_from(GuidelineSuggestion)
+    assert db.session.scalar(count) == 1

@@ -19,7 +19,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from forum.extensions import db
-from forum.models import Flag, FormSubmission, Paper, Post, Topic
+from forum.models import (
+    Flag,
+    FormSubmission,
+    Guideline,
+    GuidelineSection,
+    GuidelineSuggestion,
+    Paper,
+    Post,
+    Topic,
+)
 from forum.models.form_tokens import FORM_TOKEN_MAX_LENGTH
 from forum.models.types import utcnow
 
@@ -29,7 +38,17 @@ _TOKEN_BYTES = 18  # 24 URL-safe characters
 _TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 # What a sending made, by the kind its row records.
-_KINDS: dict[type, str] = {Topic: "topic", Post: "post", Flag: "flag", Paper: "paper"}
+# What a form's first sending made, as (kind, id) of the page a second sending is sent to.
+_KINDS: dict[type, tuple[str, Any]] = {
+    Topic: ("topic", lambda made: made.id),
+    Post: ("post", lambda made: made.id),
+    Flag: ("flag", lambda made: made.post_id),
+    Paper: ("paper", lambda made: made.id),
+    # A guideline, one of its sections or a suggested edit: the guideline's page (issue 18).
+    Guideline: ("guideline", lambda made: made.id),
+    GuidelineSection: ("guideline", lambda made: made.guideline_id),
+    GuidelineSuggestion: ("guideline", lambda made: made.section.guideline_id),
+}
 
 
 class AlreadySent(Exception):
@@ -102,9 +121,9 @@ def take_token(
     return submission
 
 
-def note_made(submission: FormSubmission | None, made: Topic | Post | Flag | Paper) -> None:
+def note_made(submission: FormSubmission | None, made: Any) -> None:
     """Note what the sending made (a topic, a reply or a flag), in the same transaction."""
     if submission is None:
         return
-    submission.target_kind = _KINDS[type(made)]
-    submission.target_id = made.post_id if isinstance(made, Flag) else made.id
+    kind, target_id = _KINDS[type(made)]
+    submission.target_kind, submission.target_id = kind, target_id(made)

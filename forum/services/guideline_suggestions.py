@@ -93,7 +93,7 @@ def suggest_edit(
 ) -> GuidelineSuggestion:
     """A member's new text for ``section`` as they saw it at ``base_version``."""
     require(actor, "suggest_guideline_edit", section.guideline)
-    form_tokens.take_token(actor, form_token)
+    sending = form_tokens.take_token(actor, form_token)
     db.session.refresh(section)
     if section.changed_in != base_version:
         raise SectionChanged(section, base_version)
@@ -108,6 +108,8 @@ def suggest_edit(
         created_at=now or utcnow(),
     )
     db.session.add(suggestion)
+    db.session.flush()
+    form_tokens.note_made(sending, suggestion)
     db.session.commit()
     return suggestion
 

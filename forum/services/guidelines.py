@@ -195,13 +195,15 @@ def create_guideline(
 ) -> Guideline:
     """A new draft document with the editors a moderator chose."""
     require(actor, "create_guideline")
-    form_tokens.take_token(actor, form_token)  # the form sent twice makes one document
+    sending = form_tokens.take_token(actor, form_token)  # the form sent twice makes one document
     editors = _editors_by_email(editor_emails)
     now = now or utcnow()
     guideline = Guideline(
         title=title, created_by_id=actor.id, created_at=now, updated_at=now, editors=editors
     )
     db.session.add(guideline)
+    db.session.flush()
+    form_tokens.note_made(sending, guideline)
     db.session.commit()
     return guideline
 
@@ -224,7 +226,7 @@ def add_section(
 ) -> GuidelineSection:
     """A new last section; the document gets a new version."""
     require(actor, "edit_guideline", guideline)
-    form_tokens.take_token(actor, form_token)
+    sending = form_tokens.take_token(actor, form_token)
     now = now or utcnow()
     guideline = _locked(guideline)
     last = db.session.scalar(
@@ -242,6 +244,7 @@ def add_section(
     )
     db.session.add(section)
     section.changed_in = new_version(actor, guideline, reason=reason, now=now)
+    form_tokens.note_made(sending, section)
     db.session.commit()
     return section
 
