@@ -40,7 +40,10 @@ STATEMENTS = {
     ("institutions", "moderator"): 9,
     ("member directory", "member"): 4,
     ("agenda", "member"): 6,
-    ("agenda item", "member"): 6,
+    # The item's page (issue 18, item 4): the reader, the item (+ its evidence), its timeline's
+    # linked sessions, sections and papers (one union), its status changes, what addressed it,
+    # the rounds it was on, and the header's unread count.
+    ("agenda item", "member"): 8,
     ("open round", "member"): 5,
     ("closed round", "member"): 6,
     ("latest", "member"): 6,

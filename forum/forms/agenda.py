@@ -107,6 +107,14 @@ class StatusForm(FlaskForm):
         description=_l("Shown in the item's history."),
         validators=[DataRequired(_l("Say why the status changes.")), Length(max=2000)],
     )
+    # Keys such as "paper:12" of the linked things the moderator may see; the service checks
+    # them (agenda.change_status), so a forged or stale key gets its message, not a 500.
+    addressed_by = MultiCheckboxField(
+        _l("Addressed by"),
+        description=_l("For “Addressed”: which of these addressed it."),
+        choices=[],
+        validate_choice=False,
+    )
 
 
 class RoundForm(FlaskForm):

@@ -110,6 +110,19 @@ class SectionForm(BasedOnVersion, FlaskForm):
     reason = _reason_field(_l("Reason for the change"))
 
 
+class EditSectionForm(SectionForm):
+    agenda_items = TextAreaField(
+        _l("Agenda items it addresses"),
+        validators=[Length(max=3000)],
+        description=_l("One agenda item number or address a line."),
+    )
+
+    def agenda_item_refs(self) -> list[str]:
+        return [
+            line.strip() for line in (self.agenda_items.data or "").splitlines() if line.strip()
+        ]
+
+
 class NewSectionForm(OneTimeForm, SectionForm):
     pass
 

@@ -2,6 +2,8 @@
 
 from forum.models.accounts import Role, User, UserState
 from forum.models.agenda import (
+    AddressedByKind,
+    AgendaAddressedBy,
     AgendaArea,
     AgendaEvidence,
     AgendaItem,
@@ -37,6 +39,7 @@ from forum.models.guidelines import (
     GuidelineEndorsement,
     GuidelineRelease,
     GuidelineSection,
+    GuidelineSectionAgendaItem,
     GuidelineState,
     GuidelineSuggestion,
     GuidelineVersion,
@@ -106,6 +109,7 @@ __all__ = [
     "GuidelineEndorsement",
     "GuidelineRelease",
     "GuidelineSection",
+    "GuidelineSectionAgendaItem",
     "GuidelineState",
     "GuidelineSuggestion",
     "GuidelineVersion",
@@ -125,6 +129,8 @@ __all__ = [
     "AgendaEvidence",
     "AgendaItem",
     "AgendaStatus",
+    "AddressedByKind",
+    "AgendaAddressedBy",
     "AgendaStatusChange",
     "Ballot",
     "BallotEntry",

@@ -213,3 +213,27 @@ class RoundResult(db.Model):
     supporters: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_round_results_item_id", "item_id"),)
+
+
+class AddressedByKind(enum.StrEnum):
+    """What an item marked "addressed" was addressed by (issue 18, item 4)."""
+
+    SESSION = "session"  # a workshop session that took it up
+    SECTION = "section"  # a guideline section that addresses it
+    PAPER = "paper"  # a paper that addresses it
+
+
+class AgendaAddressedBy(db.Model):
+    """One of the things a status change to "addressed" names as having addressed the item.
+    ``target_id`` is a WorkshopSession, GuidelineSection or Paper id as ``kind`` says (no
+    foreign key: one column for three tables; a deleted target simply stops being shown)."""
+
+    __tablename__ = "agenda_addressed_by"
+
+    status_change_id: Mapped[int] = mapped_column(
+        ForeignKey("agenda_status_changes.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[AddressedByKind] = mapped_column(
+        _enum(AddressedByKind, "addressed_by_kind"), primary_key=True
+    )
+    target_id: Mapped[int] = mapped_column(Integer, primary_key=True)

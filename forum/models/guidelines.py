@@ -212,3 +212,20 @@ class GuidelineEndorsement(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+class GuidelineSectionAgendaItem(db.Model):
+    """A guideline section addresses an agenda item (set by the document's editors on the
+    section's edit form; issue 18, item 4). ``created_at`` places it on the item's timeline."""
+
+    __tablename__ = "guideline_section_agenda_items"
+
+    section_id: Mapped[int] = mapped_column(
+        ForeignKey("guideline_sections.id", ondelete="CASCADE"), primary_key=True
+    )
+    agenda_item_id: Mapped[int] = mapped_column(
+        ForeignKey("agenda_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_guideline_section_agenda_items_item", "agenda_item_id"),)

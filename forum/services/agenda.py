@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from forum.extensions import db
 from forum.models import (
+    AgendaAddressedBy,
     AgendaArea,
     AgendaEvidence,
     AgendaItem,
@@ -25,7 +27,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import readable_agenda_items, require
-from forum.services import audit, posting, search, topic_areas
+from forum.services import agenda_path, audit, posting, search, topic_areas
 
 AGENDA_CATEGORY = "research-agenda"
 SIMILAR_ITEMS_SHOWN = 5
@@ -103,23 +105,55 @@ def propose_item(
     return item
 
 
+ADDRESSED_BY_REQUIRED = _l("Choose what addressed it: a session, guideline section or paper.")
+ADDRESSED_BY_UNKNOWN = _l(
+    "Choose only among the sessions, sections and papers linked to this item."
+)
+
+
 def change_status(
-    moderator: User, item: AgendaItem, status: AgendaStatus, *, note: str, now=None
+    moderator: User,
+    item: AgendaItem,
+    status: AgendaStatus,
+    *,
+    note: str,
+    addressed_by: list[str] = (),
+    now=None,
 ) -> None:
-    """Move an item to another status, with a note its history shows (and the audit log)."""
+    """Move an item to another status, with a note its history shows (and the audit log).
+    "Addressed" needs ``addressed_by``: keys ("paper:12") of the linked sessions, guideline
+    sections and papers the moderator may see (agenda_path.addressed_candidates)."""
     require(moderator, "change_agenda_status", item)
     if status == item.status:
         raise AgendaError(_("The item already has that status."))
+    chosen = []
+    if status == AgendaStatus.ADDRESSED:
+        candidates = {t.key: t for t in agenda_path.addressed_candidates(moderator, item)}
+        keys = list(dict.fromkeys(addressed_by))
+        if not keys:
+            raise AgendaError(str(ADDRESSED_BY_REQUIRED))
+        if any(key not in candidates for key in keys):
+            raise AgendaError(str(ADDRESSED_BY_UNKNOWN))
+        chosen = [candidates[key] for key in keys]
     now = now or utcnow()
     previous = item.status
-    record_status_change(moderator, item, status, note=note.strip(), now=now)
+    change = record_status_change(moderator, item, status, note=note.strip(), now=now)
+    if chosen:
+        db.session.flush()
+        db.session.add_all(
+            AgendaAddressedBy(status_change_id=change.id, kind=t.kind, target_id=t.id)
+            for t in chosen
+        )
+    public = {"from": previous.value, "to": status.value}
+    if chosen:  # kinds and ids only: the public log must not carry a title the reader may not see
+        public["addressed_by"] = sorted(t.key for t in chosen)
     audit.record(
         moderator,
         "agenda.status",
         target_type="agenda_item",
         target_id=item.id,
         reason=note.strip(),
-        public={"from": previous.value, "to": status.value},
+        public=public,
         now=now,
     )
     item.updated_at = now

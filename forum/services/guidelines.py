@@ -22,7 +22,7 @@ from forum.models import (
 )
 from forum.models.types import utcnow
 from forum.permissions import readable_guidelines, require
-from forum.services import audit, form_tokens, guideline_releases
+from forum.services import audit, form_tokens, guideline_links, guideline_releases
 from forum.word_diff import WordDiff, word_diff
 
 GUIDELINES_PER_PAGE = 50
@@ -257,19 +257,26 @@ def edit_section(
     body: str,
     reason: str,
     base_version: int,
+    agenda_item_refs: list[str] | None = None,
     now: datetime | None = None,
 ) -> bool:
     """An editor's new text for a section they saw at ``base_version``; SectionChanged if it
-    changed since. False when nothing changed (no version is made)."""
+    changed since. With ``agenda_item_refs``, the agenda items it addresses too (not part of
+    the text: no version for them). False when nothing changed."""
     require(actor, "edit_guideline", section.guideline)
     guideline = _locked(section.guideline)
     db.session.refresh(section)
     if section.changed_in != base_version:
         raise SectionChanged(section, base_version)
+    now = now or utcnow()
+    linked = agenda_item_refs is not None and guideline_links.set_agenda_items(
+        actor, section, agenda_item_refs, now=now
+    )
     if heading == section.heading and body == section.body:
-        return False
+        db.session.commit()
+        return linked
     section.heading, section.body, section.body_html = heading, body, render_markdown(body)
-    section.changed_in = new_version(actor, guideline, reason=reason, now=now or utcnow())
+    section.changed_in = new_version(actor, guideline, reason=reason, now=now)
     db.session.commit()
     return True
 

@@ -20,7 +20,7 @@ from forum.forms.agenda import (
 from forum.i18n import text_direction
 from forum.models import AgendaArea, AgendaItem, AgendaStatus, VotingMethod, VotingRound
 from forum.permissions import can, require
-from forum.services import agenda, round_files, round_results, sharing, voting
+from forum.services import agenda, agenda_path, round_files, round_results, sharing, voting
 from forum.views import STALE_FORM, refusal_of_sent_form
 
 bp = Blueprint("agenda", __name__)
@@ -74,17 +74,28 @@ def _item_or_404(item_id: int) -> AgendaItem:
     return found
 
 
-@bp.route("/agenda/<int:item_id>")
-def item(item_id: int):
-    found = _item_or_404(item_id)
+def _render_item(found: AgendaItem, form: StatusForm, *, error: str | None = None) -> str:
+    """The item's page: its path from question to result, and the status form for moderators
+    (offering, for "addressed", the linked things they may see)."""
+    candidates = []
+    if can(current_user, "change_agenda_status", found):
+        candidates = agenda_path.addressed_candidates(current_user, found)
+        form.addressed_by.choices = [SelectChoice(t.key, t.title) for t in candidates]
     return render_template(
         "agenda/item.html",
         item=found,
-        history=agenda.item_history(found),
-        results=agenda.item_results(found),
-        status_form=StatusForm(status=found.status.value),
+        timeline=agenda_path.timeline(current_user, found),
+        candidates=candidates,
+        status_form=form,
+        status_error=error,
         share=sharing.agenda_item_card(found),
     )
+
+
+@bp.route("/agenda/<int:item_id>")
+def item(item_id: int):
+    found = _item_or_404(item_id)
+    return _render_item(found, StatusForm(status=found.status.value))
 
 
 @bp.route("/agenda/<int:item_id>/status", methods=["POST"])
@@ -95,20 +106,17 @@ def change_status(item_id: int):
     if form.validate_on_submit():
         try:
             agenda.change_status(
-                current_user, found, AgendaStatus(form.status.data), note=form.note.data
+                current_user,
+                found,
+                AgendaStatus(form.status.data),
+                note=form.note.data,
+                addressed_by=[str(key) for key in form.addressed_by.data or []],
             )
-        except agenda.AgendaError as error:
-            flash(str(error), "error")
-        else:
-            flash(_("The status is changed."), "success")
+        except agenda.AgendaError as error:  # the form is shown again with what was typed
+            return _render_item(found, form, error=str(error)), 400
+        flash(_("The status is changed."), "success")
         return redirect(url_for("agenda.item", item_id=found.id))
-    return render_template(
-        "agenda/item.html",
-        item=found,
-        history=agenda.item_history(found),
-        results=agenda.item_results(found),
-        status_form=form,
-    ), 400
+    return _render_item(found, form), 400
 
 
 # --- Rounds --------------------------------------------------------------------------------

@@ -11,15 +11,15 @@ from flask_login import current_user, login_required
 from forum.forms.guidelines import (
     DeclineForm,
     EditorsForm,
+    EditSectionForm,
     GuidelineForm,
     NewSectionForm,
-    SectionForm,
     StateForm,
     SuggestionForm,
 )
 from forum.models import GuidelineState
 from forum.permissions import can, require
-from forum.services import guideline_releases, guidelines
+from forum.services import guideline_links, guideline_releases, guidelines
 from forum.services import guideline_suggestions as suggestions
 from forum.services.guidelines import GuidelineProblem
 from forum.views import first_error, id_arg, refusal_of_sent_form
@@ -152,13 +152,14 @@ def edit_section(guideline_id: int, section_id: int):
     document = _guideline_or_404(guideline_id)
     section = _section_or_404(document, section_id)
     refusal = refusal_of_sent_form("edit_guideline", document)
-    form = SectionForm()
+    form = EditSectionForm()
     if request.method == "GET":
-        form = SectionForm(
+        form = EditSectionForm(
             formdata=None,
             heading=section.heading,
             body=section.body,
             base_version=section.changed_in,
+            agenda_items="\n".join(str(i) for i in guideline_links.agenda_item_ids(section)),
         )
     elif refusal is None and form.validate_on_submit():
         try:
@@ -169,6 +170,7 @@ def edit_section(guideline_id: int, section_id: int):
                 body=form.body.data,
                 reason=form.reason.data,
                 base_version=form.base,
+                agenda_item_refs=form.agenda_item_refs(),
             )
         except GuidelineProblem as problem:
             _show(problem, form)
