@@ -69,6 +69,9 @@ STATEMENTS = {
     ("workshop", "member"): 10,
     # The reader, the count, the page, the unread count, and whether an admin let them organise.
     ("workshops", "member"): 5,
+    # A member's secret feed: the token, its owner, and the workshops with the online link's
+    # rule as a column (its SQL twin), whatever their number.
+    ("workshop feed", "token"): 3,
     ("public page", "admin"): 3,
     ("sitemap", "visitor"): 9,
     ("search", "visitor"): 4,
@@ -711,3 +714,31 @@ def test_workshop_pages_query_counts_do_not_grow_with_participants_or_sessions(
     expect("workshop", "member", many["workshop"], queries.report())
     count_page_queries(client, queries, "/workshops")
     expect("workshops", "member", many["workshops"], queries.report())
+
+
+def test_a_members_workshop_feed_runs_as_many_queries_for_1_workshop_as_for_50(
+    client, queries, moderator
+):
+    from forum.services import workshop_calendar, workshops
+    from tests.factories import make_workshop
+
+    member = make_user()
+    token = workshop_calendar.renew_feed(member)
+    url = f"/workshops/feed/{token}.ics"
+
+    def grow(n: int) -> None:
+        for i in range(n):
+            workshop = make_workshop(
+                moderator, title=f"Workshop {i}", capacity=1, link_for_participants_only=i % 2 == 0
+            )
+            if i % 3 == 0:  # waiting behind someone else: no link
+                workshops.register(make_user(), workshop)
+            workshops.register(member, workshop)
+
+    grow(1)
+    few = count_page_queries(client, queries, url)
+    few_sql = queries.report()
+    grow(49)
+    many = count_page_queries(client, queries, url)
+    assert few == many, f"1 workshop:\n{few_sql}\n\n50:\n{queries.report()}"
+    expect("workshop feed", "token", many, queries.report())
