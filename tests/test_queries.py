@@ -35,6 +35,8 @@ STATEMENTS = {
     ("papers", "member"): 5,
     # The member, the deadlines (one union), their papers, the header's unread count.
     ("paper deadlines", "member"): 4,
+    # A member's secret feed of them: the token, its owner, the deadlines, their papers.
+    ("paper deadlines feed", "token"): 4,
     ("review queue", "moderator"): 9,
     ("application", "moderator"): 9,
     ("institutions", "moderator"): 9,
@@ -719,11 +721,12 @@ def test_workshop_pages_query_counts_do_not_grow_with_participants_or_sessions(
 def test_a_members_workshop_feed_runs_as_many_queries_for_1_workshop_as_for_50(
     client, queries, moderator
 ):
-    from forum.services import workshop_calendar, workshops
+    from forum.models import FeedKind
+    from forum.services import calendar_feeds, workshops
     from tests.factories import make_workshop
 
     member = make_user()
-    token = workshop_calendar.renew_feed(member)
+    token = calendar_feeds.renew_feed(member, FeedKind.WORKSHOPS)
     url = f"/workshops/feed/{token}.ics"
 
     def grow(n: int) -> None:
@@ -742,3 +745,37 @@ def test_a_members_workshop_feed_runs_as_many_queries_for_1_workshop_as_for_50(
     many = count_page_queries(client, queries, url)
     assert few == many, f"1 workshop:\n{few_sql}\n\n50:\n{queries.report()}"
     expect("workshop feed", "token", many, queries.report())
+
+
+def test_a_members_paper_deadlines_feed_runs_as_many_queries_for_1_paper_as_for_50(
+    client, queries
+):
+    from datetime import datetime
+
+    from forum.models import FeedKind, PaperStatus
+    from forum.services import calendar_feeds, papers
+
+    member = make_user()
+    token = calendar_feeds.renew_feed(member, FeedKind.PAPER_DEADLINES)
+    url = f"/papers/feed/{token}.ics"
+    year = datetime.now().year + 1
+
+    def grow(n: int) -> None:
+        for i in range(n):
+            papers.create_paper(
+                member if i % 2 else make_user(),
+                papers.PaperDetails(
+                    title=f"Paper {i}",
+                    status=PaperStatus.DRAFTING if i % 2 else PaperStatus.SUBMITTED,
+                    abstract_deadline=papers.Deadline(datetime(year, 1, 1 + i % 28, 12), "AoE"),
+                    full_deadline=papers.Deadline(datetime(year, 2, 1 + i % 28), "Asia/Tokyo"),
+                ),
+            )
+
+    grow(1)
+    few = count_page_queries(client, queries, url)
+    few_sql = queries.report()
+    grow(49)
+    many = count_page_queries(client, queries, url)
+    assert few == many, f"1 paper:\n{few_sql}\n\n50:\n{queries.report()}"
+    expect("paper deadlines feed", "token", many, queries.report())

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models import (
     AuditEntry,
+    FeedKind,
     Notification,
     NotificationKind,
     RegistrationStatus,
@@ -23,7 +24,7 @@ from forum.models import (
     WorkshopRegistration,
 )
 from forum.models.types import utcnow
-from forum.services import workshop_calendar, workshops
+from forum.services import calendar_feeds, workshops
 from forum.services.workshops import Registered, WorkshopDraft
 from tests.factories import make_user, make_workshop
 from tests.helpers import field_error
@@ -303,13 +304,13 @@ def test_a_members_feed_lists_their_registrations_until_revoked(client, moderato
     mine = make_workshop(moderator, title="Mine")
     make_workshop(moderator, title="Not mine")
     workshops.register(member, mine)
-    token = workshop_calendar.renew_feed(member)
+    token = calendar_feeds.renew_feed(member, FeedKind.WORKSHOPS)
 
     events = _events(client.get(f"/workshops/feed/{token}.ics").data)
 
     assert [str(e["summary"]) for e in events] == ["Mine"]
     assert "https://meet.example.org/redteam" in str(events[0]["location"])
-    workshop_calendar.revoke_feed(member)
+    calendar_feeds.revoke_feed(member, FeedKind.WORKSHOPS)
     assert client.get(f"/workshops/feed/{token}.ics").status_code == 404
 
 
