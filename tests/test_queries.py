@@ -37,6 +37,9 @@ STATEMENTS = {
     ("paper deadlines", "member"): 4,
     # A member's secret feed of them: the token, its owner, the deadlines, their papers.
     ("paper deadlines feed", "token"): 4,
+    # The page of a member's feed address: the member, whether they have one, the unread count.
+    ("paper calendar", "member"): 3,
+    ("workshop calendar", "member"): 3,
     ("review queue", "moderator"): 9,
     ("application", "moderator"): 9,
     ("institutions", "moderator"): 9,
@@ -747,9 +750,7 @@ def test_a_members_workshop_feed_runs_as_many_queries_for_1_workshop_as_for_50(
     expect("workshop feed", "token", many, queries.report())
 
 
-def test_a_members_paper_deadlines_feed_runs_as_many_queries_for_1_paper_as_for_50(
-    client, queries
-):
+def test_a_members_paper_deadlines_feed_runs_as_many_queries_for_1_paper_as_for_50(client, queries):
     from datetime import datetime
 
     from forum.models import FeedKind, PaperStatus
@@ -779,3 +780,18 @@ def test_a_members_paper_deadlines_feed_runs_as_many_queries_for_1_paper_as_for_
     many = count_page_queries(client, queries, url)
     assert few == many, f"1 paper:\n{few_sql}\n\n50:\n{queries.report()}"
     expect("paper deadlines feed", "token", many, queries.report())
+
+
+def test_calendar_address_pages_query_counts(client, queries):
+    from forum.models import FeedKind
+    from forum.services import calendar_feeds
+
+    member = make_user()
+    calendar_feeds.renew_feed(member, FeedKind.PAPER_DEADLINES)
+    client.login(member)
+    for page, url in (
+        ("paper calendar", "/papers/calendar"),
+        ("workshop calendar", "/workshops/calendar"),
+    ):
+        count = count_page_queries(client, queries, url)
+        expect(page, "member", count, queries.report())
