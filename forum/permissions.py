@@ -16,6 +16,7 @@ from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _nl
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, true, union_all
+from sqlalchemy.orm import aliased
 
 from forum.extensions import db
 from forum.models import (
@@ -1118,6 +1119,27 @@ def can_see_workshop_link(user: User | None, workshop: Workshop) -> Decision:
     if _holds_seat(user, workshop):
         return ALLOW
     return _deny(_l("The online link is shown to registered participants."))
+
+
+def workshop_link_shown(viewer: Any) -> ColumnElement[bool]:
+    """SQL twin of can_see_workshop_link: a condition on Workshop, so a list of workshops (a
+    member's calendar feed) asks the rule once for all of them."""
+    if _acts_as_moderator(viewer):
+        return true()
+    if not _signed_in(viewer) or viewer.id is None:
+        return Workshop.link_for_participants_only.is_(False)
+    held = aliased(WorkshopRegistration)  # the query using this may join registrations itself
+    seat = (
+        select(held.id)
+        .where(
+            held.workshop_id == Workshop.id,
+            held.user_id == viewer.id,
+            held.status == RegistrationStatus.REGISTERED,
+        )
+        .exists()
+    )
+    organiser = Workshop.organiser_id == viewer.id if not viewer.is_suspended else false()
+    return or_(Workshop.link_for_participants_only.is_(False), organiser, seat)
 
 
 def can_see_participant(user: User | None, registration: WorkshopRegistration) -> Decision:

@@ -200,6 +200,8 @@ def _seed() -> World:
         "/search?q=refusal",
         "/reports/new",
         f"/t/{restricted.id}/{restricted.slug}",
+        "/papers/deadlines",
+        "/papers/calendar",
     ]
     world.paths["staff"] = [
         "/",

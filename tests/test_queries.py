@@ -35,6 +35,11 @@ STATEMENTS = {
     ("papers", "member"): 5,
     # The member, the deadlines (one union), their papers, the header's unread count.
     ("paper deadlines", "member"): 4,
+    # A member's secret feed of them: the token, its owner, the deadlines, their papers.
+    ("paper deadlines feed", "token"): 4,
+    # The page of a member's feed address: the member, whether they have one, the unread count.
+    ("paper calendar", "member"): 3,
+    ("workshop calendar", "member"): 3,
     ("review queue", "moderator"): 9,
     ("application", "moderator"): 9,
     ("institutions", "moderator"): 9,
@@ -72,6 +77,9 @@ STATEMENTS = {
     ("workshop", "member"): 10,
     # The reader, the count, the page, the unread count, and whether an admin let them organise.
     ("workshops", "member"): 5,
+    # A member's secret feed: the token, its owner, and the workshops with the online link's
+    # rule as a column (its SQL twin), whatever their number.
+    ("workshop feed", "token"): 3,
     ("public page", "admin"): 3,
     ("sitemap", "visitor"): 9,
     ("search", "visitor"): 4,
@@ -714,3 +722,79 @@ def test_workshop_pages_query_counts_do_not_grow_with_participants_or_sessions(
     expect("workshop", "member", many["workshop"], queries.report())
     count_page_queries(client, queries, "/workshops")
     expect("workshops", "member", many["workshops"], queries.report())
+
+
+def test_a_members_workshop_feed_runs_as_many_queries_for_1_workshop_as_for_50(
+    client, queries, moderator
+):
+    from forum.models import FeedKind
+    from forum.services import calendar_feeds, workshops
+    from tests.factories import make_workshop
+
+    member = make_user()
+    token = calendar_feeds.renew_feed(member, FeedKind.WORKSHOPS)
+    url = f"/workshops/feed/{token}.ics"
+
+    def grow(n: int) -> None:
+        for i in range(n):
+            workshop = make_workshop(
+                moderator, title=f"Workshop {i}", capacity=1, link_for_participants_only=i % 2 == 0
+            )
+            if i % 3 == 0:  # waiting behind someone else: no link
+                workshops.register(make_user(), workshop)
+            workshops.register(member, workshop)
+
+    grow(1)
+    few = count_page_queries(client, queries, url)
+    few_sql = queries.report()
+    grow(49)
+    many = count_page_queries(client, queries, url)
+    assert few == many, f"1 workshop:\n{few_sql}\n\n50:\n{queries.report()}"
+    expect("workshop feed", "token", many, queries.report())
+
+
+def test_a_members_paper_deadlines_feed_runs_as_many_queries_for_1_paper_as_for_50(client, queries):
+    from datetime import datetime
+
+    from forum.models import FeedKind, PaperStatus
+    from forum.services import calendar_feeds, papers
+
+    member = make_user()
+    token = calendar_feeds.renew_feed(member, FeedKind.PAPER_DEADLINES)
+    url = f"/papers/feed/{token}.ics"
+    year = datetime.now().year + 1
+
+    def grow(n: int) -> None:
+        for i in range(n):
+            papers.create_paper(
+                member if i % 2 else make_user(),
+                papers.PaperDetails(
+                    title=f"Paper {i}",
+                    status=PaperStatus.DRAFTING if i % 2 else PaperStatus.SUBMITTED,
+                    abstract_deadline=papers.Deadline(datetime(year, 1, 1 + i % 28, 12), "AoE"),
+                    full_deadline=papers.Deadline(datetime(year, 2, 1 + i % 28), "Asia/Tokyo"),
+                ),
+            )
+
+    grow(1)
+    few = count_page_queries(client, queries, url)
+    few_sql = queries.report()
+    grow(49)
+    many = count_page_queries(client, queries, url)
+    assert few == many, f"1 paper:\n{few_sql}\n\n50:\n{queries.report()}"
+    expect("paper deadlines feed", "token", many, queries.report())
+
+
+def test_calendar_address_pages_query_counts(client, queries):
+    from forum.models import FeedKind
+    from forum.services import calendar_feeds
+
+    member = make_user()
+    calendar_feeds.renew_feed(member, FeedKind.PAPER_DEADLINES)
+    client.login(member)
+    for page, url in (
+        ("paper calendar", "/papers/calendar"),
+        ("workshop calendar", "/workshops/calendar"),
+    ):
+        count = count_page_queries(client, queries, url)
+        expect(page, "member", count, queries.report())

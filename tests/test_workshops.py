@@ -15,6 +15,7 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models import (
     AuditEntry,
+    FeedKind,
     Notification,
     NotificationKind,
     RegistrationStatus,
@@ -23,7 +24,7 @@ from forum.models import (
     WorkshopRegistration,
 )
 from forum.models.types import utcnow
-from forum.services import workshop_calendar, workshops
+from forum.services import calendar_feeds, workshops
 from forum.services.workshops import Registered, WorkshopDraft
 from tests.factories import make_user, make_workshop
 from tests.helpers import field_error
@@ -303,13 +304,13 @@ def test_a_members_feed_lists_their_registrations_until_revoked(client, moderato
     mine = make_workshop(moderator, title="Mine")
     make_workshop(moderator, title="Not mine")
     workshops.register(member, mine)
-    token = workshop_calendar.renew_feed(member)
+    token = calendar_feeds.renew_feed(member, FeedKind.WORKSHOPS)
 
     events = _events(client.get(f"/workshops/feed/{token}.ics").data)
 
     assert [str(e["summary"]) for e in events] == ["Mine"]
     assert "https://meet.example.org/redteam" in str(events[0]["location"])
-    workshop_calendar.revoke_feed(member)
+    calendar_feeds.revoke_feed(member, FeedKind.WORKSHOPS)
     assert client.get(f"/workshops/feed/{token}.ics").status_code == 404
 
 
@@ -347,6 +348,41 @@ def test_the_participant_list_query_agrees_with_the_rule_for_one_registration(
         }
         assert listed == allowed, viewer
     assert len(allowed) == 2  # the moderator sees both
+
+
+def test_the_online_link_query_agrees_with_the_rule_for_every_reader(app, moderator, member):
+    from flask_login import AnonymousUserMixin
+
+    from forum.models import Role, UserState
+    from forum.permissions import can, workshop_link_shown
+
+    organiser = make_user()
+    suspended_moderator = make_user(role=Role.MODERATOR)
+    seated, waiting, outsider = make_user(), make_user(), make_user()
+    closed = make_workshop(moderator, capacity=1, title="Participants only")
+    closed.organiser_id = organiser.id
+    open_link = make_workshop(moderator, title="Open link", link_for_participants_only=False)
+    for workshop in (closed, open_link):
+        workshops.register(seated, workshop)
+    workshops.register(waiting, closed)
+    suspended_moderator.state = UserState.SUSPENDED
+    db.session.commit()
+    readers = (AnonymousUserMixin(), seated, waiting, outsider, organiser, moderator)
+    for viewer in (*readers, suspended_moderator):
+        shown = set(db.session.scalars(select(Workshop.id).where(workshop_link_shown(viewer))))
+        allowed = {
+            w.id
+            for w in db.session.scalars(select(Workshop))
+            if can(viewer, "see_workshop_link", w)
+        }
+        assert shown == allowed, viewer
+    organiser.state = UserState.SUSPENDED  # a suspended organiser is a reader like any other
+    db.session.commit()
+    assert set(db.session.scalars(select(Workshop.id).where(workshop_link_shown(organiser)))) == {
+        open_link.id
+    }
+    assert not can(organiser, "see_workshop_link", closed)
+    assert not can(waiting, "see_workshop_link", closed)
 
 
 # --- Organisers an admin appoints ------------------------------------------------------------

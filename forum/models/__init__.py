@@ -20,6 +20,7 @@ from forum.models.api_tokens import ApiToken
 from forum.models.attachments import Attachment
 from forum.models.audit import AuditCheckpoint, AuditEntry
 from forum.models.bookmarks import Bookmark
+from forum.models.calendar_feeds import CalendarFeed, FeedKind
 from forum.models.discussions import (
     Category,
     Post,
@@ -84,7 +85,6 @@ from forum.models.papers import (
 )
 from forum.models.search import POST_SEARCH_TABLE  # its metadata hooks create the index
 from forum.models.workshops import (
-    CalendarFeed,
     RegistrationStatus,
     Workshop,
     WorkshopOrganiser,
@@ -168,6 +168,7 @@ __all__ = [
     "UserState",
     # workshops (issue 18)
     "CalendarFeed",
+    "FeedKind",
     "RegistrationStatus",
     "Workshop",
     "WorkshopOrganiser",

@@ -163,16 +163,3 @@ class WorkshopOrganiser(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User] = relationship()
-
-
-class CalendarFeed(db.Model):
-    """A member's secret calendar feed of the workshops they registered for. Only the SHA-256
-    of the token is kept; revoking replaces it, so the old address stops answering."""
-
-    __tablename__ = "workshop_calendar_feeds"
-
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

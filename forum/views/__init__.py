@@ -6,14 +6,15 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, make_response, request
+from flask import abort, current_app, flash, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from forum.forms.fields import MAX_ID, whole_number
+from forum.models import FeedKind
 from forum.permissions import PermissionDenied, can
-from forum.services import reading
+from forum.services import calendar_feeds, reading
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -104,3 +105,20 @@ def visible_post_or_404(post_id: Any):
     if found is None or not can(current_user, "view_post", found):
         abort(404)
     return found
+
+
+def calendar_feed_page(kind: FeedKind, *, template: str, feed_endpoint: str):
+    """A member's page for their secret feed address of this kind (login required): made or
+    replaced, or revoked, by POST; a new address is shown once, when made."""
+    token = None
+    if request.method == "POST":
+        if request.form.get("action") == "revoke":
+            calendar_feeds.revoke_feed(current_user, kind)
+            flash(_("Your calendar address no longer works."), "info")
+        else:
+            token = calendar_feeds.renew_feed(current_user, kind)
+    return render_template(
+        template,
+        feed_url=url_for(feed_endpoint, token=token, _external=True) if token else None,
+        has_feed=calendar_feeds.has_feed(current_user, kind),
+    )

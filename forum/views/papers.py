@@ -5,14 +5,22 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from forum.forms.papers import STATUS_LABELS, EditPaperForm, OutsideAuthorForm, PaperForm
+from forum.models import FeedKind
 from forum.permissions import can, require
-from forum.services import agenda, paper_authors, paper_bibtex, paper_deadlines, papers
+from forum.services import (
+    agenda,
+    calendar_feeds,
+    paper_authors,
+    paper_bibtex,
+    paper_deadlines,
+    papers,
+)
 from forum.services.papers import PaperProblem
-from forum.views import id_arg, page_arg, refusal_of_sent_form
+from forum.views import calendar_feed_page, id_arg, page_arg, refusal_of_sent_form
 
 bp = Blueprint("papers", __name__)
 
@@ -203,6 +211,28 @@ def deadlines_ics():
     require(current_user, "view_papers")
     return Response(
         paper_deadlines.deadlines_calendar(current_user),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": 'attachment; filename="paper-deadlines.ics"'},
+    )
+
+
+@bp.route("/papers/calendar", methods=["GET", "POST"])
+@login_required
+def calendar():
+    return calendar_feed_page(
+        FeedKind.PAPER_DEADLINES, template="papers/calendar.html", feed_endpoint="papers.feed"
+    )
+
+
+@bp.route("/papers/feed/<token>.ics")
+def feed(token: str):
+    """A member's secret feed: the deadlines page as their calendar app sees it, under their
+    rights at each fetch (404 once revoked or replaced, or while they are suspended)."""
+    member = calendar_feeds.feed_owner(token, FeedKind.PAPER_DEADLINES)
+    if member is None:
+        abort(404)
+    return Response(
+        paper_deadlines.deadlines_calendar(member),
         mimetype="text/calendar",
         headers={"Content-Disposition": 'attachment; filename="paper-deadlines.ics"'},
     )

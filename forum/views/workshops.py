@@ -8,10 +8,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from forum.forms.workshops import OrganiserForm, RegistrationForm, SessionForm, WorkshopForm
+from forum.models import FeedKind
 from forum.permissions import can, require
-from forum.services import workshop_calendar, workshop_organisers, workshop_sessions, workshops
+from forum.services import (
+    calendar_feeds,
+    workshop_calendar,
+    workshop_organisers,
+    workshop_sessions,
+    workshops,
+)
 from forum.services.workshops import Registered, WorkshopProblem
-from forum.views import STALE_FORM, id_arg, page_arg, refusal_of_sent_form
+from forum.views import STALE_FORM, calendar_feed_page, id_arg, page_arg, refusal_of_sent_form
 
 bp = Blueprint("workshops", __name__)
 
@@ -215,24 +222,14 @@ def session_ics(workshop_id: int, session_id: int):
 @bp.route("/workshops/calendar", methods=["GET", "POST"])
 @login_required
 def calendar():
-    """The member's feed address: made (or replaced) and revoked here; shown once when made."""
-    token = None
-    if request.method == "POST":
-        if request.form.get("action") == "revoke":
-            workshop_calendar.revoke_feed(current_user)
-            flash(_("Your calendar address no longer works."), "info")
-        else:
-            token = workshop_calendar.renew_feed(current_user)
-    return render_template(
-        "workshops/calendar.html",
-        feed_url=url_for("workshops.feed", token=token, _external=True) if token else None,
-        has_feed=workshop_calendar.has_feed(current_user),
+    return calendar_feed_page(
+        FeedKind.WORKSHOPS, template="workshops/calendar.html", feed_endpoint="workshops.feed"
     )
 
 
 @bp.route("/workshops/feed/<token>.ics")
 def feed(token: str):
-    member = workshop_calendar.feed_owner(token)
+    member = calendar_feeds.feed_owner(token, FeedKind.WORKSHOPS)
     if member is None:
         abort(404)
     return _ics(workshop_calendar.feed_ics(member), "workshops")
