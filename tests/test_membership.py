@@ -612,19 +612,3 @@ def test_someone_with_an_account_cannot_apply_and_is_shown_the_way_in(
     assert 'href="/login"' in page and 'href="/password/forgot"' in page
     assert "I study membership inference against clinical models." in page  # nothing lost
     assert db.session.scalar(select(func.count()).select_from(Application)) == 0
-
-
-def test_reading_the_settings_the_first_time_commits_nothing_the_caller_left_pending(app):
-    """The settings row is made inside the caller's transaction: a service that reads the
-    settings half-way and then fails leaves nothing of its own work behind."""
-    from forum.models import SiteSettings
-
-    member = make_user(display_name="Before")
-    db.session.execute(SiteSettings.__table__.delete())
-    db.session.commit()
-    member.display_name = "Half-way"
-    settings = site_settings.get_settings()
-    assert settings.flag_threshold == 3
-    db.session.rollback()
-    assert db.session.get(User, member.id).display_name == "Before"
-    assert site_settings.get_settings().registration_mode is not None

@@ -16,20 +16,16 @@ from forum.services import transparency
 
 
 def get_settings() -> SiteSettings:
-    """The one settings row, made with the defaults the first time it is asked for.
-
-    The new row joins the caller's transaction (a savepoint, not a commit of its own, so
-    nothing the caller has pending is committed half-way); another request making it at the
-    same moment is caught by the primary key and its row is used."""
+    """The one settings row, created with the defaults the first time it is asked for."""
     settings = db.session.get(SiteSettings, 1)
-    if settings is not None:
-        return settings
-    try:
-        with db.session.begin_nested():
-            settings = SiteSettings(id=1)
-            db.session.add(settings)
-    except IntegrityError:  # another request created it first
-        settings = db.session.get(SiteSettings, 1)
+    if settings is None:
+        settings = SiteSettings(id=1)
+        db.session.add(settings)
+        try:
+            db.session.commit()
+        except IntegrityError:  # another request created it first
+            db.session.rollback()
+            settings = db.session.get(SiteSettings, 1)
     return settings
 
 
