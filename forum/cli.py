@@ -27,6 +27,7 @@ from forum.services import (
     search,
     topic_areas,
     voting,
+    workshop_reminders,
 )
 from forum.services.digests.sending import send_digests
 
@@ -417,10 +418,21 @@ def remind_papers() -> None:
     click.echo(f"{report.sent} deadline reminders sent, {report.failed} to try again.")
 
 
+workshops_group = AppGroup("workshops", help="Workshops and their reminders (issue 18).")
+
+
+@workshops_group.command("remind")
+def remind_workshops() -> None:
+    """Email each seat holder the day before their workshop (cron hourly; each once)."""
+    report = workshop_reminders.send_workshop_reminders()
+    click.echo(f"{report.sent} workshop reminders sent, {report.failed} to try again.")
+
+
 def init_app(app: Flask) -> None:
     for command in (
         attachments_group,
         papers_group,
+        workshops_group,
         create_admin,
         create_areas,
         seed_demo,

@@ -106,9 +106,7 @@ def test_no_email_when_the_member_turned_immediate_emails_off_but_the_notice_sta
     assert mail_server.messages == []
 
 
-def test_an_editor_deciding_on_their_own_suggestion_is_not_told(
-    app, document, editor, mail_server
-):
+def test_an_editor_deciding_on_their_own_suggestion_is_not_told(app, document, editor, mail_server):
     suggestions.accept_suggestion(editor, suggest(document, editor))
     assert notices(editor) == []
     assert mail_server.messages == []
@@ -121,7 +119,7 @@ def test_another_member_cannot_open_the_notice(app, client, document, editor, me
     assert client.get(f"/notifications/{notice.id}").status_code == 404
 
 
-# --- A guideline form sent twice (the Back button, a double click) ---------------------------------
+# --- A guideline form sent twice (the Back button, a double click) ------------------------------
 
 _TOKEN = re.compile(r'name="form_token"[^>]*value="([^"]+)"')
 

@@ -24,7 +24,18 @@ WEEKDAYS = [
 
 
 class EmailPreferencesForm(FlaskForm):
-    email_immediate = BooleanField(_l("Email me at once when someone mentions me or replies to me"))
+    email_immediate = BooleanField(
+        _l(
+            "Email me at once about what concerns me: mentions, replies, a workshop seat that is "
+            "mine, a decision on my suggested edit"
+        )
+    )
+    email_reminders = BooleanField(
+        _l(
+            "Email me reminders: the day before a workshop I hold a seat at, a week and a day "
+            "before the deadlines of papers I co-author"
+        )
+    )
     digest_frequency = SelectField(_l("Digest"), choices=FREQUENCIES, default="weekly")
     digest_hour = SelectField(
         _l("Hour (in your time zone)"),

@@ -89,6 +89,7 @@ from forum.models.workshops import (
     Workshop,
     WorkshopOrganiser,
     WorkshopRegistration,
+    WorkshopReminder,
     WorkshopSession,
 )
 
@@ -173,5 +174,6 @@ __all__ = [
     "Workshop",
     "WorkshopOrganiser",
     "WorkshopRegistration",
+    "WorkshopReminder",
     "WorkshopSession",
 ]

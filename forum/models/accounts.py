@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from forum.extensions import db
@@ -89,6 +89,8 @@ class User(UserMixin, db.Model):
     digest_hour: Mapped[int] = mapped_column(default=8)  # in the member's own time zone
     digest_weekday: Mapped[int] = mapped_column(default=0)  # 0 = Monday
     auto_watch: Mapped[bool] = mapped_column(default=True)  # watch topics you create or reply to
+    # Reminders: the day before a workshop one holds a seat at, before one's papers' deadlines.
+    email_reminders: Mapped[bool] = mapped_column(default=True, server_default=true())
     # Whether visitors who are not logged in may open the profile (members always may).
     profile_public: Mapped[bool] = mapped_column(default=False)
     # The member's own picture (forum.services.avatars), kept at avatars/<key>.webp; none: initials.

@@ -163,3 +163,22 @@ class WorkshopOrganiser(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+class WorkshopReminder(db.Model):
+    """The ledger of day-before reminders, as DigestDelivery is for digests: one row per
+    workshop, member and start (a workshop moved later is reminded of again), claimed before the
+    email goes, so each reminder is sent once however many runs there are."""
+
+    __tablename__ = "workshop_reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("workshops.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("workshop_id", "user_id", "starts_at", name="uq_workshop_reminders_once"),
+        Index("ix_workshop_reminders_user", "user_id"),
+    )

@@ -28,6 +28,8 @@ from forum.models.types import utcnow
 from forum.permissions import require
 from forum.services import audit, form_tokens, notifications
 from forum.services.guidelines import GuidelineProblem, SectionChanged, _locked, new_version
+from forum.services.outbox import is_reachable
+from forum.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 
 SUGGESTIONS_SHOWN = 100
 OWN_SUGGESTIONS_SHOWN = 20
@@ -193,6 +195,8 @@ def _email_decision(suggestion: GuidelineSuggestion, *, actor: User, accepted: b
     author = suggestion.author
     if author is None or author.id == actor.id or not author.email_immediate:
         return
+    if not is_reachable(author, utcnow()):
+        return
     guideline = suggestion.section.guideline
     locale = author.locale or None
     try:
@@ -207,6 +211,8 @@ def _email_decision(suggestion: GuidelineSuggestion, *, actor: User, accepted: b
             subject=subject,
             template="suggestion_decided",
             locale=locale,
+            headers=unsubscribe_headers(author, "immediate"),
+            unsubscribe_url=unsubscribe_url(author, "immediate"),
             name=author.display_name,
             editor=actor.display_name,
             accepted=accepted,

@@ -307,9 +307,7 @@ def notify_suggestion_decided(suggestion, *, actor: User, accepted: bool) -> Non
         actor_id=actor.id,
         topic_id=None,
         post_id=None,
-        key=suggestion_key(
-            guideline.id, suggestion.id, "accepted" if accepted else "declined"
-        ),
+        key=suggestion_key(guideline.id, suggestion.id, "accepted" if accepted else "declined"),
     )
     _add([{**row, "message": guideline.title}])
 

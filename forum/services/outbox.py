@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 
 from flask import current_app
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -287,6 +287,26 @@ def _count_due(ledger: Ledger, now: datetime) -> int:
 def dialect_insert(model):
     """INSERT with ON CONFLICT support on either database."""
     return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(model)
+
+
+def claim_once(model, **values) -> int | None:
+    """Take a ledger row (reminders, deliveries) before an email goes: the new row's id, or
+    None when another run (at once or earlier) has it, by the model's unique constraint.
+    Committed at once, so a second sender sees it."""
+    claimed = db.session.execute(
+        dialect_insert(model)
+        .values(**values)
+        .on_conflict_do_nothing()
+        .returning(model.id)  # rowcount of an ORM insert is not reliable on psycopg
+    ).scalar()
+    db.session.commit()
+    return claimed
+
+
+def give_back(model, claimed: int) -> None:
+    """Undo claim_once for an email that could not be sent, so the next run tries again."""
+    db.session.execute(delete(model).where(model.id == claimed))
+    db.session.commit()
 
 
 def is_reachable(user: User, now: datetime) -> bool:

@@ -15,15 +15,16 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from flask_babel import force_locale, gettext
 from icalendar import Calendar, Event
-from sqlalchemy import delete, literal, select, true, union_all
+from sqlalchemy import literal, select, true, union_all
 
 from forum.extensions import db
 from forum.mail import MailError, external_url, send_email
 from forum.models import AuthorState, DeadlineKind, Paper, PaperReminder, User
 from forum.models.types import utcnow
 from forum.permissions import readable_papers
-from forum.services.outbox import dialect_insert, is_reachable
+from forum.services.outbox import claim_once, give_back, is_reachable
 from forum.services.papers import zone_named
+from forum.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 
 DEADLINES_SHOWN = 100
 # Reminder offsets, farthest first: each is sent while the deadline is nearer than it and
@@ -127,8 +128,8 @@ def _due(now: datetime):
 
 
 def send_deadline_reminders(*, now: datetime | None = None) -> ReminderReport:
-    """Email each co-author (members on the byline, reachable by email) a week and a day before
-    each deadline, once each; safe to run twice at once."""
+    """Email each co-author (members on the byline who keep reminders on and get email) a week
+    and a day before each deadline, once each; safe to run twice at once."""
     now = now or utcnow()
     report = ReminderReport()
     for paper_id, kind, at, offset in list(_due(now)):
@@ -139,15 +140,14 @@ def send_deadline_reminders(*, now: datetime | None = None) -> ReminderReport:
             if author.state == AuthorState.AUTHOR and author.user is not None
         ]
         for member in coauthors:
-            claimed = is_reachable(member, now) and _claim(paper, kind, at, offset, member, now)
+            wanted = member.email_reminders and is_reachable(member, now)
+            claimed = wanted and _claim(paper, kind, at, offset, member, now)
             if not claimed:
                 continue
             try:
                 _send(member, paper, kind, at, offset)
             except MailError:
-                # Not sent: give the row back, so the next run (cron) tries again.
-                db.session.execute(delete(PaperReminder).where(PaperReminder.id == claimed))
-                db.session.commit()
+                give_back(PaperReminder, claimed)  # not sent: the next run (cron) tries again
                 report.failed += 1
                 continue
             report.sent += 1
@@ -160,6 +160,8 @@ def _send(member: User, paper: Paper, kind: DeadlineKind, at: datetime, offset) 
         subject=_subject(member, paper, kind),
         template="paper_deadline",
         locale=member.locale,
+        headers=unsubscribe_headers(member, "reminders"),
+        unsubscribe_url=unsubscribe_url(member, "reminders"),
         member=member,
         paper=paper,
         kind=kind.value,
@@ -181,21 +183,15 @@ def stated_time(at: datetime, zone: str) -> str:
 
 def _claim(paper: Paper, kind: DeadlineKind, at: datetime, offset, member: User, now) -> int | None:
     """Take this reminder's ledger row (its id); None when another run (or an earlier) has it."""
-    claimed = db.session.execute(
-        dialect_insert(PaperReminder)
-        .values(
-            paper_id=paper.id,
-            deadline_kind=kind.value,
-            offset_days=offset.days,
-            user_id=member.id,
-            deadline_at=at,
-            sent_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(PaperReminder.id)  # rowcount of an ORM insert is not reliable on psycopg
-    ).scalar()
-    db.session.commit()
-    return claimed
+    return claim_once(
+        PaperReminder,
+        paper_id=paper.id,
+        deadline_kind=kind.value,
+        offset_days=offset.days,
+        user_id=member.id,
+        deadline_at=at,
+        sent_at=now,
+    )
 
 
 def _subject(member: User, paper: Paper, kind: DeadlineKind) -> str:

@@ -22,6 +22,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 class LinkPurpose(enum.StrEnum):
     UNSUBSCRIBE_DIGEST = "unsubscribe-digest"
     UNSUBSCRIBE_IMMEDIATE = "unsubscribe-immediate"
+    UNSUBSCRIBE_REMINDERS = "unsubscribe-reminders"
     RESET_PASSWORD = "reset-password"
     CONFIRM_EMAIL = "confirm-email"
     # The applicant's private page, in later emails (the first one carries the random token):

@@ -18,6 +18,7 @@ from forum.services.tokens import LinkPurpose, LinkState
 UNSUBSCRIBE_PURPOSES = {
     "digest": LinkPurpose.UNSUBSCRIBE_DIGEST,
     "immediate": LinkPurpose.UNSUBSCRIBE_IMMEDIATE,
+    "reminders": LinkPurpose.UNSUBSCRIBE_REMINDERS,
 }
 UNSUBSCRIBE_SCOPES = tuple(UNSUBSCRIBE_PURPOSES)
 
@@ -27,7 +28,8 @@ def _address_mark(user: User) -> str:
 
 
 def unsubscribe_token(user: User, scope: str) -> str:
-    """A signed token that turns off one kind of email ("digest" or "immediate") for one member.
+    """A signed token that turns off one kind of email (digest, immediate, reminders) for one
+    member.
 
     The member's id and a keyed fingerprint of their address are inside and signed (never the
     address itself, issue 13): it cannot be forged or used for anyone else, and it stops working
@@ -59,6 +61,8 @@ def unsubscribe(token: str) -> User | None:
     user = db.session.get(User, user_id)
     if scope == "digest":
         user.digest_frequency = "off"
+    elif scope == "reminders":
+        user.email_reminders = False
     else:
         user.email_immediate = False
     db.session.commit()

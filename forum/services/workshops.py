@@ -34,6 +34,8 @@ from forum.models.types import utcnow
 from forum.pagination import Page
 from forum.permissions import listed_participants, require
 from forum.services import audit, form_tokens, notifications
+from forum.services.outbox import is_reachable
+from forum.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 
 log = logging.getLogger(__name__)
 
@@ -266,8 +268,13 @@ def _notify_seat(registration: WorkshopRegistration, workshop: Workshop) -> None
 
 
 def _email_promoted(promoted: list[WorkshopRegistration]) -> None:
+    """The email half of being told (the notification is the other): sent like the other
+    at-once emails, to members who keep them on (User.email_immediate) and get email at all."""
+    now = utcnow()
     for registration in promoted:
         user, workshop = registration.user, registration.workshop
+        if not user.email_immediate or not is_reachable(user, now):
+            continue
         locale = user.locale or None
         try:
             with force_locale(locale or "en"):
@@ -277,6 +284,8 @@ def _email_promoted(promoted: list[WorkshopRegistration]) -> None:
                 subject=subject,
                 template="workshop_seat",
                 locale=locale,
+                headers=unsubscribe_headers(user, "immediate"),
+                unsubscribe_url=unsubscribe_url(user, "immediate"),
                 name=user.display_name,
                 workshop=workshop,
                 workshop_url=mail.external_url("workshops.show", workshop_id=workshop.id),

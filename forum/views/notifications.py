@@ -32,6 +32,7 @@ bp = Blueprint("notifications", __name__)
 # The fields of EmailPreferencesForm that are saved as they are onto the member.
 PREFERENCE_FIELDS = (
     "email_immediate",
+    "email_reminders",
     "digest_frequency",
     "digest_hour",
     "digest_weekday",
