@@ -1078,6 +1078,17 @@ def can_edit_workshop(user: User | None, workshop: Workshop) -> Decision:
     return _deny(_l("Only the workshop's organisers can change it."))
 
 
+SESSION_NOT_STARTED = _deny(_l("Notes and outcomes are written once the session has started."))
+
+
+def can_record_session_outcomes(user: User | None, session: Any) -> Decision:
+    """A session's notes and what came out of it: its workshop's organisers, once it started."""
+    return _all(
+        lambda: can_edit_workshop(user, session.workshop),
+        lambda: ALLOW if utcnow() >= session.starts_at else SESSION_NOT_STARTED,
+    )
+
+
 WORKSHOP_CANCELLED = _deny(_l("This workshop was cancelled: it takes no registrations."))
 WORKSHOP_REGISTRATION_CLOSED = _deny(_l("Registration for this workshop has closed."))
 
@@ -1244,6 +1255,7 @@ RULES: dict[str, Callable[[Any, Any], Decision]] = {
     "create_workshop": can_create_workshop,
     "appoint_organisers": can_appoint_organisers,
     "edit_workshop": can_edit_workshop,
+    "record_session_outcomes": can_record_session_outcomes,
     "register_for_workshop": can_register_for_workshop,
     "see_workshop_link": can_see_workshop_link,
     "see_participant": can_see_participant,

@@ -26,6 +26,7 @@ from forum.models import (
     VotingRound,
     Workshop,
     WorkshopRegistration,
+    WorkshopSession,
 )
 from forum.models.types import utcnow
 from forum.permissions import RULES, can
@@ -209,6 +210,9 @@ MATRIX = {
     ("create_workshop", None): MODERATORS,  # and members an admin appointed (none here)
     ("appoint_organisers", None): {"admin"},
     ("edit_workshop", "workshop"): MODERATORS,
+    # a session's notes and outcomes: its organisers, once it has started
+    ("record_session_outcomes", "started_session"): MODERATORS,
+    ("record_session_outcomes", "future_session"): set(),
     ("register_for_workshop", "workshop"): WRITERS,
     ("register_for_workshop", "closed_workshop"): set(),
     ("register_for_workshop", "cancelled_workshop"): set(),
@@ -436,6 +440,17 @@ def _workshops(people) -> dict:
             user_id=people[owner].id,
             status=RegistrationStatus.REGISTERED,
             listed=listed,
+        )
+        db.session.add(made[name])
+    for name, starts in [
+        ("started_session", utcnow() - timedelta(hours=1)),
+        ("future_session", made["workshop"].starts_at),
+    ]:
+        made[name] = WorkshopSession(
+            workshop_id=made["workshop"].id,
+            title=name,
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=30),
         )
         db.session.add(made[name])
     db.session.flush()

@@ -72,8 +72,9 @@ STATEMENTS = {
     ("rounds feed", "visitor"): 2,
     ("public page", "visitor"): 2,
     # Workshops (issue 18): the workshop, seat counts with the reader's place, the participants,
-    # sessions (+3 for chairs, agenda items, topics), the reader, the unread count, and whether
-    # they hold a seat (the online link's rule).
+    # sessions with their chairs (+2 for agenda items, topics), what came out of them (one union
+    # under the readers' rules), the reader, the unread count, and whether they hold a seat (the
+    # online link's rule).
     ("workshop", "member"): 10,
     # The reader, the count, the page, the unread count, and whether an admin let them organise.
     ("workshops", "member"): 5,

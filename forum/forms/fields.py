@@ -113,6 +113,11 @@ class MomentField(DateTimeLocalField):
         super().process_formdata(valuelist)
 
 
+def at_most(limit: int) -> Length:
+    """A length limit that says it in the forum's words (and translations)."""
+    return Length(max=limit, message=_l("Keep this under %(max)d characters.", max=limit))
+
+
 def plain_display_name(form, field) -> None:
     """A validator: forum/names.py's rules for a display name (no direction controls, nothing
     invisible, something visible). Whether it looks like a member's is the service's question."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Optional
 
 from forum.forms.discussions import _strip
-from forum.forms.fields import MomentField, plain_title
+from forum.forms.fields import MomentField, at_most, plain_title
 from forum.forms.one_time import OneTimeForm
 from forum.models.papers import (
     AUTHOR_NAME_MAX_LENGTH,
@@ -35,16 +35,12 @@ STATUS_LABELS = {
 }
 
 
-def _longest(limit: int):
-    return Length(max=limit, message=_l("Keep this under %(max)d characters.", max=limit))
-
-
 def _zone_field(label):
     return StringField(
         label,
         filters=[_strip],
         default="AoE",
-        validators=[_longest(ZONE_MAX_LENGTH)],
+        validators=[at_most(ZONE_MAX_LENGTH)],
         description=_l('As the call states it: "AoE" (anywhere on earth) or e.g. "Asia/Tokyo".'),
     )
 
@@ -55,21 +51,21 @@ class EditPaperForm(FlaskForm):
         filters=[_strip],
         validators=[
             DataRequired(message=_l("Give the paper a title.")),
-            _longest(PAPER_TITLE_MAX_LENGTH),
+            at_most(PAPER_TITLE_MAX_LENGTH),
             plain_title,
         ],
     )
     abstract = TextAreaField(
-        _l("Abstract"), filters=[_strip], validators=[_longest(PAPER_ABSTRACT_MAX_LENGTH)]
+        _l("Abstract"), filters=[_strip], validators=[at_most(PAPER_ABSTRACT_MAX_LENGTH)]
     )
     venue = StringField(
         _l("Venue"),
         filters=[_strip],
-        validators=[_longest(PAPER_VENUE_MAX_LENGTH)],
+        validators=[at_most(PAPER_VENUE_MAX_LENGTH)],
         description=_l("The conference or journal, e.g. USENIX Security 2027."),
     )
     cfp_url = StringField(
-        _l("Call for papers"), filters=[_strip], validators=[_longest(PAPER_URL_MAX_LENGTH)]
+        _l("Call for papers"), filters=[_strip], validators=[at_most(PAPER_URL_MAX_LENGTH)]
     )
     abstract_deadline = MomentField(_l("Abstract deadline"), validators=[Optional()])
     abstract_deadline_zone = _zone_field(_l("Abstract deadline's time zone"))
@@ -81,12 +77,12 @@ class EditPaperForm(FlaskForm):
         default=PaperStatus.IDEA.value,
         description=_l("Until it is submitted, only its authors and moderators see the paper."),
     )
-    url = StringField(_l("Link"), filters=[_strip], validators=[_longest(PAPER_URL_MAX_LENGTH)])
-    doi = StringField(_l("DOI"), filters=[_strip], validators=[_longest(PAPER_DOI_MAX_LENGTH)])
+    url = StringField(_l("Link"), filters=[_strip], validators=[at_most(PAPER_URL_MAX_LENGTH)])
+    doi = StringField(_l("DOI"), filters=[_strip], validators=[at_most(PAPER_DOI_MAX_LENGTH)])
     arxiv_id = StringField(
         _l("arXiv identifier"),
         filters=[_strip],
-        validators=[_longest(PAPER_ARXIV_MAX_LENGTH + 40)],  # a URL may be pasted
+        validators=[at_most(PAPER_ARXIV_MAX_LENGTH + 40)],  # a URL may be pasted
     )
     agenda_items = SelectMultipleField(_l("Agenda items it addresses"), coerce=int, default=[])
 
@@ -118,7 +114,7 @@ class OutsideAuthorForm(FlaskForm):
         filters=[_strip],
         validators=[
             DataRequired(message=_l("Give the author's name.")),
-            _longest(AUTHOR_NAME_MAX_LENGTH),
+            at_most(AUTHOR_NAME_MAX_LENGTH),
         ],
         description=_l("Someone who is not a member of the forum."),
     )

@@ -19,10 +19,11 @@ from wtforms.validators import (
 )
 
 from forum.forms.accounts import timezone_choices
-from forum.forms.fields import MomentField, WholeNumberField, plain_title
+from forum.forms.fields import MomentField, WholeNumberField, at_most, plain_title
 from forum.forms.one_time import OneTimeForm
 from forum.links import canonical_url
 from forum.models.workshops import (
+    SESSION_NOTES_MAX_LENGTH,
     WORKSHOP_CAPACITY_MAX,
     WORKSHOP_DESCRIPTION_MAX_LENGTH,
     WORKSHOP_LINK_MAX_LENGTH,
@@ -203,3 +204,25 @@ class OrganiserForm(FlaskForm):
         filters=[_strip],
         validators=[DataRequired(_l("Whom do you let organise?")), Length(max=31)],
     )
+
+
+class OutcomesForm(FlaskForm):
+    """A session's notes and what came out of it (once it has started)."""
+
+    notes = TextAreaField(
+        _l("Notes and outcomes"),
+        validators=[at_most(SESSION_NOTES_MAX_LENGTH)],
+        description=_l("Markdown. What was discussed, decided, and left open."),
+    )
+    outcomes = TextAreaField(
+        _l("What came out of it"),
+        validators=[at_most(6000)],
+        description=_l(
+            "One address a line: a guideline section (…/guidelines/3#section-12), a paper "
+            "(…/papers/7), or an agenda item whose status changed since the session (…/agenda/5)."
+        ),
+    )
+
+    @property
+    def lines(self) -> list[str]:
+        return [line.strip() for line in (self.outcomes.data or "").splitlines() if line.strip()]

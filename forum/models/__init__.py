@@ -85,12 +85,14 @@ from forum.models.papers import (
 )
 from forum.models.search import POST_SEARCH_TABLE  # its metadata hooks create the index
 from forum.models.workshops import (
+    OutcomeKind,
     RegistrationStatus,
     Workshop,
     WorkshopOrganiser,
     WorkshopRegistration,
     WorkshopReminder,
     WorkshopSession,
+    WorkshopSessionOutcome,
 )
 
 __all__ = [
@@ -176,4 +178,6 @@ __all__ = [
     "WorkshopRegistration",
     "WorkshopReminder",
     "WorkshopSession",
+    "WorkshopSessionOutcome",
+    "OutcomeKind",
 ]

@@ -138,6 +138,11 @@ class WorkshopSession(db.Model):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     room: Mapped[str] = mapped_column(String(WORKSHOP_ROOM_MAX_LENGTH), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Notes and outcomes, written by the organisers once the session has started (Markdown).
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    notes_html: Mapped[str] = mapped_column(Text, default="", server_default="")
+    notes_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notes_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     workshop: Mapped[Workshop] = relationship()
     chairs: Mapped[list[User]] = relationship(secondary=session_chairs, order_by=User.id)
@@ -182,3 +187,33 @@ class WorkshopReminder(db.Model):
         UniqueConstraint("workshop_id", "user_id", "starts_at", name="uq_workshop_reminders_once"),
         Index("ix_workshop_reminders_user", "user_id"),
     )
+
+
+SESSION_NOTES_MAX_LENGTH = 20_000
+SESSION_OUTCOMES_MAX = 30
+
+
+class OutcomeKind(enum.StrEnum):
+    SECTION = "section"  # a guideline section
+    PAPER = "paper"
+    STATUS_CHANGE = "status_change"  # an agenda item's status change
+
+
+class WorkshopSessionOutcome(db.Model):
+    """Something that came out of a session: a guideline section, a paper or an agenda status
+    change (``target_id`` is its id, as ``kind`` says; one that is deleted is no longer shown).
+    Readers see only those they may see (forum.services.session_outcomes)."""
+
+    __tablename__ = "workshop_session_outcomes"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("workshop_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[OutcomeKind] = mapped_column(
+        _enum(OutcomeKind, "session_outcome_kind"), primary_key=True
+    )
+    target_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # in the order the organiser typed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_workshop_session_outcomes_target", "kind", "target_id"),)

@@ -102,6 +102,9 @@ ACTION_KINDS: dict[str, ActionKind] = {
     # Workshops (issue 18): which member moved up stays private (the registration id)
     "workshop.create": ActionKind(_l("%(actor)s created a workshop.")),
     "workshop.cancel": ActionKind(_l("%(actor)s cancelled a workshop.")),
+    "workshop.outcomes": ActionKind(
+        _l("%(actor)s wrote the notes and outcomes of a workshop session.")
+    ),
     "workshop.promote": ActionKind(
         _l("%(actor)s gave a freed workshop seat to the first member on its waitlist.")
     ),

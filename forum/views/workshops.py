@@ -7,11 +7,18 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from forum.forms.workshops import OrganiserForm, RegistrationForm, SessionForm, WorkshopForm
+from forum.forms.workshops import (
+    OrganiserForm,
+    OutcomesForm,
+    RegistrationForm,
+    SessionForm,
+    WorkshopForm,
+)
 from forum.models import FeedKind
 from forum.permissions import can, require
 from forum.services import (
     calendar_feeds,
+    session_outcomes,
     workshop_calendar,
     workshop_organisers,
     workshop_sessions,
@@ -47,13 +54,27 @@ def show(workshop_id: int):
     return _page(workshop)
 
 
-def _page(workshop, *, form=None, refused=None, session_form=None, status=200):
+def _page(workshop, *, form=None, refused=None, session_form=None, outcomes_form=None, status=200):
+    sessions = workshop_sessions.session_views(current_user, workshop)
+    outcome_forms = {
+        entry.session.id: OutcomesForm(
+            formdata=None,
+            prefix=f"s{entry.session.id}",
+            notes=entry.session.notes,
+            outcomes="\n".join(outcome.address for outcome in entry.outcomes),
+        )
+        for entry in sessions
+        if entry.may_record
+    }
+    if outcomes_form is not None:
+        outcome_forms[outcomes_form.session_id] = outcomes_form
     return render_template(
         "workshops/show.html",
         view=workshops.workshop_view(current_user, workshop),
-        sessions=workshop_sessions.session_views(current_user, workshop),
+        sessions=sessions,
         form=form or RegistrationForm(),
         session_form=session_form or SessionForm(formdata=None),
+        outcome_forms=outcome_forms,
         refused=refused,
     ), status
 
@@ -192,6 +213,29 @@ def remove_session(workshop_id: int, session_id: int):
     workshop_sessions.remove_session(current_user, _session_or_404(workshop, session_id))
     flash(_("The session is removed."), "info")
     return redirect(url_for("workshops.show", workshop_id=workshop.id, _anchor="sessions"))
+
+
+@bp.route("/workshops/<int:workshop_id>/sessions/<int:session_id>/outcomes", methods=["POST"])
+def record_outcomes(workshop_id: int, session_id: int):
+    """A session's notes and what came out of it, written by its organisers once it started."""
+    workshop = _workshop_or_404(workshop_id)
+    session = _session_or_404(workshop, session_id)
+    require(current_user, "record_session_outcomes", session)
+    form = OutcomesForm(prefix=f"s{session.id}")
+    form.session_id = session.id
+    if form.validate_on_submit():
+        try:
+            session_outcomes.save_outcomes(
+                current_user, session, notes=form.notes.data or "", lines=form.lines
+            )
+        except WorkshopProblem as problem:
+            getattr(form, problem.field).errors.append(problem.message)
+        else:
+            flash(_("The session's notes and outcomes are saved."), "success")
+            return redirect(
+                url_for("workshops.show", workshop_id=workshop.id, _anchor=f"session-{session.id}")
+            )
+    return _page(workshop, outcomes_form=form, status=400)
 
 
 # --- Calendars --------------------------------------------------------------------------------
