@@ -715,6 +715,20 @@ def test_workshop_pages_query_counts_do_not_grow_with_participants_or_sessions(
         make_workshop(moderator, title=f"Workshop {i}")
     for _ in range(9):
         make_session(moderator, workshop, topics=[make_topic(safety, author=reader)])
+    # What came out of each session (written once it started; here straight into the table).
+    from forum.models import OutcomeKind, PaperStatus, WorkshopSession, WorkshopSessionOutcome
+    from forum.services import papers
+
+    for position, session in enumerate(db.session.query(WorkshopSession).all()):
+        paper = papers.create_paper(
+            reader, papers.PaperDetails(title=f"Paper {position}", status=PaperStatus.SUBMITTED)
+        )
+        db.session.add(
+            WorkshopSessionOutcome(
+                session_id=session.id, kind=OutcomeKind.PAPER, target_id=paper.id, position=0
+            )
+        )
+    db.session.commit()
     many = {
         "workshops": count_page_queries(client, queries, "/workshops"),
         "workshop": count_page_queries(client, queries, f"/workshops/{workshop.id}"),
